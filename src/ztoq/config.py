@@ -1,0 +1,396 @@
+"""The migration configuration: ``config.yaml`` exactly as the seed guide shows it, plus ``ZTOQ_*`` overrides.
+
+Precedence (highest first): command-line options, environment variables, the YAML file, defaults.
+Secrets may come from the environment instead of the file: ``ZTOQ_ZEPHYR_API_TOKEN`` and
+``ZTOQ_QTEST_BEARER_TOKEN`` (also ``ZTOQ_QTEST_PASSWORD``), and the names the seed guide's CI
+example uses, ``zephyr_access_token`` and ``qtest_bearer_token``. Every other key can be
+overridden as ``ZTOQ_<SECTION>_<KEY>``, e.g. ``ZTOQ_PERFORMANCE_MAX_WORKERS=16``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote_plus, urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from ztoq.errors import ConfigError
+
+PHASES: tuple[str, ...] = ("extract", "transform", "load", "validate")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_url(value: str, what: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{what} must be an http(s) URL such as https://example.com, not {value!r}")
+    return value.rstrip("/")
+
+
+class ZephyrConfig(_Section):
+    """Where and how to read Zephyr Scale Cloud."""
+
+    base_url: str = "https://api.zephyrscale.smartbear.com/v2"
+    api_token: SecretStr | None = None
+    project_key: str = ""
+    #: Seed-guide troubleshooting keys. rate_limit_delay: seconds between requests (0 = none).
+    rate_limit_delay: float = Field(0.0, ge=0)
+    #: Requests per second to Zephyr (0 = unlimited; the API's 429s still pace us).
+    requests_per_second: float = Field(0.0, ge=0)
+    auto_retry: bool = True
+    retry_count: int = Field(8, ge=0, le=100)
+    page_size: int = Field(100, ge=1, le=1000)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v, "zephyr.base_url")
+
+
+class QTestConfig(_Section):
+    """Where and how to write qTest Manager."""
+
+    base_url: str = ""
+    bearer_token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    project_id: int = 0
+    #: Name of the module all migrated modules go under (default: the Zephyr project key).
+    root_module: str | None = None
+    #: qTest text field that holds the Zephyr key of each migrated entity.
+    source_key_field: str = "Zephyr Key"
+    #: Approve test cases after creating them (qTest test logs bind to approved versions).
+    approve_test_cases: bool = True
+    #: Test cycle receiving executions that belong to no Zephyr cycle.
+    adhoc_cycle: str = "Ad hoc executions"
+    requests_per_second: float = Field(0.0, ge=0)
+    retry_count: int = Field(8, ge=0, le=100)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v, "qtest.base_url") if v else v
+
+
+class DatabaseConfig(_Section):
+    """The intermediate store: SQLite by default, PostgreSQL for large migrations."""
+
+    type: Literal["sqlite", "postgresql"] = "sqlite"
+    path: str = "./migration.db"
+    url: str | None = None
+    host: str = "localhost"
+    port: int = 5432
+    username: str | None = None
+    password: SecretStr | None = None
+    database: str = "ztoq_db"
+
+    def sqlalchemy_url(self) -> str:
+        """The SQLAlchemy URL of the store (the password is part of it: never log it)."""
+        if self.url:
+            return self.url
+        if self.type == "sqlite":
+            return f"sqlite:///{Path(self.path).expanduser()}"
+        auth = ""
+        if self.username:
+            auth = quote_plus(self.username)
+            if self.password is not None:
+                auth += ":" + quote_plus(self.password.get_secret_value())
+            auth += "@"
+        return f"postgresql+psycopg://{auth}{self.host}:{self.port}/{self.database}"
+
+    def describe(self) -> str:
+        """A printable description of the store, without any password."""
+        if self.url:
+            parts = urlsplit(self.url)
+            host = f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "")
+            return f"{parts.scheme}://{host}{parts.path}" if host else self.url.split("?")[0]
+        if self.type == "sqlite":
+            return str(Path(self.path).expanduser())
+        return f"postgresql://{self.host}:{self.port}/{self.database}"
+
+
+class PerformanceConfig(_Section):
+    """Concurrency and batching."""
+
+    batch_size: int = Field(100, ge=1, le=10_000)
+    max_workers: int = Field(8, ge=1, le=256)
+    use_batch_transformer: bool = True
+
+
+class MigrationConfig(_Section):
+    """What to migrate and how."""
+
+    incremental: bool = False
+    include_attachments: bool = True
+    phases: list[str] = Field(default_factory=lambda: list(PHASES))
+    no_rollback: bool = False
+    #: Delete (in qTest) what was deleted in Zephyr; off by default: deletions are only reported.
+    propagate_deletions: bool = False
+
+    @field_validator("phases", mode="before")
+    @classmethod
+    def _phases(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("phases")
+    @classmethod
+    def _known_phases(cls, v: list[str]) -> list[str]:
+        unknown = [p for p in v if p not in PHASES]
+        if unknown:
+            raise ValueError(f"unknown phase(s) {', '.join(unknown)}; use {','.join(PHASES)}")
+        return [p for p in PHASES if p in v]
+
+
+class LoggingConfig(_Section):
+    """Log level and optional log file."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    file: str | None = None
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+
+class NetworkConfig(_Section):
+    """Timeouts and retries shared by both APIs (seed guide: network.timeout/retry_count/retry_delay)."""
+
+    timeout: float = Field(60.0, gt=0)
+    retry_count: int = Field(8, ge=0, le=100)
+    retry_delay: float = Field(1.0, ge=0)
+    #: Give up on a request after this many seconds of retrying (the retry budget).
+    retry_budget_seconds: float = Field(300.0, ge=0)
+    insecure: bool = False
+
+
+class MappingsConfig(_Section):
+    """Value mappings where labels differ between Zephyr and qTest."""
+
+    priority: dict[str, str] = Field(default_factory=dict)
+    status: dict[str, str] = Field(default_factory=dict)
+    execution_status: dict[str, str] = Field(default_factory=dict)
+    #: Jira accountId -> qTest user id or login email.
+    users: dict[str, str | int] = Field(default_factory=dict)
+    default_user: str | int | None = None
+    environment_field: str = "Environment"
+    #: Zephyr test case field -> qTest field label for estimatedTime, labels, component, owner.
+    test_case_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class CustomFieldMap(_Section):
+    """The seed guide's custom_fields_map.yaml: Zephyr field name -> qTest field label, per entity."""
+
+    test_case: dict[str, str] = Field(default_factory=dict)
+    test_cycle: dict[str, str] = Field(default_factory=dict)
+    test_execution: dict[str, str] = Field(default_factory=dict)
+    test_plan: dict[str, str] = Field(default_factory=dict)
+
+
+class ZtoqConfig(_Section):
+    """The whole configuration."""
+
+    zephyr: ZephyrConfig = Field(default_factory=ZephyrConfig)
+    qtest: QTestConfig = Field(default_factory=QTestConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+    migration: MigrationConfig = Field(default_factory=MigrationConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    mappings: MappingsConfig = Field(default_factory=MappingsConfig)
+    custom_fields: CustomFieldMap = Field(default_factory=CustomFieldMap)
+    #: Where reports and artifacts go.
+    output_dir: str = "./ztoq-output"
+
+    @property
+    def root_module_name(self) -> str:
+        return self.qtest.root_module or self.zephyr.project_key
+
+    def require_source(self) -> None:
+        """Fail with one sentence when Zephyr settings needed to extract are missing."""
+        if not self.zephyr.project_key:
+            raise ConfigError("zephyr.project_key is not set; add it to the config file (e.g. PROJ).")
+        if self.zephyr.api_token is None:
+            raise ConfigError(
+                "No Zephyr API token: set zephyr.api_token in the config or ZTOQ_ZEPHYR_API_TOKEN."
+            )
+
+    def require_target(self) -> None:
+        """Fail with one sentence when qTest settings needed to load are missing."""
+        if not self.qtest.base_url:
+            raise ConfigError(
+                "qtest.base_url is not set; add it to the config (e.g. https://x.qtestnet.com)."
+            )
+        if not self.qtest.project_id:
+            raise ConfigError("qtest.project_id is not set; add the numeric qTest project id to the config.")
+        if self.qtest.bearer_token is None and not (self.qtest.username and self.qtest.password):
+            raise ConfigError(
+                "No qTest credentials: set qtest.bearer_token (or ZTOQ_QTEST_BEARER_TOKEN), "
+                "or qtest.username and qtest.password."
+            )
+
+
+#: Environment variables that may hold secrets, checked in order, and where they go.
+_SECRET_ENV: tuple[tuple[str, tuple[str, str]], ...] = (
+    ("ZTOQ_ZEPHYR_API_TOKEN", ("zephyr", "api_token")),
+    ("zephyr_access_token", ("zephyr", "api_token")),
+    ("ZEPHYR_ACCESS_TOKEN", ("zephyr", "api_token")),
+    ("ZTOQ_QTEST_BEARER_TOKEN", ("qtest", "bearer_token")),
+    ("qtest_bearer_token", ("qtest", "bearer_token")),
+    ("QTEST_BEARER_TOKEN", ("qtest", "bearer_token")),
+    ("ZTOQ_QTEST_PASSWORD", ("qtest", "password")),
+    ("ZTOQ_DATABASE_PASSWORD", ("database", "password")),
+)
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "zephyr": ZephyrConfig,
+    "qtest": QTestConfig,
+    "database": DatabaseConfig,
+    "performance": PerformanceConfig,
+    "migration": MigrationConfig,
+    "logging": LoggingConfig,
+    "network": NetworkConfig,
+}
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``ZTOQ_<SECTION>_<KEY>`` values, nested by section (scalars only; YAML-parsed)."""
+    out: dict[str, dict[str, Any]] = {}
+    for section, model in _SECTIONS.items():
+        for key in model.model_fields:
+            name = f"ZTOQ_{section}_{key}".upper()
+            if name in environ:
+                raw = environ[name]
+                try:
+                    value = yaml.safe_load(raw) if raw.strip() else raw
+                except yaml.YAMLError:
+                    value = raw
+                if key in ("api_token", "bearer_token", "password"):
+                    value = raw
+                out.setdefault(section, {})[key] = value
+    for name, (section, key) in _SECRET_ENV:
+        if environ.get(name) and key not in out.get(section, {}):
+            out.setdefault(section, {})[key] = environ[name]
+    return out
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """Read a YAML mapping, turning every failure into one clear ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"The {what} {path} does not exist; check the path.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"The {what} {path} cannot be read ({exc}); check it is a UTF-8 text file."
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"The {what} {path} is not valid YAML{where}; fix the syntax.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"The {what} {path} must hold a mapping of keys, not a {type(data).__name__}.")
+    return data
+
+
+def _describe_validation_error(exc: ValidationError, source: str) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"Unknown config key '{loc}' in {source}; check its spelling against the documentation."
+    if err["type"] == "missing":
+        return f"Config key '{loc}' is required in {source}."
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"Config key '{loc}' in {source} is invalid: {msg}."
+
+
+def build_config(data: dict[str, Any], source: str = "the configuration") -> ZtoqConfig:
+    """Validate a config mapping, with one clear sentence naming the bad key on failure."""
+    data = dict(data)
+    # The seed guide writes custom_fields_map.yaml's sections at top level of a separate file;
+    # inside config.yaml they live under custom_fields (also accepted as custom_field_map).
+    if "custom_field_map" in data and "custom_fields" not in data:
+        data["custom_fields"] = data.pop("custom_field_map")
+    try:
+        return ZtoqConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, source)) from None
+
+
+def load_config(
+    path: Path | None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    custom_field_map: Path | None = None,
+) -> ZtoqConfig:
+    """Load ``config.yaml`` (if given), apply ``ZTOQ_*`` environment values and command-line overrides."""
+    env = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    source = "the configuration"
+    if path is not None:
+        data = read_yaml(path)
+        source = str(path)
+        _warn_if_secret_file_is_shared(path, data)
+    data = _deep_merge(data, _env_overrides(env))
+    if overrides:
+        data = _deep_merge(data, overrides)
+    if custom_field_map is not None:
+        data = _deep_merge(data, {"custom_fields": load_custom_field_map(custom_field_map)})
+    return build_config(data, source)
+
+
+def load_custom_field_map(path: Path) -> dict[str, dict[str, str]]:
+    """Read a seed-guide ``custom_fields_map.yaml`` (``test_case: {"Zephyr field": "qTest field"}``)."""
+    data = read_yaml(path, "custom field map")
+    try:
+        return CustomFieldMap.model_validate(data).model_dump()
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, str(path))) from None
+
+
+def _warn_if_secret_file_is_shared(path: Path, data: dict[str, Any]) -> None:
+    holds_secret = any(
+        isinstance(data.get(section), dict) and data[section].get(key)
+        for section, key in (("zephyr", "api_token"), ("qtest", "bearer_token"), ("qtest", "password"))
+    )
+    if not holds_secret or os.name != "posix":
+        return
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        warnings.warn(
+            f"{path} holds secrets and is readable by other users; run: chmod 600 {path}",
+            UserWarning,
+            stacklevel=2,
+        )

@@ -1,0 +1,228 @@
+"""Behaviour both simulators share: request counters, latency, rate limits and injected failures.
+
+``FaultMiddleware`` is plain ASGI so it wraps either simulator's Starlette app. It keeps the
+counters served at ``GET /_sim/stats`` (outside the API namespaces) and injects, on demand,
+the faults a real migration meets: latency, 429 with ``Retry-After`` over a per-token request
+rate, and a share of requests answered 500/502/503 or dropped mid-response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+STATS_PATH = "/_sim/stats"
+
+
+@dataclass
+class FaultOptions:
+    """Faults on demand; all off by default."""
+
+    latency_ms: float = 0.0
+    rate_limit: float = 0.0  # requests per second per token; 0 = unlimited
+    fail_rate: float = 0.0  # share of requests answered 500/502/503 or dropped
+    seed: int | None = None
+    #: Paths (prefixes) never subject to faults, e.g. the stats endpoint.
+    exempt_prefixes: tuple[str, ...] = ("/_sim/",)
+
+
+@dataclass
+class RequestStats:
+    """Counters of requests served, by endpoint template and status (thread-safe)."""
+
+    by_endpoint: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    injected_failures: int = 0
+    dropped_connections: int = 0
+    rate_limited: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, method: str, template: str, status: int) -> None:
+        with self._lock:
+            self.by_endpoint[(method, template, status)] += 1
+
+    def total(self, *, method: str | None = None, write_only: bool = False) -> int:
+        """Requests counted, optionally only one method or only writes (POST/PUT/PATCH/DELETE)."""
+        with self._lock:
+            return sum(
+                n
+                for (m, _t, _s), n in self.by_endpoint.items()
+                if (method is None or m == method)
+                and (not write_only or m in ("POST", "PUT", "PATCH", "DELETE"))
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            endpoints: dict[str, dict[str, int]] = {}
+            for (method, template, status), n in sorted(self.by_endpoint.items()):
+                endpoints.setdefault(f"{method} {template}", {})[str(status)] = n
+            return {
+                "total": sum(self.by_endpoint.values()),
+                "endpoints": endpoints,
+                "injected_failures": self.injected_failures,
+                "dropped_connections": self.dropped_connections,
+                "rate_limited": self.rate_limited,
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.by_endpoint.clear()
+            self.injected_failures = self.dropped_connections = self.rate_limited = 0
+
+
+class SlidingWindowLimiter:
+    """At most ``rate`` requests in any one-second window per key."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str, now: float | None = None) -> float:
+        """Record a hit; return 0 when allowed, else the seconds until a slot frees up."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        capacity = max(1, math.floor(self.rate))
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] >= 1.0:
+                hits.popleft()
+            if len(hits) >= capacity:
+                return max(0.001, 1.0 - (now - hits[0]))
+            hits.append(now)
+            return 0.0
+
+
+def endpoint_template(scope: Scope) -> str:
+    """The route template of a served request, e.g. ``/v2/testcases/{testCaseKey}``.
+
+    The router stores ``path_params`` in the scope it was given; each value's segment is put
+    back as ``{name}`` so counters group by endpoint, not by resource.
+    """
+    path: str = scope.get("path", "")
+    params: dict[str, Any] = scope.get("path_params") or {}
+    if not params:
+        return path
+    segments = path.split("/")
+    for name, value in params.items():
+        text = str(value)
+        for i in range(len(segments) - 1, -1, -1):
+            if segments[i] == text:
+                segments[i] = "{" + name + "}"
+                break
+    return "/".join(segments)
+
+
+def token_key(scope: Scope) -> str:
+    """A non-reversible key for the caller's credentials (rate limits are per token)."""
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            return hashlib.sha256(value).hexdigest()[:16]
+    client = scope.get("client")
+    return f"anon:{client[0] if client else ''}"
+
+
+class FaultMiddleware:
+    """ASGI middleware: counters, ``/_sim/stats``, latency, rate limit and injected failures."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        options: FaultOptions,
+        stats: RequestStats,
+        rate_limited_body: Callable[[float], dict[str, Any]],
+        failure_body: Callable[[int], dict[str, Any]],
+    ) -> None:
+        self.app = app
+        self.options = options
+        self.stats = stats
+        self.limiter = SlidingWindowLimiter(options.rate_limit)
+        self._random = random.Random(options.seed)
+        self._rate_limited_body = rate_limited_body
+        self._failure_body = failure_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        method: str = scope.get("method", "GET")
+        if path == STATS_PATH:
+            if method == "DELETE":
+                self.stats.reset()
+            await _send_json(send, 200, self.stats.snapshot())
+            return
+        if path.startswith(self.options.exempt_prefixes):
+            await self.app(scope, receive, send)
+            return
+
+        if self.options.latency_ms > 0:
+            await asyncio.sleep(self.options.latency_ms / 1000.0)
+
+        wait = self.limiter.check(token_key(scope))
+        if wait > 0:
+            self.stats.rate_limited += 1
+            retry_after = max(1, math.ceil(wait))
+            self.stats.record(method, path, 429)
+            await _send_json(
+                send, 429, self._rate_limited_body(retry_after), [(b"retry-after", str(retry_after).encode())]
+            )
+            return
+
+        if self.options.fail_rate > 0 and self._random.random() < self.options.fail_rate:
+            choice = self._random.choice((500, 502, 503, 0))
+            self.stats.injected_failures += 1
+            if choice == 0:
+                self.stats.dropped_connections += 1
+                self.stats.record(method, path, 0)
+                await _drop_connection(send)
+                return
+            self.stats.record(method, path, choice)
+            await _send_json(send, choice, self._failure_body(choice))
+            return
+
+        status_holder: dict[str, int] = {}
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+        self.stats.record(method, endpoint_template(scope), status_holder.get("status", 0))
+
+
+class DroppedConnection(Exception):
+    """Raised inside the server to cut a response short (an injected dropped connection)."""
+
+
+async def _drop_connection(send: Send) -> None:
+    # Announce a body and stop half way: the server closes the socket, and the client sees an
+    # incomplete response, as when a proxy or load balancer drops the connection.
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]})
+    await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
+    raise DroppedConnection("injected dropped connection")
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
+    await send({"type": "http.response.body", "body": payload})

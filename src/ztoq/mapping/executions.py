@@ -1,0 +1,390 @@
+"""Zephyr test executions -> qTest test runs and test logs.
+
+qTest keeps one test run per test case in a container and any number of test logs on it; Zephyr
+keeps one execution per run of a test case in a cycle. So executions map to **one test run per
+(cycle, test case) pair** and **one test log per execution**, loaded oldest first so the run's
+latest log is Zephyr's latest execution. An execution that never ran (no end date, not executed)
+has its run but no log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from ztoq.config import ZtoqConfig
+from ztoq.mapping.base import Planned, Problem, ref
+from ztoq.mapping.common import issue_key, new_properties
+from ztoq.mapping.cycles import ADHOC_KEY, plan_adhoc_cycle
+from ztoq.mapping.fields import (
+    UnconvertibleValue,
+    convert_value,
+    display,
+    duration_text,
+    format_timestamp,
+    parse_timestamp,
+)
+from ztoq.mapping.lookups import SourceLookups, TargetFields, link_id
+from ztoq.mapping.properties import PropertySet
+from ztoq.mapping.statuses import StatusMapper
+from ztoq.mapping.steps import step_ref
+from ztoq.mapping.text import join_html, source_key_marker, table_html, text_to_html, truncate_name
+
+_VERSION_URL = re.compile(r"/testcases/([^/]+)/versions/(\d+)")
+
+
+def executed_test_case(execution: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(test case key, version)`` of an execution; the API gives them in ``testCase.self``."""
+    link = execution.get("testCase")
+    if not isinstance(link, Mapping):
+        return None, None
+    match = _VERSION_URL.search(str(link.get("self") or ""))
+    key = link.get("key") or link.get("testCaseKey") or (match.group(1) if match else None)
+    version = link.get("version") or (match.group(2) if match else None)
+    return (str(key) if key else None), (str(version) if version is not None else None)
+
+
+def cycle_of(execution: Mapping[str, Any], lookups: SourceLookups) -> tuple[str, str | None]:
+    """``(cycle source key, problem)``: the cycle's key, or "adhoc" when it has none we know."""
+    link = execution.get("testCycle")
+    if not isinstance(link, Mapping) or not link:
+        return ADHOC_KEY, None
+    cycle_id = link_id(link)
+    key = link.get("key") or (lookups.test_cycle_keys.get(cycle_id) if cycle_id is not None else None)
+    if isinstance(key, str) and key:
+        return key, None
+    return ADHOC_KEY, f"test cycle {cycle_id} was not extracted"
+
+
+def _end(execution: Mapping[str, Any]) -> datetime | None:
+    try:
+        return parse_timestamp(execution.get("actualEndDate"))
+    except UnconvertibleValue:
+        return None
+
+
+def _recency(execution: Mapping[str, Any]) -> tuple[datetime, int]:
+    moment = _end(execution) or datetime.min.replace(tzinfo=UTC)
+    ident = execution.get("id")
+    return moment, ident if isinstance(ident, int) else 0
+
+
+def run_key(cycle_key: str, case_key: str) -> str:
+    """The source key of the run of ``case_key`` in ``cycle_key``: ``"PROJ-R1|PROJ-T1"``."""
+    return f"{cycle_key}|{case_key}"
+
+
+def _environment(props: PropertySet, execution: Mapping[str, Any], config: ZtoqConfig) -> None:
+    env = props.source.name_of(props.source.environments, execution.get("environment"))
+    if env is None and link_id(execution.get("environment")) is not None:
+        env = f"environment {link_id(execution.get('environment'))}"
+    if env is None:
+        return
+    label = config.mappings.environment_field
+    if props.field(label) is not None:
+        props.map_value(label, env)
+    else:
+        props.keep_in_text(
+            "Environment",
+            text_to_html(env),
+            "field_in_description",
+            f"The target's test runs have no field {label!r}; the environment is kept in the note.",
+        )
+
+
+def plan_test_run(
+    key: str,
+    executions: Sequence[Mapping[str, Any]],
+    lookups: SourceLookups,
+    fields: TargetFields,
+    config: ZtoqConfig,
+) -> Planned:
+    """The test run of one (cycle, test case) pair; its fields come from the latest execution."""
+    cycle_key, _, case_key = key.partition("|")
+    latest = max(executions, key=_recency)
+    props = new_properties("test-runs", lookups, fields, config)
+    if case_key not in lookups.test_case_keys:
+        props.problem(
+            "failed",
+            "unknown_test_case",
+            f"Test case {case_key or '(none)'} of these executions was not extracted from Zephyr; "
+            "the run cannot be created.",
+        )
+    name, _ = truncate_name(lookups.test_case_names.get(case_key) or case_key or key)
+    env = lookups.name_of(lookups.environments, latest.get("environment"))
+    env_field = props.field(config.mappings.environment_field)
+    if env and env_field is not None:
+        # Only what fits: each log names its own environment in its note when it does not.
+        with suppress(UnconvertibleValue):
+            props.put(env_field, convert_value(env, env_field))
+    assignee = latest.get("assignedToId")
+    assigned = props.field("Assigned To")
+    user = props.users.resolve(assignee) if isinstance(assignee, str) else None
+    user = user if user is not None or not assignee else props.users.default_id()
+    if user is not None and assigned is not None:
+        props.put(assigned, f"[{user}]" if assigned.multiple else str(user))
+    props.set_source_key(config.qtest.source_key_field, key)
+    props.finish()
+    payload = {
+        "name": name,
+        "test_case": {"id": ref("test_case", case_key)},
+        "properties": props.properties(),
+    }
+    return Planned(
+        "test_run",
+        key,
+        None if props.failed else payload,
+        problems=props.problems,
+        extra={"parent_id": ref("test_cycle", cycle_key), "parent_type": "test-cycle"},
+    )
+
+
+def _step_rows(steps: Sequence[Mapping[str, Any]], statuses: StatusMapper) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for order, step in enumerate(steps, 1):
+        inline = step.get("inline") or {}
+        description = join_html(
+            text_to_html(display(inline.get("description"))), text_to_html(display(inline.get("testData")))
+        )
+        rows.append(
+            (
+                str(order),
+                description,
+                text_to_html(display(inline.get("expectedResult"))),
+                statuses.zephyr_name(inline.get("status")) or "",
+                text_to_html(display(inline.get("actualResult"))),
+            )
+        )
+    return rows
+
+
+def _step_logs(
+    case_key: str, steps: Sequence[Mapping[str, Any]], statuses: StatusMapper, props: PropertySet
+) -> list[dict[str, Any]] | None:
+    """``test_step_logs`` matched by order, or None when the steps no longer match (kept in the note)."""
+    if not steps:
+        return []
+    expected = props.source.test_case_step_counts.get(case_key)
+    if expected != len(steps):
+        props.keep_in_text(
+            "Step results",
+            table_html(("#", "Step", "Expected", "Status", "Actual result"), _step_rows(steps, statuses)),
+            "step_results_in_note",
+            f"The execution has {len(steps)} step results but the migrated test case has "
+            f"{'an unknown number of' if expected is None else expected} steps (an older version, "
+            "test data rows or calls); the step results are kept in the note.",
+        )
+        return None
+    logs = []
+    for order, step in enumerate(steps, 1):
+        inline = step.get("inline") or {}
+        status = statuses.map(inline.get("status"), props, f"step {order}")
+        logs.append(
+            {
+                "test_step_id": step_ref(case_key, order),
+                "status": {"id": status},
+                "actual_result": text_to_html(display(inline.get("actualResult"))),
+                "order": order,
+            }
+        )
+    return logs
+
+
+def plan_test_log(
+    execution: Mapping[str, Any],
+    steps: Sequence[Mapping[str, Any]],
+    lookups: SourceLookups,
+    fields: TargetFields,
+    config: ZtoqConfig,
+) -> Planned | None:
+    """One execution as a planned qTest test log, or None for an execution that never ran.
+
+    Returns:
+        Planned "test_log" keyed by the execution key (or id), ``extra["run"]`` the run's
+        reference, ``sort_key`` the end date (ISO, UTC) then the id so a run's logs load oldest
+        first; payload None (with the reason) when it cannot be made.
+    """
+    key = str(execution.get("key") or execution.get("id"))
+    case_key, version = executed_test_case(execution)
+    cycle_key, _ = cycle_of(execution, lookups)
+    run = run_key(cycle_key, case_key or "")
+    props = new_properties("test-runs", lookups, fields, config)
+    statuses = StatusMapper(lookups, fields, config)
+    zephyr_status = statuses.zephyr_name(execution.get("testExecutionStatus"))
+    end = _end(execution)
+    extra: dict[str, Any] = {"run": ref("test_run", run)}
+    if end is None:
+        if statuses.never_run(zephyr_status):
+            return None
+        props.problem(
+            "skipped",
+            "execution_without_end_date",
+            f"Execution {key} has status {zephyr_status!r} but no end date; qTest needs one, "
+            "so no log is made.",
+        )
+        return Planned("test_log", key, None, problems=props.problems, extra=extra)
+    status = statuses.map(execution.get("testExecutionStatus"), props, f"execution {key}")
+    end_text = format_timestamp(end)
+    elapsed = execution.get("executionTime")
+    start_text = end_text
+    if isinstance(elapsed, int) and not isinstance(elapsed, bool) and elapsed > 0:
+        start_text = format_timestamp(datetime.fromtimestamp(end.timestamp() - elapsed / 1000, UTC))
+    _people(props, execution, extra)
+    _environment(props, execution, config)
+    if version is not None:
+        props.keep_in_text("Test case version", version, None, "")
+    _metadata(props, execution, lookups)
+    props.map_custom_fields(execution.get("customFields"), config.custom_fields.test_execution)
+    _defects(props, execution, lookups, extra)
+    step_logs = _step_logs(case_key or "", steps, statuses, props)
+    note = join_html(
+        text_to_html(display(execution.get("comment"))), props.block.render(), source_key_marker(key)
+    )
+    payload: dict[str, Any] = {
+        "name": truncate_name(lookups.test_case_names.get(case_key or "") or case_key or key)[0],
+        "status": {"id": status},
+        "exe_start_date": start_text,
+        "exe_end_date": end_text,
+        "note": note,
+        "properties": props.properties(),
+        "test_step_logs": step_logs or [],
+    }
+    ident = execution.get("id")
+    sort_key = f"{end_text}#{ident:015d}" if isinstance(ident, int) else f"{end_text}#{key}"
+    return Planned(
+        "test_log",
+        key,
+        None if props.failed or status is None else payload,
+        sort_key=sort_key,
+        problems=props.problems,
+        extra=extra,
+    )
+
+
+def _people(props: PropertySet, execution: Mapping[str, Any], extra: dict[str, Any]) -> None:
+    """Executor and assignee: always named in the note (manual logs cannot carry the tester)."""
+    for member, label in (("executedById", "Executed by"), ("assignedToId", "Assigned to")):
+        account = execution.get(member)
+        if not isinstance(account, str) or not account:
+            continue
+        user = props.users.resolve(account)
+        if member == "executedById" and user is not None:
+            extra["executed_by"] = user
+        if user is None:
+            props.keep_in_text(
+                label,
+                props.source.user_label(account),
+                "unmapped_user",
+                f"Jira user {account} ({label.lower()}) has no qTest user in mappings.users; "
+                "they are named in the note.",
+            )
+        else:
+            props.keep_in_text(
+                label,
+                props.source.user_label(account),
+                "field_in_description",
+                f"qTest manual test logs record no {label.lower()} user; the person is named in the note.",
+            )
+
+
+def _metadata(props: PropertySet, execution: Mapping[str, Any], lookups: SourceLookups) -> None:
+    estimated = execution.get("estimatedTime")
+    if isinstance(estimated, int) and not isinstance(estimated, bool):
+        props.map_value("Estimated time", duration_text(estimated))
+    version_id = link_id(execution.get("jiraProjectVersion"))
+    if version_id is not None:
+        props.map_value("Jira Version", lookups.version_names.get(version_id, f"version {version_id}"))
+    if execution.get("automated") is True:
+        props.map_value("Automated", "true")
+
+
+def _defects(
+    props: PropertySet, execution: Mapping[str, Any], lookups: SourceLookups, extra: dict[str, Any]
+) -> None:
+    lines: list[str] = []
+    keys: list[str] = []
+    for issue in (execution.get("links") or {}).get("issues") or ():
+        if not isinstance(issue, Mapping):
+            continue
+        found = issue_key(issue, lookups)
+        if found and found not in keys:
+            keys.append(found)
+        lines.append(found or f"issue {issue.get('issueId')}")
+    if lines:
+        extra["defect_links"] = keys
+        props.keep_in_text(
+            "Jira issues",
+            join_html(*lines),
+            "defects_in_note",
+            "Linking Jira defects needs qTest's Jira integration; the linked issues are named in the note.",
+        )
+
+
+def plan_executions(
+    executions: Sequence[Mapping[str, Any]],
+    steps_by_execution: Mapping[Any, Sequence[Mapping[str, Any]]],
+    lookups: SourceLookups,
+    fields: TargetFields,
+    config: ZtoqConfig,
+) -> list[Planned]:
+    """Runs (one per cycle and test case), logs (one per execution that ran), and the ad hoc cycle.
+
+    Args:
+        executions: Zephyr TestExecution JSON.
+        steps_by_execution: execution id (or key) -> its TestExecutionStep JSON list.
+        lookups: cycles by id, test case names and step counts, statuses, environments, users.
+        fields: the qTest "test-runs" fields, execution statuses, users.
+        config: mappings (execution_status, users, environment_field), custom_fields.test_execution.
+
+    Returns:
+        The ad hoc test cycle (only when some execution has no known cycle), the test runs in
+        first-seen order, then the logs in execution order.
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    lost_cycles: dict[str, list[str]] = {}
+    logs: list[Planned] = []
+    log_runs: list[str] = []
+    for execution in executions:
+        case_key, _ = executed_test_case(execution)
+        cycle_key, why = cycle_of(execution, lookups)
+        key = run_key(cycle_key, case_key or "")
+        groups.setdefault(key, []).append(execution)
+        if why is not None and why not in lost_cycles.setdefault(key, []):
+            lost_cycles[key].append(why)
+        steps = (
+            steps_by_execution.get(execution.get("id"))
+            or steps_by_execution.get(execution.get("key"))
+            or steps_by_execution.get(str(execution.get("id")))
+            or ()
+        )
+        log = plan_test_log(execution, steps, lookups, fields, config)
+        if log is not None:
+            logs.append(log)
+            log_runs.append(key)
+    runs = [plan_test_run(key, group, lookups, fields, config) for key, group in groups.items()]
+    for run in runs:
+        for why in lost_cycles.get(run.source_key, ()):
+            run.problems.append(
+                Problem(
+                    "degraded",
+                    "unknown_test_cycle",
+                    f"An execution's {why}; the run goes to the ad hoc cycle.",
+                )
+            )
+    failed_runs = {r.source_key for r in runs if r.payload is None}
+    for log, key in zip(logs, log_runs, strict=True):
+        if log.payload is not None and key in failed_runs:
+            log.payload = None
+            log.problems.append(
+                Problem(
+                    "skipped",
+                    "run_not_created",
+                    "The test run this execution belongs to cannot be created (see its problems); "
+                    "the log is not made.",
+                )
+            )
+    adhoc = [plan_adhoc_cycle(config)] if any(k.startswith(ADHOC_KEY + "|") for k in groups) else []
+    return adhoc + runs + logs

@@ -1,0 +1,275 @@
+"""Zephyr test scripts (inline steps, call-to-test steps, plain and BDD scripts) -> qTest test steps.
+
+Also the step placeholder test logs use: qTest step ids exist only once the test case is loaded,
+so a step result names its step as ``{"$step": [test_case_key, order]}`` and the load phase swaps
+in the id of the step with that ``order`` (see :func:`resolve_step_refs`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ztoq.mapping.base import Problem, ref
+from ztoq.mapping.fields import display, is_empty
+from ztoq.mapping.text import join_html, text_to_html
+
+STEP_REF_KEY = "$step"
+
+
+def step_ref(test_case_key: str, order: int) -> dict[str, list[str | int]]:
+    """A placeholder for the qTest id of step ``order`` (1-based) of a migrated test case."""
+    return {STEP_REF_KEY: [test_case_key, order]}
+
+
+def parse_step_ref(value: Any) -> tuple[str, int] | None:
+    """``(test_case_key, order)`` when ``value`` was made by :func:`step_ref`, else None."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get(STEP_REF_KEY), list):
+        key, order = (value[STEP_REF_KEY] + [None, None])[:2]
+        if isinstance(key, str) and isinstance(order, int) and not isinstance(order, bool):
+            return key, order
+    return None
+
+
+def find_step_refs(payload: Any) -> list[tuple[str, int]]:
+    """Every step placeholder in a payload, in document order, without duplicates."""
+    found: list[tuple[str, int]] = []
+
+    def walk(node: Any) -> None:
+        target = parse_step_ref(node)
+        if target is not None:
+            if target not in found:
+                found.append(target)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(payload)
+    return found
+
+
+def resolve_step_refs(payload: Any, resolve: Callable[[str, int], int | None]) -> Any:
+    """A copy of ``payload`` with every step placeholder replaced by ``resolve(key, order)``.
+
+    Raises:
+        KeyError: a placeholder whose step has no qTest id (``resolve`` returned None).
+    """
+    target = parse_step_ref(payload)
+    if target is not None:
+        resolved = resolve(*target)
+        if resolved is None:
+            raise KeyError(f"step {target[1]} of test_case:{target[0]}")
+        return resolved
+    if isinstance(payload, dict):
+        return {k: resolve_step_refs(v, resolve) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [resolve_step_refs(v, resolve) for v in payload]
+    return payload
+
+
+def called_key(step: Mapping[str, Any]) -> str | None:
+    """The key a call-to-test step calls, or None for an inline step."""
+    call = step.get("testCase")
+    key = call.get("testCaseKey") if isinstance(call, Mapping) else None
+    return key if isinstance(key, str) and key else None
+
+
+def script_text(script: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """``(type, text)`` of a plain or BDD script worth a step, else None."""
+    if not script:
+        return None
+    kind = str(script.get("type") or "").lower()
+    text = script.get("text")
+    if kind in ("plain", "bdd") and isinstance(text, str) and text.strip():
+        return kind, text
+    return None
+
+
+def planned_step_count(steps: Sequence[Mapping[str, Any]], script: Mapping[str, Any] | None) -> int:
+    """How many qTest steps the migrated test case has: one per Zephyr step, one for a script."""
+    return len(steps) + (1 if script_text(script) else 0)
+
+
+def _parameters_html(parameters: Any) -> str:
+    lines = [
+        f"{display(p.get('name'))} = {display(p.get('value'))} ({display(p.get('type'))})"
+        for p in parameters or ()
+        if isinstance(p, Mapping)
+    ]
+    return join_html("<b>Parameters</b>", *lines) if lines else ""
+
+
+def _inline_step(inline: Mapping[str, Any], order: int, field_names: list[str]) -> dict[str, Any]:
+    description = text_to_html(display(inline.get("description")))
+    test_data = text_to_html(display(inline.get("testData")))
+    if test_data:
+        description = join_html(description, "<b>Test data</b>", test_data)
+    extras = {
+        name: value for name, value in (inline.get("customFields") or {}).items() if not is_empty(value)
+    }
+    if not is_empty(inline.get("reflectRef")):
+        extras["reflectRef"] = inline["reflectRef"]
+    if extras:
+        lines = [f"{name}: {text_to_html(display(value))}" for name, value in extras.items()]
+        description = join_html(description, "<b>Zephyr step fields</b>", *lines)
+        field_names.extend(n for n in extras if n not in field_names)
+    return {
+        "description": description,
+        "expected": text_to_html(display(inline.get("expectedResult"))),
+        "order": order,
+    }
+
+
+def build_test_steps(
+    test_case_key: str,
+    steps: Sequence[Mapping[str, Any]],
+    script: Mapping[str, Any] | None,
+    known_keys: frozenset[str] | set[str],
+    broken_calls: frozenset[int] = frozenset(),
+    problems: list[Problem] | None = None,
+) -> list[dict[str, Any]]:
+    """The qTest ``test_steps`` of a test case, in Zephyr's order, with ``order`` 1..n.
+
+    Args:
+        test_case_key: the calling test case (a call to itself is a cycle).
+        steps: Zephyr TestStep JSON (``inline`` or ``testCase``), in order.
+        script: the Zephyr TestScript (``plain``/``bdd``), or None; it becomes the last step.
+        known_keys: keys of every test case that will exist in qTest.
+        broken_calls: indexes (0-based) of call steps that close a call cycle.
+        problems: receives what was degraded.
+    """
+    problems = problems if problems is not None else []
+    out: list[dict[str, Any]] = []
+    field_names: list[str] = []
+    for index, step in enumerate(steps):
+        order = index + 1
+        key = called_key(step)
+        if key is None:
+            inline = step.get("inline")
+            out.append(_inline_step(inline if isinstance(inline, Mapping) else {}, order, field_names))
+            continue
+        call = step["testCase"]
+        text = join_html(f"Call to test {key}", _parameters_html(call.get("parameters")))
+        if key == test_case_key or index in broken_calls:
+            problems.append(
+                Problem(
+                    "degraded",
+                    "call_cycle",
+                    f"Step {order} calls {key}, which closes a call cycle; it is kept as a text step.",
+                    detail={"step": order, "called": key},
+                )
+            )
+            out.append({"description": text, "expected": "", "order": order})
+        elif key not in known_keys:
+            problems.append(
+                Problem(
+                    "degraded",
+                    "unknown_called_test_case",
+                    f"Step {order} calls {key}, which is not a migrated test case; "
+                    "it is kept as a text step.",
+                    detail={"step": order, "called": key},
+                )
+            )
+            out.append({"description": text, "expected": "", "order": order})
+        else:
+            if call.get("parameters"):
+                problems.append(
+                    Problem(
+                        "degraded",
+                        "call_parameters_in_text",
+                        f"The parameters of step {order} (call to {key}) have no qTest equivalent; "
+                        "they are written into the step description.",
+                        detail={"step": order, "called": key},
+                    )
+                )
+            out.append(
+                {
+                    "description": text,
+                    "expected": "",
+                    "order": order,
+                    "called_test_case_id": ref("test_case", key),
+                }
+            )
+    for name in field_names:
+        problems.append(
+            Problem(
+                "degraded",
+                "step_field_in_description",
+                f"Step field {name!r} has no qTest equivalent; its values are written into the "
+                "step descriptions.",
+                field=name,
+            )
+        )
+    found = script_text(script)
+    if found is not None:
+        kind, text = found
+        # Gherkin is plain text, not HTML: escaped inside <pre> so "<placeholder>" in a Scenario
+        # Outline survives and indentation and tables keep their columns. Plain scripts are
+        # Zephyr rich text (HTML), kept as is.
+        body = f"<pre>{html.escape(text, quote=False)}</pre>" if kind == "bdd" else text_to_html(text)
+        out.append({"description": body, "expected": "", "order": len(out) + 1})
+    return out
+
+
+def call_levels(
+    steps_by_key: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> tuple[dict[str, int], dict[str, frozenset[int]]]:
+    """Call depth of each test case and the call steps that close a cycle.
+
+    Depth 0 calls nothing in ``steps_by_key``; depth n calls something of depth n-1, so loading by
+    increasing depth creates every called test case before its callers. Cycles are broken at the
+    back edges of a depth-first walk in sorted key order (deterministic, never loops).
+
+    Returns:
+        ``(levels, broken)``: key -> depth, and key -> indexes of its cycle-closing call steps.
+    """
+    graph = {
+        key: [
+            (i, c)
+            for i, step in enumerate(steps)
+            if (c := called_key(step)) is not None and c in steps_by_key
+        ]
+        for key, steps in steps_by_key.items()
+    }
+    state: dict[str, int] = {}
+    levels: dict[str, int] = {}
+    broken: dict[str, set[int]] = {}
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        state[start] = 1
+        stack = [(start, iter(graph[start]))]
+        while stack:
+            node, edges = stack[-1]
+            edge = next(edges, None)
+            if edge is None:
+                state[node] = 2
+                stack.pop()
+                deps = [levels[c] for i, c in graph[node] if i not in broken.get(node, set())]
+                levels[node] = 1 + max(deps) if deps else 0
+                continue
+            index, callee = edge
+            if state.get(callee) == 1:
+                broken.setdefault(node, set()).add(index)
+            elif not state.get(callee):
+                state[callee] = 1
+                stack.append((callee, iter(graph[callee])))
+    return levels, {k: frozenset(v) for k, v in broken.items()}
+
+
+__all__ = [
+    "STEP_REF_KEY",
+    "build_test_steps",
+    "call_levels",
+    "called_key",
+    "find_step_refs",
+    "parse_step_ref",
+    "planned_step_count",
+    "resolve_step_refs",
+    "script_text",
+    "step_ref",
+]

@@ -1,0 +1,31 @@
+"""The HTTP layer both API clients share: :class:`ApiSession` and its parts.
+
+- :mod:`ztoq.http.session`: the session (pacing, retries, re-authentication, counters, JSON helpers);
+- :mod:`ztoq.http.retry`: pure retry decisions (backoff with full jitter, Retry-After parsing);
+- :mod:`ztoq.http.ratelimit`: the token bucket and the session-wide 429 pause;
+- :mod:`ztoq.http.stats`: counters and progress events.
+"""
+
+from ztoq.http.answers import IncompleteResponse
+from ztoq.http.ratelimit import PauseGate, TokenBucket
+from ztoq.http.retry import RetryPolicy, exhausted, parse_retry_after, plan_retry, safe_to_resend
+from ztoq.http.session import AfterResponse, ApiSession, AuthProvider, Reauthenticate
+from ztoq.http.stats import EventCallback, SessionEvent, SessionStats
+
+__all__ = [
+    "AfterResponse",
+    "ApiSession",
+    "AuthProvider",
+    "EventCallback",
+    "IncompleteResponse",
+    "PauseGate",
+    "Reauthenticate",
+    "RetryPolicy",
+    "SessionEvent",
+    "SessionStats",
+    "TokenBucket",
+    "exhausted",
+    "parse_retry_after",
+    "plan_retry",
+    "safe_to_resend",
+]

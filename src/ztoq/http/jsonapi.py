@@ -1,0 +1,98 @@
+"""JSON conveniences on top of :meth:`ApiSession.request`, one per kind of call the clients make."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ztoq.http.answers import decode_json
+
+
+class JsonRequests:
+    """Mixin giving ``get_json``/``post_json``/... to a class with ``request``, ``api_name``, ``base_url``."""
+
+    api_name: str
+    base_url: str
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_unsafe: bool | None = None,
+        authenticate: bool = True,
+    ) -> httpx.Response:
+        raise NotImplementedError
+
+    def decode(self, response: httpx.Response) -> Any:
+        """Decode a JSON answer (None for an empty body); non-JSON raises a clear FatalApiError."""
+        return decode_json(self.api_name, self.base_url, response)
+
+    async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET ``path`` and return its decoded JSON (None for an empty body)."""
+        return self.decode(await self.request("GET", path, params=params))
+
+    async def post_json(
+        self,
+        path: str,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        retry_unsafe: bool = False,
+    ) -> Any:
+        """POST a JSON body. Pass ``retry_unsafe=True`` when the POST is a read (e.g. a search)."""
+        return self.decode(
+            await self.request("POST", path, params=params, json=json, retry_unsafe=retry_unsafe)
+        )
+
+    async def put_json(self, path: str, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        """PUT a JSON body (PUT is idempotent, so every retriable failure is retried)."""
+        return self.decode(await self.request("PUT", path, params=params, json=json))
+
+    async def delete(self, path: str, params: Mapping[str, Any] | None = None, *, json: Any = None) -> Any:
+        """DELETE ``path``; returns the decoded JSON answer, if any."""
+        return self.decode(await self.request("DELETE", path, params=params, json=json))
+
+    async def post_form(
+        self,
+        path: str,
+        data: Mapping[str, str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        authenticate: bool = True,
+        retry_unsafe: bool = False,
+    ) -> Any:
+        """POST an ``application/x-www-form-urlencoded`` body (e.g. an OAuth token request)."""
+        response = await self.request(
+            "POST",
+            path,
+            params=params,
+            data=data,
+            headers=headers,
+            authenticate=authenticate,
+            retry_unsafe=retry_unsafe,
+        )
+        return self.decode(response)
+
+    async def post_bytes(
+        self,
+        path: str,
+        content: bytes,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        retry_unsafe: bool = False,
+    ) -> Any:
+        """POST a raw body (e.g. an attachment upload) with the given headers."""
+        response = await self.request(
+            "POST", path, params=params, content=content, headers=headers, retry_unsafe=retry_unsafe
+        )
+        return self.decode(response)

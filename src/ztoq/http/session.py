@@ -1,0 +1,405 @@
+"""ApiSession: one API's HTTP conversation, with pacing, retries, re-authentication and counters.
+
+Every request goes through :meth:`ApiSession.request`:
+
+1. take a worker slot (at most ``max_workers`` requests in flight);
+2. wait while the session is paused after a 429 (for its ``Retry-After``, or the backoff
+   delay when it has none), then for a token of the client-side rate limiter;
+3. send, with the ``Authorization`` header from the auth provider;
+4. classify the answer with :func:`ztoq.errors.error_for_status` (the only place statuses
+   become exceptions) and retry what is retriable, with exponential backoff and full jitter,
+   up to ``retry_count`` retries and within the retry budget.
+
+Creates are special. A POST that died with a 500 or a dropped connection may have created its
+object, and sending it again could create a duplicate; so unless the caller passes
+``retry_unsafe=True``, a POST is resent only when the failure proves nothing was processed
+(429, 503, or a connection that never opened). Otherwise the error is raised and the caller
+(the load phase) reconciles by looking the object up before creating it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+
+from ztoq import __version__
+from ztoq.config import NetworkConfig
+from ztoq.errors import (
+    ApiError,
+    AuthenticationFailed,
+    NetworkError,
+    RateLimited,
+    RetriableApiError,
+    network_error,
+    safe_path,
+)
+from ztoq.http.answers import IncompleteResponse, status_error, unusable
+from ztoq.http.jsonapi import JsonRequests
+from ztoq.http.ratelimit import Clock, PauseGate, Sleep, TokenBucket
+from ztoq.http.retry import IDEMPOTENT_METHODS, RetryPolicy, exhausted, parse_retry_after, plan_retry
+from ztoq.http.stats import EventCallback, EventKind, SessionEvent, SessionStats
+
+#: Gives the full ``Authorization`` header value (e.g. ``"Bearer ..."``), plain or async.
+AuthProvider = Callable[[], "str | Awaitable[str | None] | None"]
+#: Renews credentials after a 401 (e.g. a new OAuth password grant); raises AuthenticationFailed.
+Reauthenticate = Callable[[], Awaitable[None]]
+#: Test hook run after every complete answer: ``(method, path, status, body)``.
+AfterResponse = Callable[[str, str, int, bytes], None]
+
+#: Transport failures that may go away on their own.
+_TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+    httpx.DecodingError,
+)
+
+_DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": f"ztoq/{__version__}"}
+
+
+class ApiSession(JsonRequests):
+    """One API's HTTP session. Create one per event loop; close it with :meth:`aclose`.
+
+    Attributes:
+        api_name: "Zephyr" or "qTest", used in messages.
+        base_url: The API root; request paths are appended to it.
+        auth: Provider of the ``Authorization`` header (never logged, never in messages).
+        reauthenticate: Called once when a request answers 401, before resending it.
+        retry: The retry policy.
+        stats: The session's counters (see :meth:`snapshot`).
+        on_event: Optional callback receiving a :class:`SessionEvent` for everything done.
+        after_response: Optional test hook called after each complete answer, before the
+            caller sees it; an exception it raises propagates unchanged and is not retried.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_name: str,
+        base_url: str,
+        auth: AuthProvider | None = None,
+        reauthenticate: Reauthenticate | None = None,
+        max_workers: int = 8,
+        requests_per_second: float = 0.0,
+        retry: RetryPolicy | None = None,
+        on_event: EventCallback | None = None,
+        after_response: AfterResponse | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        wall_clock: Clock = time.time,
+        jitter: Callable[[], float] = random.random,
+        owns_client: bool = False,
+    ) -> None:
+        """Wrap ``client`` (tests pass one built on ``httpx.MockTransport``).
+
+        ``clock``/``sleep`` drive backoff, throttling and pauses (tests pass virtual time);
+        ``wall_clock`` reads HTTP-date ``Retry-After`` values; ``jitter`` draws in [0, 1].
+        """
+        self.api_name = api_name
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.reauthenticate = reauthenticate
+        self.retry = retry or RetryPolicy()
+        self.stats = SessionStats()
+        self.on_event = on_event
+        self.after_response = after_response
+        self._client = client
+        self._owns_client = owns_client
+        self._clock = clock
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._jitter = jitter
+        self._workers = asyncio.Semaphore(max(1, max_workers))
+        self._bucket = TokenBucket(requests_per_second, clock=clock, sleep=sleep)
+        self._gate = PauseGate(clock=clock, sleep=sleep)
+        self._auth_lock = asyncio.Lock()
+        self._auth_generation = 0
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        api_name: str,
+        base_url: str,
+        network: NetworkConfig | None = None,
+        retry_count: int | None = None,
+        max_workers: int = 8,
+        requests_per_second: float = 0.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http2: bool = False,
+        auth: AuthProvider | None = None,
+        on_event: EventCallback | None = None,
+    ) -> ApiSession:
+        """Build a session and the httpx client it owns from the ``network`` settings.
+
+        TLS certificates are verified unless ``network.insecure``; ``retry_count`` overrides
+        ``network.retry_count`` (an API section may set its own).
+        """
+        network = network or NetworkConfig()
+        client = httpx.AsyncClient(
+            transport=transport,
+            verify=not network.insecure,
+            timeout=httpx.Timeout(network.timeout),
+            http2=http2 and transport is None,
+            headers=_DEFAULT_HEADERS,
+            follow_redirects=False,
+        )
+        policy = RetryPolicy(
+            retry_count=network.retry_count if retry_count is None else retry_count,
+            base_delay=network.retry_delay,
+            budget_seconds=network.retry_budget_seconds,
+        )
+        return cls(
+            client,
+            api_name=api_name,
+            base_url=base_url,
+            auth=auth,
+            max_workers=max_workers,
+            requests_per_second=requests_per_second,
+            retry=policy,
+            on_event=on_event,
+            owns_client=True,
+        )
+
+    def __repr__(self) -> str:
+        return f"ApiSession(api={self.api_name!r}, base_url={safe_path(self.base_url)!r})"
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this session created it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> ApiSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The session's counters as a JSON-ready dict (requests, statuses, retries, waits, bytes)."""
+        return {"api": self.api_name, **self.stats.snapshot()}
+
+    # -- the request loop ---------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_unsafe: bool | None = None,
+        authenticate: bool = True,
+    ) -> httpx.Response:
+        """Send one request, retrying what is retriable; return the successful (2xx) answer.
+
+        Args:
+            method: HTTP method.
+            path: Path relative to the base URL, e.g. ``/testcases``.
+            params: Query parameters; None values are left out.
+            json: JSON body.
+            data: Form body.
+            content: Raw body.
+            headers: Extra headers.
+            retry_unsafe: Whether a failure that may have been processed (a 5xx other than
+                503, a dropped connection, a read timeout) may be resent. Defaults to True for
+                idempotent methods (GET, PUT, DELETE, ...) and False for POST and PATCH:
+                a create is then resent only on 429, 503 or a connection that never opened,
+                and otherwise the error is raised for the caller to reconcile.
+            authenticate: Send the ``Authorization`` header (False for the login request itself).
+
+        Raises:
+            FatalApiError: At once, for a 4xx other than 429 (after one re-authentication
+                for a 401 when a ``reauthenticate`` hook is set).
+            RetriableApiError: When retries, or the retry budget, are exhausted; the message
+                says how many attempts were made over how long.
+            ApiError: When the request cannot be built or sent at all (e.g. a bad base URL).
+        """
+        method = method.upper()
+        url = self._url(path)
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        may_resend = retry_unsafe if retry_unsafe is not None else method in IDEMPOTENT_METHODS
+        started = self._clock()
+        attempt = retries = 0
+        reauthenticated = False
+        while True:
+            attempt += 1
+            generation = self._auth_generation
+            retry_after: float | None = None
+            try:
+                response, secret = await self._send_once(
+                    method, path, url, query, json, data, content, headers, authenticate, attempt
+                )
+            except NetworkError as exc:
+                error: ApiError = exc
+            else:
+                if response.is_success:
+                    return response
+                retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock)
+                error = status_error(self.api_name, response, method, url, secret, retry_after)
+            can_renew = authenticate and self.reauthenticate is not None and not reauthenticated
+            if isinstance(error, AuthenticationFailed) and can_renew:
+                reauthenticated = True
+                await self._renew_credentials(generation, method, path)
+                continue
+            if not isinstance(error, RetriableApiError):
+                raise error
+            delay = self._plan_retry(error, method, path, attempt, retries, started, may_resend, retry_after)
+            retries += 1
+            self.stats.add("retries")
+            if isinstance(error, RateLimited):
+                # The quota is shared by every worker: pause them all, and let this request
+                # wait at the gate with the others.
+                self._gate.pause_for(delay)
+                self._emit("rate_limited", method, path, status=429, attempt=attempt, delay=delay)
+            else:
+                self._emit("retry", method, path, status=error.status, attempt=attempt, delay=delay)
+                await self._sleep(delay)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        url: str,
+        query: Mapping[str, Any],
+        json: Any,
+        data: Mapping[str, str] | None,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        authenticate: bool,
+        attempt: int,
+    ) -> tuple[httpx.Response, str | None]:
+        """One attempt: slot, pause gate, throttle, send. Returns the complete answer and secret."""
+        async with self._workers:
+            await self._wait_turn(method, path, attempt)
+            request_headers = {**_DEFAULT_HEADERS, **(headers or {})}
+            secret = await self._authorization() if authenticate else None
+            if secret:
+                request_headers["Authorization"] = secret
+            try:
+                request = self._client.build_request(
+                    method, url, params=query, json=json, data=data, content=content, headers=request_headers
+                )
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+                raise unusable(self.api_name, self.base_url, method, url, exc) from exc
+            self.stats.request(method, len(request.content))
+            self._emit("request", method, path, attempt=attempt)
+            try:
+                response = await self._client.send(request)
+            except _TRANSIENT_ERRORS as exc:
+                raise self._network_failure(method, path, url, attempt, exc) from exc
+            except httpx.HTTPError as exc:
+                raise unusable(self.api_name, self.base_url, method, url, exc) from exc
+        # Bodies built in memory (mock transports) are never "downloaded"; count what was read.
+        received = max(response.num_bytes_downloaded, len(response.content))
+        self.stats.response(response.status_code, received)
+        self._emit("response", method, path, status=response.status_code, attempt=attempt)
+        declared = response.headers.get("content-length", "")
+        if method != "HEAD" and declared.isdigit() and received < int(declared):
+            incomplete = IncompleteResponse(f"{received} of {declared} bytes")
+            raise self._network_failure(method, path, url, attempt, incomplete)
+        if self.after_response is not None:
+            self.after_response(method, path, response.status_code, response.content)
+        return response, secret
+
+    async def _wait_turn(self, method: str, path: str, attempt: int) -> None:
+        """Wait out a 429 pause and the client-side throttle, re-checking the pause after both."""
+        while True:
+            paused = await self._gate.wait()
+            self.stats.waited("rate_limit", paused)
+            throttled = await self._bucket.acquire()
+            if throttled > 0:
+                self.stats.waited("throttle", throttled)
+                self._emit("throttled", method, path, attempt=attempt, delay=throttled)
+            if self._gate.remaining() <= 0:
+                return
+
+    async def _authorization(self) -> str | None:
+        if self.auth is None:
+            return None
+        value = self.auth()
+        if inspect.isawaitable(value):
+            result = await value
+            return None if result is None else str(result)
+        return value
+
+    async def _renew_credentials(self, generation: int, method: str, path: str) -> None:
+        # Workers hit by the same expired token queue here; only the first renews, the others
+        # see the generation moved on and simply resend with the new credentials.
+        async with self._auth_lock:
+            if self._auth_generation != generation or self.reauthenticate is None:
+                return
+            await self.reauthenticate()
+            self._auth_generation += 1
+        self.stats.add("reauthentications")
+        self._emit("reauthenticated", method, path, status=401)
+
+    def _plan_retry(
+        self,
+        error: RetriableApiError,
+        method: str,
+        path: str,
+        attempt: int,
+        retries: int,
+        started: float,
+        may_resend: bool,
+        retry_after: float | None,
+    ) -> float:
+        """The delay before the next attempt; raises the final error when giving up."""
+        elapsed = self._clock() - started
+        plan = plan_retry(
+            self.retry,
+            error,
+            retries=retries,
+            elapsed=elapsed,
+            may_resend=may_resend,
+            retry_after=retry_after,
+            draw=self._jitter(),
+        )
+        if isinstance(plan, float | int):
+            return float(plan)
+        final = exhausted(error, attempt, elapsed, plan)
+        self.stats.add("gave_up")
+        self._emit("gave_up", method, path, status=error.status, attempt=attempt, message=str(final))
+        raise final from error
+
+    # -- building errors ----------------------------------------------------------------------
+
+    def _network_failure(
+        self, method: str, path: str, url: str, attempt: int, exc: BaseException
+    ) -> NetworkError:
+        self.stats.add("network_errors")
+        self._emit("network_error", method, path, attempt=attempt, message=type(exc).__name__)
+        error = network_error(self.api_name, method, url, exc)
+        error.__cause__ = exc
+        return error
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _emit(
+        self,
+        kind: EventKind,
+        method: str,
+        path: str,
+        *,
+        status: int | None = None,
+        attempt: int = 1,
+        delay: float = 0.0,
+        message: str = "",
+    ) -> None:
+        if self.on_event is not None:
+            self.on_event(
+                SessionEvent(kind, self.api_name, method, path.split("?")[0], status, attempt, delay, message)
+            )

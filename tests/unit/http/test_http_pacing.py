@@ -1,0 +1,242 @@
+"""Pacing: the token bucket, the session-wide 429 pause, Retry-After parsing and backoff maths."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ztoq.errors import NetworkError, RateLimited, ServerError
+from ztoq.http import ApiSession, RetryPolicy, SessionEvent, TokenBucket, parse_retry_after, safe_to_resend
+from ztoq.http.retry import exhausted, plan_retry
+
+SessionFor = Callable[..., ApiSession]
+NOW = 1_700_000_000.0
+
+
+def recording(vclock: Any, times: list[tuple[str, float]]) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        times.append((request.url.path, vclock.now))
+        return httpx.Response(200, json={})
+
+    return handler
+
+
+def test_token_bucket_paces_sequential_requests(session_for: SessionFor, vclock: Any) -> None:
+    times: list[tuple[str, float]] = []
+    session = session_for(recording(vclock, times), requests_per_second=2)
+
+    async def main() -> None:
+        for i in range(6):
+            await session.get_json(f"/r{i}")
+
+    vclock.run(main())
+    # A burst of two, then one every half second.
+    assert [t for _, t in times] == [0.0, 0.0, 0.5, 1.0, 1.5, 2.0]
+    snap = session.snapshot()
+    assert snap["throttle_waits"] == 4
+    assert snap["throttle_wait_seconds"] == pytest.approx(4 * 0.5)
+
+
+def test_token_bucket_paces_concurrent_workers(session_for: SessionFor, vclock: Any) -> None:
+    times: list[tuple[str, float]] = []
+    session = session_for(recording(vclock, times), requests_per_second=1, max_workers=5)
+
+    async def main() -> None:
+        await asyncio.gather(*(session.get_json(f"/r{i}") for i in range(5)))
+
+    vclock.run(main())
+    assert sorted(t for _, t in times) == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_fractional_rate_has_a_burst_of_one(vclock: Any) -> None:
+    bucket = TokenBucket(0.5, clock=vclock.time, sleep=vclock.sleep)
+    assert bucket.capacity == 1
+    assert [bucket.reserve() for _ in range(3)] == [0.0, 2.0, 4.0]
+
+
+def test_unlimited_rate_never_waits(session_for: SessionFor, vclock: Any) -> None:
+    times: list[tuple[str, float]] = []
+    session = session_for(recording(vclock, times), requests_per_second=0)
+
+    async def main() -> None:
+        await asyncio.gather(*(session.get_json(f"/r{i}") for i in range(20)))
+
+    vclock.run(main())
+    assert {t for _, t in times} == {0.0}
+
+
+@pytest.mark.parametrize("retry_after", ["5", email.utils.formatdate(NOW + 5, usegmt=True)])
+def test_retry_after_pauses_every_worker(session_for: SessionFor, vclock: Any, retry_after: str) -> None:
+    times: list[tuple[str, float]] = []
+    spawned: list[asyncio.Task[Any]] = []
+    limited = {"done": False}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        times.append((request.url.path, vclock.now))
+        if request.url.path == "/a" and not limited["done"]:
+            limited["done"] = True
+            return httpx.Response(429, headers={"Retry-After": retry_after}, json={"message": "slow down"})
+        return httpx.Response(200, json={})
+
+    def on_event(event: SessionEvent) -> None:
+        # Other workers start right after the 429: they must wait for the pause too.
+        if event.kind == "rate_limited":
+            spawned.extend(asyncio.ensure_future(session.get_json(p)) for p in ("/b", "/c"))
+
+    session = session_for(handler, on_event=on_event, max_workers=3, wall_clock=lambda: NOW)
+
+    async def main() -> None:
+        await session.get_json("/a")
+        await asyncio.gather(*spawned)
+
+    vclock.run(main())
+    assert times[0] == ("/a", 0.0)
+    assert sorted(times[1:]) == [("/a", 5.0), ("/b", 5.0), ("/c", 5.0)]
+    snap = session.snapshot()
+    assert snap["rate_limit_waits"] == 3
+    assert snap["rate_limit_wait_seconds"] == pytest.approx(15.0)
+    assert snap["responses_by_class"] == {"2xx": 3, "4xx": 1}
+
+
+def test_429_without_retry_after_backs_off(session_for: SessionFor, vclock: Any) -> None:
+    times: list[tuple[str, float]] = []
+    answers = iter([429, 429, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        times.append((request.url.path, vclock.now))
+        return httpx.Response(next(answers), json={})
+
+    session = session_for(handler)
+    vclock.run(session.get_json("/x"))
+    assert [t for _, t in times] == [0.0, 1.0, 3.0]
+
+
+def test_retry_after_beyond_the_budget_gives_up_at_once(session_for: SessionFor, vclock: Any) -> None:
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(vclock.now)
+        return httpx.Response(429, headers={"Retry-After": "3600"}, json={})
+
+    session = session_for(handler, retry=RetryPolicy(retry_count=8, budget_seconds=300))
+    with pytest.raises(RateLimited) as info:
+        vclock.run(session.get_json("/x"))
+    assert calls == [0.0]
+    assert info.value.retry_after == 3600
+    assert "retry budget of 300 s" in str(info.value)
+
+
+def test_retry_after_on_503_is_a_minimum_delay(session_for: SessionFor, vclock: Any) -> None:
+    answers = iter([httpx.Response(503, headers={"Retry-After": "7"}), httpx.Response(200, json={})])
+    session = session_for(lambda request: next(answers))
+    vclock.run(session.get_json("/x"))
+    assert vclock.sleeps == [7.0]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("5", 5.0),
+        ("1.5", 1.5),
+        ("0", 0.0),
+        ("-3", 0.0),
+        ("soon", None),
+        ("inf", None),
+        ("nan", None),
+        (email.utils.formatdate(NOW + 30, usegmt=True), 30.0),
+        (email.utils.formatdate(NOW - 30, usegmt=True), 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, lambda: NOW) == expected
+
+
+@settings(database=None)
+@given(
+    retry_number=st.integers(min_value=1, max_value=10_000),
+    draw=st.floats(min_value=0, max_value=1),
+    base=st.floats(min_value=0, max_value=60),
+    cap=st.floats(min_value=0, max_value=600),
+)
+def test_backoff_stays_under_the_exponential_ceiling_and_the_cap(
+    retry_number: int, draw: float, base: float, cap: float
+) -> None:
+    policy = RetryPolicy(base_delay=base, max_delay=cap)
+    delay = policy.backoff(retry_number, draw)
+    assert 0 <= delay <= min(cap, base * 2.0 ** min(retry_number - 1, 1000))
+    assert policy.backoff(retry_number, 1.0) >= policy.backoff(max(1, retry_number - 1), 1.0)
+
+
+def test_safe_to_resend() -> None:
+    def caused(exc: BaseException) -> NetworkError:
+        error = NetworkError("x")
+        error.__cause__ = exc
+        return error
+
+    assert safe_to_resend(RateLimited("x", status=429))
+    assert safe_to_resend(ServerError("x", status=503))
+    assert not safe_to_resend(ServerError("x", status=500))
+    assert not safe_to_resend(ServerError("x", status=502))
+    assert safe_to_resend(caused(httpx.ConnectError("refused")))
+    assert safe_to_resend(caused(httpx.PoolTimeout("busy")))
+    assert not safe_to_resend(caused(httpx.ReadTimeout("slow")))
+    assert not safe_to_resend(caused(httpx.RemoteProtocolError("closed")))
+
+
+def test_plan_retry_is_a_pure_decision() -> None:
+    policy = RetryPolicy(retry_count=3, base_delay=2.0, max_delay=30.0, budget_seconds=60.0)
+    server = ServerError("boom", status=500)
+    unavailable = ServerError("down", status=503)
+    limited = RateLimited("slow", status=429, retry_after=10.0)
+
+    def plan(
+        error: ServerError | RateLimited,
+        retries: int = 0,
+        elapsed: float = 0.0,
+        may_resend: bool = True,
+        retry_after: float | None = None,
+    ) -> float | str:
+        return plan_retry(
+            policy,
+            error,
+            retries=retries,
+            elapsed=elapsed,
+            may_resend=may_resend,
+            retry_after=retry_after,
+            draw=1.0,
+        )
+
+    assert plan(server) == 2.0
+    assert plan(server, retries=2) == 8.0
+    assert plan(server, retries=3) == "retry_count (3) reached"
+    assert plan(limited, retry_after=10.0) == 10.0
+    assert plan(unavailable, retry_after=0.5) == 2.0
+    assert "retry budget of 60 s" in str(plan(server, elapsed=59.0))
+    assert "may have been processed" in str(plan(server, may_resend=False))
+    assert plan(unavailable, may_resend=False) == 2.0
+
+
+def test_exhausted_keeps_the_error_class_and_fields() -> None:
+    limited = RateLimited(
+        "qTest answered 429.", status=429, retry_after=3.0, api="qTest", method="GET", url="https://h/p?q=s"
+    )
+    final = exhausted(limited, 5, 12.34, "retry_count (4) reached")
+    assert isinstance(final, RateLimited)
+    assert (final.retry_after, final.status, final.api, final.method, final.path) == (
+        3.0,
+        429,
+        "qTest",
+        "GET",
+        "https://h/p",
+    )
+    assert str(final) == "qTest answered 429. Gave up after 5 attempts over 12.3 s: retry_count (4) reached."

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# qTest field data types (FieldResource.data_type). Source: Tricentis qTest Manager API docs,
-# "Field Settings" (the derived models only say Long); see docs/simulators.md.
+# qTest field data types (FieldResource.data_type; the derived models only say Long). Verified
+# against Tricentis' published Swagger file api-manager-v3.0.yaml, "Creates a Custom Field of an
+# Object Type": 1 Text box, 2 Text area, 3 Combo box, 4 Date picker, 5 User list, 6 Rich text
+# editor, 7 Number, 8 Check box, 9 Date time picker, 12 URL, 17 Multiple selection combobox
+# ("data_type 8 or 17" are multiple picklists: multiple=true). See docs/simulators-qtest.md.
 QTEST_TEXT = 1
 QTEST_TEXT_AREA = 2
 QTEST_PICK_LIST = 3

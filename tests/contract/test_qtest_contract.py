@@ -1,0 +1,463 @@
+"""Contract test of the qTest Manager simulator against the models derived from the vendor's client.
+
+A realistic migration-like sequence is driven through ``httpx.ASGITransport``; every response's
+field names and JSON types are checked against ``qtest-manager-v3-models.derived.json``: each key
+must be a property of the model, each value must fit its Java type (Long/Integer -> int, String ->
+str, Boolean -> bool, DateTime -> ISO-8601 with an offset, List<X> -> list of X, a model -> an
+object checked recursively; null is allowed). Error bodies must be ``{message}``.
+
+The models file is read from ZTOQ_SPECS_DIR, ``docs/specs``, ``specs`` or ``/work/shared/specs``;
+the test is skipped when none holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ztoq.simulators.qtest import DEFAULT_QTEST_PASSWORD, DEFAULT_QTEST_USER, QTestSimulator
+
+MODELS_NAME = "qtest-manager-v3-models.derived.json"
+
+
+def _spec_dir() -> Path | None:
+    candidates = [os.environ.get("ZTOQ_SPECS_DIR", "")]
+    root = Path(__file__).resolve().parents[2]
+    candidates += [str(root / "docs" / "specs"), str(root / "specs"), "/work/shared/specs"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / MODELS_NAME).is_file():
+            return Path(candidate)
+    return None
+
+
+SPEC_DIR = _spec_dir()
+pytestmark = pytest.mark.skipif(SPEC_DIR is None, reason="the derived qTest models are not available")
+MODELS: dict[str, Any] = json.loads((SPEC_DIR / MODELS_NAME).read_text())["models"] if SPEC_DIR else {}
+
+
+# -- the checker ----------------------------------------------------------------------------------
+
+
+def check(value: Any, java_type: str, path: str, model: str | None = None) -> None:
+    """Assert that a JSON value fits a Java type of the derived models (None always fits)."""
+    if value is None:
+        return
+    if java_type.startswith("List<"):
+        assert isinstance(value, list), f"{path}: expected a list, got {value!r}"
+        for i, item in enumerate(value):
+            check(item, java_type[5:-1], f"{path}[{i}]", model)
+    elif java_type.startswith("Map<"):
+        assert isinstance(value, dict), f"{path}: expected an object"
+    elif java_type in ("Long", "Integer"):
+        assert isinstance(value, int), f"{path}: expected an integer, got {value!r}"
+        assert not isinstance(value, bool), f"{path}: expected an integer, got {value!r}"
+    elif java_type == "String":
+        assert isinstance(value, str), f"{path}: expected a string, got {value!r}"
+    elif java_type == "Boolean":
+        assert isinstance(value, bool), f"{path}: expected a boolean, got {value!r}"
+    elif java_type == "DateTime":
+        assert isinstance(value, str), f"{path}: expected an ISO-8601 string, got {value!r}"
+        assert datetime.fromisoformat(value).tzinfo is not None, f"{path}: {value} has no UTC offset"
+    elif java_type == "Object":
+        return
+    elif model is not None and java_type in MODELS[model].get("enums", {}):
+        assert value in MODELS[model]["enums"][java_type], f"{path}: {value!r} not in {java_type}"
+    else:
+        assert java_type in MODELS, f"{path}: unknown type {java_type}"
+        check_model(value, java_type, path)
+
+
+def check_model(value: Any, model: str, path: str = "$") -> None:
+    """Assert that an object has only properties of ``model``, each of the right type."""
+    assert isinstance(value, dict), f"{path}: expected a {model} object, got {value!r}"
+    properties = MODELS[model]["properties"]
+    for key, item in value.items():
+        assert key in properties, f"{path}: '{key}' is not a property of {model}"
+        check(item, properties[key], f"{path}.{key}", model)
+
+
+def test_checker_rejects_what_it_should() -> None:
+    check_model({"id": 1, "name": "x"}, "ModuleResource")
+    for bad in (
+        {"id": "1"},
+        {"nope": 1},
+        {"created_date": "2024-01-01T00:00:00"},
+        {"children": [{"id": True}]},
+    ):
+        with pytest.raises(AssertionError):
+            check_model(bad, "ModuleResource")
+
+
+# -- the client -----------------------------------------------------------------------------------
+
+
+class Api:
+    """A synchronous facade over ``httpx.AsyncClient(transport=ASGITransport(app))``."""
+
+    def __init__(self, sim: QTestSimulator, token: str | None) -> None:
+        self.sim = sim
+        self.token = token
+
+    def __call__(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}))
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.sim.app)
+            async with httpx.AsyncClient(transport=transport, base_url="https://acme.qtestnet.com") as client:
+                return await client.request(method, path, headers=headers, **kw)
+
+        return asyncio.run(go())
+
+    def ok(self, method: str, path: str, model: str | None, status: int = 200, **kw: Any) -> Any:
+        """Call, assert the status, check the body against ``model`` (``List<X>`` allowed)."""
+        response = self(method, path, **kw)
+        assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
+        if model is None:
+            return response
+        body = response.json()
+        check(body, model, f"{method} {path}")
+        return body
+
+    def page(self, method: str, path: str, item_model: str, **kw: Any) -> Any:
+        """Call a search endpoint: a PagedResource envelope whose items are ``item_model`` objects."""
+        body = self.ok(method, path, "Object", **kw)
+        check_model({k: v for k, v in body.items() if k != "items"}, "PagedResource")
+        check(body["items"], f"List<{item_model}>", f"{method} {path} items")
+        return body
+
+    def fails(self, method: str, path: str, status: int, **kw: Any) -> str:
+        """Call, assert the error status and the ``{message}`` body; return the message."""
+        response = self(method, path, **kw)
+        assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
+        body = response.json()
+        check_model(body, "ErrorMessage")
+        assert set(body) == {"message"}
+        assert body["message"]
+        return str(body["message"])
+
+
+# -- the sequence ---------------------------------------------------------------------------------
+
+
+def test_migration_sequence_matches_the_models() -> None:
+    sim = QTestSimulator.generated(seed=3, test_cases=2)
+    anonymous = Api(sim, None)
+    basic = "Basic " + base64.b64encode(b"acme:").decode()
+    login = anonymous.ok(
+        "POST",
+        "/oauth/token",
+        "OAuthResponse",
+        data={"grant_type": "password", "username": DEFAULT_QTEST_USER, "password": DEFAULT_QTEST_PASSWORD},
+        headers={"Authorization": basic},
+    )
+    api = Api(sim, login["access_token"])
+    api.ok("GET", "/oauth/status", "OAuthTokenStatusVM")
+
+    projects = api.ok("GET", "/api/v3/projects", "List<ProjectResource>")
+    pid = projects[0]["id"]
+    p = f"/api/v3/projects/{pid}"
+    api.ok("GET", f"{p}?expand=userprofile", "ProjectResource")
+    users = api.ok("GET", f"{p}/users", "List<UserResource>")
+    api.ok("GET", f"/api/v3/users/{users[1]['id']}", "UserResource")
+    found = api.ok("GET", "/api/v3/users/search?username=example.com", "SearchUserResourceExtensionResponse")
+    assert found["total"] == len(users)
+    profile = api.ok("GET", f"{p}/user-profiles/current", "UserProfile")
+    assert profile["test_case"]["create"] is True
+
+    fields: dict[str, list[dict[str, Any]]] = {}
+    for object_type in ("test-cases", "test-runs", "test-suites", "releases", "requirements", "test-steps"):
+        fields[object_type] = api.ok(
+            "GET", f"{p}/settings/{object_type}/fields?includeInactive=true", "List<FieldResource>"
+        )
+    api.fails("GET", f"{p}/settings/test-cycles/fields", 400)
+    created_field = api.ok(
+        "POST",
+        f"{p}/settings/test-cases/fields",
+        "FieldResource",
+        201,
+        json={"label": "Component", "data_type": 3, "allowed_values": [{"label": "UI"}, {"label": "API"}]},
+    )
+    api.ok("GET", f"{p}/settings/test-cases/fields/{created_field['id']}", "FieldResource")
+    statuses = api.ok("GET", f"{p}/test-runs/execution-statuses", "List<StatusResource>")
+    assert [s["id"] for s in statuses] == [601, 602, 603, 604, 605]
+
+    root = api.ok("POST", f"{p}/modules", "ModuleResource", 201, json={"name": "Migrated"})
+    child = api.ok(
+        "POST", f"{p}/modules?parentId={root['id']}", "ModuleResource", 201, json={"name": "Login"}
+    )
+    api.ok("POST", f"{p}/modules", "ModuleResource", 201, json={"name": "Deep", "parent_id": child["id"]})
+    tree = api.ok("GET", f"{p}/modules/{root['id']}?expand=descendants", "ModuleResource")
+    assert tree["children"][0]["children"][0]["name"] == "Deep"
+    api.ok("GET", f"{p}/modules?expand=descendants", "List<ModuleResource>")
+    api.ok("PUT", f"{p}/modules/{child['id']}", "ModuleResource", json={"name": "Login (renamed)"})
+
+    tc_fields = {f["label"]: f for f in fields["test-cases"]}
+    priority = next(v["value"] for v in tc_fields["Priority"]["allowed_values"] if v["label"] == "High")
+    callee = api.ok(
+        "POST",
+        f"{p}/test-cases",
+        "TestCaseWithCustomFieldResource",
+        json={
+            "name": "Log in",
+            "parent_id": child["id"],
+            "description": "<p>Logs in</p>",
+            "test_steps": [{"description": "Open", "expected": "Opened", "order": 1}],
+        },
+    )
+    caller = api.ok(
+        "POST",
+        f"{p}/test-cases",
+        "TestCaseWithCustomFieldResource",
+        json={
+            "name": "Checkout",
+            "parent_id": child["id"],
+            "precondition": "Logged out",
+            "properties": [
+                {"field_id": tc_fields["Priority"]["id"], "field_value": str(priority)},
+                {"field_id": tc_fields["Zephyr Key"]["id"], "field_value": "DEMO-T1"},
+                {"field_id": tc_fields["Test Areas"]["id"], "field_value": "[]"},
+            ],
+            "test_steps": [
+                {"description": "", "expected": "", "order": 1, "called_test_case_id": callee["id"]},
+                {"description": "Pay", "expected": "Paid", "order": 2},
+            ],
+        },
+    )
+    assert caller["version"] == "0.1"
+    assert caller["test_steps"][0]["called_test_case_id"] == callee["id"]
+    approved = api.ok("PUT", f"{p}/test-cases/{caller['id']}/approve", "TestCaseWithCustomFieldResource")
+    assert approved["version"] == "1.0"
+    api.ok("PUT", f"{p}/test-cases/{callee['id']}/approve", "TestCaseWithCustomFieldResource")
+    updated = api.ok(
+        "PUT",
+        f"{p}/test-cases/{caller['id']}",
+        "TestCaseWithCustomFieldResource",
+        json={"name": "Checkout v2"},
+    )
+    assert updated["version"] == "1.1"
+    api.ok(
+        "GET",
+        f"{p}/test-cases?parentId={child['id']}&expandSteps=true",
+        "List<TestCaseWithCustomFieldResource>",
+    )
+    full = api.ok("GET", f"{p}/test-cases/{caller['pid']}?expand=teststep", "TestCaseWithCustomFieldResource")
+    versions = api.ok(
+        "GET", f"{p}/test-cases/{caller['id']}/versions", "List<TestCaseWithCustomFieldResource>"
+    )
+    assert [v["version"] for v in versions] == ["1.0", "1.1"]
+    api.ok(
+        "GET",
+        f"{p}/test-cases/{caller['id']}/versions/{versions[0]['test_case_version_id']}",
+        "TestCaseWithCustomFieldResource",
+    )
+    api.ok(
+        "POST",
+        f"{p}/test-cases/{callee['id']}/test-steps",
+        "TestStepResource",
+        json={"description": "Type", "expected": "Typed"},
+    )
+    api.ok("GET", f"{p}/test-cases/{caller['id']}/test-steps", "List<TestStepResource>")
+    api.ok(
+        "GET", f"{p}/test-cases/{caller['id']}/test-steps/{full['test_steps'][1]['id']}", "TestStepResource"
+    )
+
+    release = api.ok(
+        "POST",
+        f"{p}/releases",
+        "ReleaseWithCustomFieldResource",
+        201,
+        json={
+            "name": "Plan 1",
+            "start_date": "2024-05-01T00:00:00Z",
+            "end_date": "2024-06-01T00:00:00+02:00",
+        },
+    )
+    api.ok("GET", f"{p}/releases", "List<ReleaseWithCustomFieldResource>")
+    api.ok("PUT", f"{p}/releases/{release['id']}", "ReleaseWithCustomFieldResource", json={"note": "noted"})
+    cycle = api.ok(
+        "POST",
+        f"{p}/test-cycles?parentId={release['id']}&parentType=release",
+        "TestCycleResource",
+        201,
+        json={"name": "Cycle", "description": "Zephyr cycle DEMO-R1"},
+    )
+    sub = api.ok(
+        "POST",
+        f"{p}/test-cycles?parentId={cycle['id']}&parentType=test-cycle",
+        "TestCycleResource",
+        201,
+        json={"name": "Sub"},
+    )
+    suite = api.ok(
+        "POST",
+        f"{p}/test-suites?parentId={sub['id']}&parentType=test-cycle",
+        "TestSuiteWithCustomFieldResource",
+        json={"name": "Suite"},
+    )
+    expanded = api.ok("GET", f"{p}/test-cycles/{cycle['id']}?expand=descendants", "TestCycleResource")
+    assert expanded["test-cycles"][0]["test-suites"][0]["id"] == suite["id"]
+    api.ok(
+        "GET",
+        f"{p}/test-cycles?parentId={release['id']}&parentType=release&expand=descendants",
+        "List<TestCycleResource>",
+    )
+    api.ok(
+        "GET",
+        f"{p}/test-suites?parentId={sub['id']}&parentType=test-cycle",
+        "List<TestSuiteWithCustomFieldResource>",
+    )
+
+    run_fields = {f["label"]: f for f in fields["test-runs"]}
+    env = run_fields["Environment"]["allowed_values"][0]["value"]
+    run = api.ok(
+        "POST",
+        f"{p}/test-runs?parentId={suite['id']}&parentType=test-suite",
+        "TestRunWithCustomFieldResource",
+        201,
+        json={
+            "name": "Checkout run",
+            "test_case": {"id": caller["id"], "test_case_version_id": versions[0]["test_case_version_id"]},
+            "properties": [
+                {"field_id": run_fields["Environment"]["id"], "field_value": str(env)},
+                {"field_id": run_fields["Zephyr Key"]["id"], "field_value": "DEMO-E1"},
+            ],
+        },
+    )
+    listed = api.ok(
+        "GET",
+        f"{p}/test-runs?parentId={release['id']}&parentType=release&expand=descendants",
+        "TestRunListResource",
+    )
+    assert [r["id"] for r in listed["items"]] == [run["id"]]
+    api.ok("GET", f"{p}/test-runs/{run['id']}?expand=testcase.teststep", "TestRunWithCustomFieldResource")
+    api.ok(
+        "PUT", f"{p}/test-runs/{run['id']}", "TestRunWithCustomFieldResource", json={"name": "Checkout run 2"}
+    )
+
+    pinned = api.ok(
+        "GET",
+        f"{p}/test-cases/{caller['id']}/versions/{run['test_case_version_id']}/test-steps",
+        "List<TestStepResource>",
+    )
+    log = api.ok(
+        "POST",
+        f"{p}/test-runs/{run['id']}/test-logs",
+        "TestLogResource",
+        201,
+        json={
+            "status": {"id": 602},
+            "exe_start_date": "2024-05-02T10:00:00Z",
+            "exe_end_date": "2024-05-02T10:07:00Z",
+            "note": "Failed at payment",
+            "test_case_version_id": run["test_case_version_id"],
+            "test_step_logs": [
+                {"test_step_id": pinned[0]["id"], "status": {"id": 601}, "actual_result": "ok", "order": 1},
+                {
+                    "test_step_id": pinned[1]["id"],
+                    "status": {"id": 602},
+                    "actual_result": "declined",
+                    "order": 2,
+                },
+            ],
+            "attachments": [
+                {"name": "trace.txt", "content_type": "text/plain", "data": base64.b64encode(b"x").decode()}
+            ],
+            "defects": [{"external_defect_id": "DEMO-900", "summary": "Payment declined"}],
+        },
+    )
+    assert log["status"]["name"] == "Failed"
+    assert len(log["attachments"]) == 1
+    api.ok("GET", f"{p}/test-runs/{run['id']}/test-logs", "TestLogListResource")
+    api.ok("GET", f"{p}/test-runs/{run['id']}/test-logs/{log['id']}", "TestLogResource")
+    api.ok(
+        "GET", f"{p}/test-runs/{run['id']}/test-logs/last-run?expand=teststeplog.teststep", "TestLogResource"
+    )
+    refreshed = api.ok("GET", f"{p}/test-runs/{run['id']}", "TestRunWithCustomFieldResource")
+    assert refreshed["latest_test_log"]["status"] == "Failed"
+
+    upload = api.ok(
+        "POST",
+        f"{p}/test-cases/{caller['id']}/blob-handles",
+        "AttachmentResource",
+        201,
+        content=b"%PDF-1.4 spec",
+        headers={"File-Name": "spec.pdf", "Content-Type": "application/pdf"},
+    )
+    api.ok("GET", f"{p}/test-cases/{caller['id']}/attachments", "List<AttachmentResource>")
+    file = api.ok("GET", f"{p}/test-cases/{caller['id']}/attachments/{upload['id']}", None)
+    assert file.content == b"%PDF-1.4 spec"
+    assert file.headers["content-type"] == "application/pdf"
+    api.ok("GET", f"{p}/attachments?type=test-logs&ids={log['id']}", "PagedResourceAttachmentResource")
+
+    searches = {
+        "test-cases": ("'Zephyr Key' = 'DEMO-T1'", "TestCaseWithCustomFieldResource"),
+        "test-runs": ("'Zephyr Key' = 'DEMO-E1' and Status = 'Failed'", "TestRunWithCustomFieldResource"),
+        "test-cycles": ("Name ~ 'cyc'", "TestCycleResource"),
+        "test-suites": (f"pid = '{suite['pid']}'", "TestSuiteWithCustomFieldResource"),
+        "releases": ("'Name' = 'Plan 1'", "ReleaseWithCustomFieldResource"),
+        "requirements": ("Name ~ 'DEMO-101'", "RequirementResource"),
+        "modules": ("Name = 'Migrated'", "ModuleResource"),
+    }
+    for object_type, (query, model) in searches.items():
+        page = api.page(
+            "POST",
+            f"{p}/search?pageSize=10&page=1",
+            model,
+            json={"object_type": object_type, "fields": ["*"], "query": query},
+        )
+        assert page["total"] == 1, (object_type, page)
+    narrow = api.page(
+        "POST",
+        f"{p}/search",
+        "TestCaseWithCustomFieldResource",
+        json={"object_type": "test-cases", "fields": ["name", "pid"]},
+    )
+    assert all(set(i) <= {"id", "links", "name", "pid"} for i in narrow["items"])
+
+    requirement = api.ok(
+        "POST",
+        f"{p}/requirements?parentId={root['id']}",
+        "RequirementResource",
+        json={"name": "DEMO-200 Pay"},
+    )
+    api.ok("GET", f"{p}/requirements?parentId={root['id']}", "List<RequirementResource>")
+    api.ok("GET", f"{p}/requirements/{requirement['id']}", "RequirementResource")
+    links = api.ok(
+        "POST",
+        f"{p}/requirements/{requirement['id']}/link?type=test-cases",
+        "List<LinkedArtifactContainer>",
+        json=[caller["id"], 999999999],
+    )
+    assert [o["id"] for o in links[0]["objects"]] == [caller["id"]]
+    api.ok(
+        "GET",
+        f"{p}/linked-artifacts?type=requirements&ids={requirement['id']}",
+        "List<LinkedArtifactContainer>",
+    )
+    api.ok("GET", f"{p}/linked-artifacts?type=test-cases&ids={caller['id']}", "List<LinkedArtifactContainer>")
+
+    api.fails("GET", f"{p}/test-cases/999999", 404)
+    api.fails("GET", "/api/v3/projects/424242", 404)
+    api.fails("GET", f"{p}/no-such-thing", 404)
+    api.fails("POST", f"{p}/test-cases", 400, json={"parent_id": root["id"]})
+    anonymous.fails("GET", p, 401)
+
+    api.ok("DELETE", f"{p}/test-runs/{run['id']}", "Message")
+    api.fails("GET", f"{p}/test-runs/{run['id']}/test-logs", 404)
+    api.ok("DELETE", f"{p}/test-suites/{suite['id']}", "Object")
+    api.ok("DELETE", f"{p}/test-cycles/{cycle['id']}?force=true", "Message")
+    api.ok("DELETE", f"{p}/releases/{release['id']}", "Object")
+    api.ok("DELETE", f"{p}/requirements/{requirement['id']}", "Object")
+    api.ok("DELETE", f"{p}/test-cases/{callee['id']}", None)
+    api.ok("DELETE", f"{p}/modules/{root['id']}?force=true", "Message")
+    assert api("GET", f"{p}/test-cases/{caller['id']}").status_code == 404

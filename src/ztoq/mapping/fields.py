@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from ztoq.mapping.lookups import TargetField
+from ztoq.mapping.lookups import TargetField, fold
 from ztoq.mapping.text import text_to_html
 from ztoq.simulators.catalog import (
     QTEST_CHECKBOX,
@@ -186,15 +186,31 @@ _TRUE = frozenset({"true", "yes", "y", "1", "on", "checked"})
 _FALSE = frozenset({"false", "no", "n", "0", "off", "unchecked"})
 
 
-def _checkbox(value: Any) -> str:
+def _truth(value: Any) -> bool:
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return value
     text = display(value).strip().casefold()
     if text in _TRUE:
-        return "true"
+        return True
     if text in _FALSE:
-        return "false"
+        return False
     raise UnconvertibleValue(f"{display(value)!r} is not a yes/no value")
+
+
+def _checkbox(value: Any, target: TargetField) -> str:
+    """A check box value.
+
+    Tricentis' v3 Swagger describes check box fields (data type 8) as multi-value pick lists: the
+    field lists its allowed value(s) (e.g. "Yes") and a checked box holds that value's id. An
+    unchecked box holds no value. Only a field that lists no allowed values takes "true"/"false".
+    """
+    checked = _truth(value)
+    if not target.allowed_values:
+        return "true" if checked else "false"
+    if not checked:
+        return "[]" if target.multiple else ""
+    choice = next((v for v in target.allowed_values if fold(v.label) in _TRUE), target.allowed_values[0])
+    return _id_array([choice.value]) if target.multiple else str(choice.value)
 
 
 def _choice_ids(value: Any, target: TargetField) -> list[int]:
@@ -272,7 +288,7 @@ def convert_value(
         return format_timestamp(parse_timestamp(value))
     if kind is Kind.NUMBER:
         return _number(value)
-    return _checkbox(value)
+    return _checkbox(value, target)
 
 
 def duration_text(milliseconds: int) -> str:

@@ -207,12 +207,25 @@ def test_number_round_trip(value: Decimal) -> None:
     assert Decimal(convert_value(value, make(QTEST_NUMBER))) == value
 
 
-def test_checkboxes() -> None:
+def test_checkboxes_without_allowed_values_take_true_false() -> None:
     box = make(QTEST_CHECKBOX)
     assert convert_value(True, box) == "true"
     assert convert_value(False, box) == "false"
     assert convert_value("Yes", box) == "true"
     assert convert_value("0", box) == "false"
+    with pytest.raises(UnconvertibleValue):
+        convert_value("maybe", box)
+
+
+def test_checkboxes_with_allowed_values_hold_the_checked_value_id() -> None:
+    # Tricentis' v3 Swagger: check box fields are multi-value pick lists ("Yes" checked).
+    box = make(QTEST_CHECKBOX, (801, "Yes"), multiple=True)
+    assert convert_value(True, box) == "[801]"
+    assert convert_value("checked", box) == "[801]"
+    assert convert_value(False, box) == "[]"
+    single = make(QTEST_CHECKBOX, (5, "Enabled"), (6, "Yes"))
+    assert convert_value(True, single) == "6"
+    assert convert_value(False, single) == ""
     with pytest.raises(UnconvertibleValue):
         convert_value("maybe", box)
 

@@ -1,0 +1,149 @@
+"""What every phase works with: the config, the store, the API clients, progress and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from ztoq.config import ZtoqConfig
+from ztoq.errors import RunInterrupted
+from ztoq.pipeline.progress import ProgressReporter, QuietProgress
+from ztoq.qtest import QTestClient
+from ztoq.store import Repository, Store
+from ztoq.zephyr import ZephyrClient
+
+T = TypeVar("T")
+
+#: Test-only fault hook: ``ZTOQ_TEST_KILL_AT="<point>:<n>"`` kills the process (SIGKILL) the n-th
+#: time ``point`` is reached, e.g. ``load.after_create:7`` (a create answered, not yet recorded).
+KILL_ENV = "ZTOQ_TEST_KILL_AT"
+
+
+@dataclass
+class Transports:
+    """Optional httpx transports (tests hand in-process simulators to the clients)."""
+
+    zephyr: httpx.AsyncBaseTransport | None = None
+    qtest: httpx.AsyncBaseTransport | None = None
+
+
+@dataclass
+class PhaseContext:
+    """Shared state of one run's phases."""
+
+    config: ZtoqConfig
+    store: Store
+    run_id: int
+    reporter: ProgressReporter = field(default_factory=QuietProgress)
+    transports: Transports = field(default_factory=Transports)
+    cancelled: asyncio.Event | None = None
+    _zephyr: ZephyrClient | None = None
+    _qtest: QTestClient | None = None
+    _kill_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def project_key(self) -> str:
+        return self.config.zephyr.project_key
+
+    def session(self) -> AbstractContextManager[Repository]:
+        """A repository over a new database session (commits on success)."""
+        return self.store.session()
+
+    def zephyr(self) -> ZephyrClient:
+        """The Zephyr client, built on first use."""
+        if self._zephyr is None:
+            self.config.require_source()
+            self._zephyr = ZephyrClient.from_config(
+                self.config.zephyr,
+                network=self.config.network,
+                performance=self.config.performance,
+                transport=self.transports.zephyr,
+            )
+        return self._zephyr
+
+    def qtest(self) -> QTestClient:
+        """The qTest client, built on first use."""
+        if self._qtest is None:
+            self.config.require_target()
+            self._qtest = QTestClient.from_config(
+                self.config.qtest,
+                network=self.config.network,
+                performance=self.config.performance,
+                transport=self.transports.qtest,
+            )
+        return self._qtest
+
+    @property
+    def has_target(self) -> bool:
+        """True when the config names a qTest project (transform needs its field settings)."""
+        return bool(self.config.qtest.base_url and self.config.qtest.project_id)
+
+    def api_stats(self) -> dict[str, dict[str, Any]]:
+        """Request counters of each API used so far."""
+        stats: dict[str, dict[str, Any]] = {}
+        if self._zephyr is not None:
+            stats["zephyr"] = self._zephyr.session.snapshot()
+        if self._qtest is not None:
+            stats["qtest"] = self._qtest.session.snapshot()
+        return stats
+
+    async def aclose(self) -> None:
+        for client in (self._zephyr, self._qtest):
+            if client is not None:
+                await client.aclose()
+
+    def check_cancelled(self) -> None:
+        """Raise RunInterrupted at a safe point once SIGINT/SIGTERM was received."""
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise RunInterrupted("Interrupted; the state is saved. Run the same command again to resume.")
+
+    def fault_point(self, point: str) -> None:
+        """Test-only: kill the process here when ``ZTOQ_TEST_KILL_AT`` names this point."""
+        spec = os.environ.get(KILL_ENV)
+        if not spec:
+            return
+        name, _, nth = spec.rpartition(":")
+        if name != point:
+            return
+        self._kill_counts[point] = self._kill_counts.get(point, 0) + 1
+        if self._kill_counts[point] >= int(nth or "1"):
+            os.kill(os.getpid(), 9)
+
+
+async def run_bounded(
+    items: Iterable[T],
+    worker: Callable[[T], Awaitable[None]],
+    limit: int,
+    ctx: PhaseContext,
+) -> None:
+    """Run ``worker`` over ``items`` with at most ``limit`` at once; stop starting new ones when cancelled.
+
+    The first exception stops the pool (items in flight finish or fail) and is re-raised.
+    """
+    iterator = iter(items)
+    failure: list[BaseException] = []
+
+    async def lane() -> None:
+        while not failure:
+            if ctx.cancelled is not None and ctx.cancelled.is_set():
+                return
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            try:
+                await worker(item)
+            except BaseException as exc:
+                failure.append(exc)
+                return
+
+    await asyncio.gather(*(lane() for _ in range(max(1, limit))))
+    if failure:
+        raise failure[0]
+    ctx.check_cancelled()

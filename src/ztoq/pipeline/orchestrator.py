@@ -1,0 +1,217 @@
+"""Run phases in order over one store, under its lock, recording the run and each phase.
+
+``run_migration`` is what ``ztoq migrate run`` and every ``ztoq workflow <phase>`` call: it takes
+the store lock (a second process is refused), closes runs a killed process left open, runs the
+requested phases in pipeline order, and wraps a failure in :class:`PhaseFailed` naming the phase
+and how to resume. SIGINT/SIGTERM stop new work; what is in flight finishes and is recorded, and
+the run ends as ``interrupted`` (exit 130) with everything needed to resume saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ztoq.config import PHASES, ZtoqConfig
+from ztoq.errors import PhaseFailed, RunInterrupted, ZtoqError
+from ztoq.pipeline.context import PhaseContext, Transports
+from ztoq.pipeline.extract import run_extract
+from ztoq.pipeline.load import run_load
+from ztoq.pipeline.progress import ProgressReporter, QuietProgress
+from ztoq.pipeline.transform import run_transform
+from ztoq.pipeline.validate import ValidationResult, run_validate
+from ztoq.store import Store, open_store
+
+
+@dataclass
+class PhaseSummary:
+    """How one phase went."""
+
+    phase: str
+    status: str
+    seconds: float
+    counts: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """How a run went: what the CLI prints, the report reads, and the tests check."""
+
+    run_id: int
+    project_key: str
+    status: str
+    phases: list[PhaseSummary]
+    wall_seconds: float
+    cpu_seconds: float
+    api: dict[str, dict[str, Any]]
+    validation: ValidationResult | None = None
+    store: str = ""
+
+    @property
+    def requests(self) -> dict[str, int]:
+        return {name: int(stats.get("requests", 0)) for name, stats in self.api.items()}
+
+    @property
+    def retries(self) -> int:
+        return sum(int(s.get("retries", 0)) for s in self.api.values())
+
+    @property
+    def rate_limit_waits(self) -> int:
+        return sum(int(s.get("rate_limit_waits", 0)) for s in self.api.values())
+
+
+def _phase_counts(reporter: ProgressReporter, phase: str) -> list[dict[str, Any]]:
+    return [t for t in reporter.snapshot() if t["phase"] == phase]
+
+
+@contextlib.contextmanager
+def _signals(loop: asyncio.AbstractEventLoop, cancelled: asyncio.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``cancelled`` (a second SIGINT falls back to the default: stop now)."""
+    installed: list[signal.Signals] = []
+
+    def stop() -> None:
+        if cancelled.is_set():
+            loop.remove_signal_handler(signal.SIGINT)
+        cancelled.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+
+
+async def _run_phases(
+    ctx: PhaseContext, phases: list[str], summaries: list[PhaseSummary]
+) -> ValidationResult | None:
+    validation: ValidationResult | None = None
+    ctx.cancelled = asyncio.Event()
+    with _signals(asyncio.get_running_loop(), ctx.cancelled):
+        try:
+            for phase in phases:
+                ctx.check_cancelled()
+                with ctx.session() as repo:
+                    phase_run_id = repo.start_phase(ctx.run_id, phase)
+                ctx.reporter.message(f"{phase}: started")
+                started = time.monotonic()
+                status, error = "succeeded", None
+                try:
+                    if phase == "extract":
+                        await run_extract(ctx)
+                    elif phase == "transform":
+                        run_transform(ctx)
+                    elif phase == "load":
+                        await run_load(ctx)
+                    elif phase == "validate":
+                        validation = await run_validate(ctx)
+                        if not validation.ok:
+                            status = "failed"
+                            error = (
+                                f"Validation found {validation.missing} missing and "
+                                f"{validation.mismatched} mismatched entities in qTest."
+                            )
+                except RunInterrupted as exc:
+                    status, error = "interrupted", str(exc)
+                    raise
+                except ZtoqError as exc:
+                    status, error = "failed", str(exc)
+                    raise PhaseFailed(phase, exc) from exc
+                except Exception as exc:
+                    status, error = "failed", f"{type(exc).__name__}: {exc}"
+                    raise
+                finally:
+                    counts = _phase_counts(ctx.reporter, phase)
+                    summaries.append(PhaseSummary(phase, status, time.monotonic() - started, counts, error))
+                    with ctx.session() as repo:
+                        repo.finish_phase(
+                            phase_run_id,
+                            status,
+                            counts={c["type"]: c for c in counts},
+                            error=error,
+                        )
+                        repo.update_run_stats(ctx.run_id, {"api": ctx.api_stats()})
+                    ctx.reporter.message(f"{phase}: {status} in {time.monotonic() - started:.1f}s")
+        finally:
+            await ctx.aclose()
+    return validation
+
+
+def run_migration(
+    config: ZtoqConfig,
+    phases: list[str] | None = None,
+    *,
+    command: str = "migrate run",
+    reporter: ProgressReporter | None = None,
+    transports: Transports | None = None,
+    store: Store | None = None,
+) -> RunSummary:
+    """Run ``phases`` (default: the config's) of a migration; return its summary.
+
+    A validation that finds missing or mismatched entities does not raise: the summary's status
+    is ``failed`` and its ``validation`` says what was found.
+
+    Raises:
+        PhaseFailed: a phase failed (the run is recorded as failed; run again to resume).
+        RunInterrupted: SIGINT/SIGTERM (the run is recorded as interrupted; run again to resume).
+        StoreLocked: another ztoq process works on the same store.
+    """
+    wanted = list(phases or config.migration.phases)
+    ordered = [p for p in PHASES if p in wanted]
+    reporter = reporter or QuietProgress()
+    if "extract" in ordered:
+        config.require_source()
+    if "load" in ordered or "validate" in ordered:
+        config.require_target()
+    own_store = store is None
+    store = store or open_store(config.database)
+    wall, cpu = time.monotonic(), time.process_time()
+    summaries: list[PhaseSummary] = []
+    try:
+        with store.acquire_lock():
+            with store.session() as repo:
+                repo.interrupt_abandoned_runs(config.zephyr.project_key)
+                run_id = repo.start_run(config.zephyr.project_key, command, ordered)
+            ctx = PhaseContext(config, store, run_id, reporter, transports or Transports())
+            status, error = "succeeded", None
+            validation: ValidationResult | None = None
+            try:
+                validation = asyncio.run(_run_phases(ctx, ordered, summaries))
+                if validation is not None and not validation.ok:
+                    status = "failed"
+                    error = summaries[-1].error
+            except RunInterrupted as exc:
+                status, error = "interrupted", str(exc)
+                raise
+            except BaseException as exc:
+                status, error = "failed", str(exc)
+                raise
+            finally:
+                summary = RunSummary(
+                    run_id,
+                    config.zephyr.project_key,
+                    status,
+                    summaries,
+                    time.monotonic() - wall,
+                    time.process_time() - cpu,
+                    ctx.api_stats(),
+                    validation,
+                    store.description,
+                )
+                with store.session() as repo:
+                    repo.finish_run(run_id, status, error=error, stats={"api": summary.api})
+                reporter.close()
+    finally:
+        if own_store:
+            store.close()
+    return summary

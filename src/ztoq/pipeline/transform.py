@@ -1,0 +1,154 @@
+"""Transform: the pure mapping over what extract stored, written back as planned qTest payloads.
+
+Reads only the store (never an API): the Zephyr records and the qTest target's settings that
+extract saved. Every planned entity keeps references to other entities by *source* key; load
+resolves them. Problems found while mapping (degraded values, skipped entities) replace those
+of the previous transform of the same entity, so re-running never piles up duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ztoq.errors import ConfigError
+from ztoq.mapping import (
+    Planned,
+    SourceLookups,
+    TargetFields,
+    plan_modules,
+    plan_test_cases,
+)
+from ztoq.pipeline.context import PhaseContext
+from ztoq.store import PlannedItem, ProblemItem, Repository
+
+PHASE = "transform"
+
+#: Planned entity types in load order (dependencies first).
+LOAD_ORDER = ("module", "test_case")
+
+
+def _payloads(repo: Repository, project_key: str, entity_type: str) -> list[Any]:
+    return [r.payload for r in repo.iter_source(project_key, entity_type)]
+
+
+def _by_key(repo: Repository, project_key: str, entity_type: str) -> dict[str, Any]:
+    return {r.source_key: r.payload for r in repo.iter_source(project_key, entity_type)}
+
+
+def load_target_fields(repo: Repository, project_key: str) -> TargetFields:
+    """The qTest target's settings as extract stored them."""
+    settings = _by_key(repo, project_key, "qtest_fields")
+    if not settings:
+        raise ConfigError(
+            "The store has no qTest field settings for this project; run the extract phase with the "
+            "qtest section configured (ztoq workflow extract --config <file>)."
+        )
+    statuses = _by_key(repo, project_key, "qtest_statuses").get("execution", [])
+    users = _by_key(repo, project_key, "qtest_users").get("project", [])
+    return TargetFields.from_settings(settings, execution_statuses=statuses, users=users)
+
+
+def to_item(planned: Planned) -> PlannedItem:
+    """A mapping result as the store keeps it (skipped entities keep their reason, not a payload)."""
+    return PlannedItem(
+        entity_type=planned.entity_type,
+        source_key=planned.source_key,
+        payload={"body": planned.payload, "extra": planned.extra},
+        depends_on=planned.depends_on,
+        level=planned.level,
+        sort_key=planned.sort_key,
+        status="skipped" if planned.skipped else "planned",
+    )
+
+
+def _problem_items(planned: Planned) -> list[ProblemItem]:
+    return [ProblemItem(p.severity, p.code, p.message, p.field, p.detail) for p in planned.problems]
+
+
+def _write(ctx: PhaseContext, entity_type: str, plans: Sequence[Planned]) -> None:
+    """Store plans and their problems in batches; drop plans whose source disappeared."""
+    size = ctx.config.performance.batch_size
+    ctx.reporter.start(PHASE, entity_type, total=len(plans))
+    keys = {p.source_key for p in plans}
+    with ctx.session() as repo:
+        stale = [
+            r.source_key
+            for r in repo.iter_planned(ctx.project_key, entity_type, status=None)
+            if r.source_key not in keys
+        ]
+        if stale:
+            repo.delete_planned(ctx.project_key, entity_type, stale)
+            repo.replace_problems_bulk(
+                ctx.project_key,
+                PHASE,
+                [
+                    (
+                        entity_type,
+                        key,
+                        [
+                            ProblemItem(
+                                "skipped",
+                                "deleted_in_source",
+                                f"{key} no longer exists in Zephyr; it is not sent to qTest again "
+                                "(what was migrated before stays in qTest).",
+                            )
+                        ],
+                    )
+                    for key in stale
+                ],
+                run_id=ctx.run_id,
+            )
+    for start in range(0, len(plans), size):
+        chunk = plans[start : start + size]
+        with ctx.session() as repo:
+            repo.upsert_planned(ctx.project_key, [to_item(p) for p in chunk])
+            repo.replace_problems_bulk(
+                ctx.project_key,
+                PHASE,
+                [(p.entity_type, p.source_key, _problem_items(p)) for p in chunk],
+                run_id=ctx.run_id,
+            )
+        ctx.reporter.advance(PHASE, entity_type, len(chunk), skipped=sum(1 for p in chunk if p.skipped))
+    ctx.reporter.finish(PHASE, entity_type)
+
+
+def plan_design(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[Planned]]:
+    """Modules and test cases, planned from the stored Zephyr records."""
+    key, config = ctx.project_key, ctx.config
+    folders = _payloads(repo, key, "folder")
+    test_cases = _payloads(repo, key, "test_case")
+    steps = _by_key(repo, key, "test_steps")
+    scripts = _by_key(repo, key, "test_script")
+    lookups = SourceLookups.build(
+        folders=folders,
+        statuses=_payloads(repo, key, "status"),
+        priorities=_payloads(repo, key, "priority"),
+        environments=_payloads(repo, key, "environment"),
+        test_cases=test_cases,
+    )
+    return {
+        "module": plan_modules(folders, config),
+        "test_case": plan_test_cases(test_cases, steps, scripts, lookups, fields, config),
+    }
+
+
+def run_transform(ctx: PhaseContext) -> dict[str, int]:
+    """The transform phase; returns the number of planned entities per type."""
+    with ctx.session() as repo:
+        if not repo.get_source(ctx.project_key, "project", ctx.project_key):
+            raise ConfigError(
+                f"Nothing was extracted for Zephyr project {ctx.project_key}; run the extract phase first."
+            )
+        fields = load_target_fields(repo, ctx.project_key)
+        plans = plan_design(repo, ctx, fields)
+    for entity_type in LOAD_ORDER:
+        _write(ctx, entity_type, plans.get(entity_type, []))
+    return {entity_type: len(p) for entity_type, p in plans.items()}
+
+
+def unwrap(payload: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The (body, extra) of a stored planned payload."""
+    if isinstance(payload, dict) and "body" in payload:
+        return payload.get("body"), dict(payload.get("extra") or {})
+    return payload, {}

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from ztoq import __version__
-from ztoq.cli import simulate
+from ztoq.cli import bench, db, demo, migrate, simulate, workflow
 from ztoq.errors import ZtoqError
 
 app = typer.Typer(
@@ -27,7 +27,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(db.app, name="db")
+app.add_typer(migrate.app, name="migrate")
+app.add_typer(workflow.app, name="workflow")
 app.add_typer(simulate.app, name="simulate")
+app.command("demo")(demo.demo)
+app.command("bench")(bench.bench)
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -208,8 +208,11 @@ def run_migration(
                     validation,
                     store.description,
                 )
+                stats: dict[str, Any] = {"api": summary.api}
+                if validation is not None:
+                    stats["validation"] = {t: vars(c) for t, c in validation.counts.items()}
                 with store.session() as repo:
-                    repo.finish_run(run_id, status, error=error, stats={"api": summary.api})
+                    repo.finish_run(run_id, status, error=error, stats=stats)
                 reporter.close()
     finally:
         if own_store:

@@ -1,0 +1,91 @@
+"""``ztoq bench``: time a migration against simulators in separate processes, and what bounds it."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+from pathlib import Path
+
+import typer
+
+from ztoq.cli.common import load, out
+from ztoq.pipeline.orchestrator import RunSummary, run_migration
+from ztoq.pipeline.status import type_status
+from ztoq.rehearsal import simulator_config, simulators, write_config
+from ztoq.store import open_store
+
+
+def lower_bound_seconds(
+    requests: dict[str, int], latency_ms: float, rate_limit: float, workers: int
+) -> float:
+    """The least wall time the rate limit and latency allow for these requests.
+
+    Each API is used by its own phases one after the other, so the bounds add up: an API answering
+    ``n`` requests needs at least ``n / rate_limit`` seconds under the limit, and at least
+    ``n * latency / workers`` seconds with ``workers`` requests in flight.
+    """
+    total = 0.0
+    for n in requests.values():
+        by_rate = n / rate_limit if rate_limit > 0 else 0.0
+        by_latency = n * latency_ms / 1000.0 / max(1, workers)
+        total += max(by_rate, by_latency)
+    return total
+
+
+def report_lines(
+    summary: RunSummary, migrated: int, latency_ms: float, rate_limit: float, workers: int
+) -> list[str]:
+    """The figures ``ztoq bench`` prints, one ``name: value`` per line."""
+    requests = summary.requests
+    total = sum(requests.values())
+    bound = lower_bound_seconds(requests, latency_ms, rate_limit, workers)
+    wall = summary.wall_seconds
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    lines = [
+        f"status: {summary.status}",
+        f"wall time: {wall:.2f} s",
+        f"CPU time: {summary.cpu_seconds:.2f} s",
+        f"peak memory: {peak_kib / 1024:.1f} MiB",
+        *(f"requests {api}: {n}" for api, n in requests.items()),
+        f"requests total: {total}",
+        f"migrated entities: {migrated}",
+        f"requests per migrated entity: {total / migrated:.2f}"
+        if migrated
+        else "requests per migrated entity: n/a",
+        f"achieved requests/s: {total / wall:.1f}" if wall > 0 else "achieved requests/s: n/a",
+        f"retries: {summary.retries}",
+        f"rate-limit waits: {summary.rate_limit_waits}",
+        f"lower bound on wall time (rate limit {rate_limit:g}/s, latency {latency_ms:g} ms, "
+        f"{workers} workers): {bound:.2f} s",
+        f"bound/actual: {bound / wall:.2f}" if wall > 0 else "bound/actual: n/a",
+    ]
+    return lines
+
+
+def bench(
+    cases: int = typer.Option(2000, "--cases", min=1, help="Test cases in the generated project."),
+    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, help="Simulated latency per request."),
+    rate_limit: float = typer.Option(0.0, "--rate-limit", min=0, help="Requests/s per token (0 = none)."),
+    workers: int = typer.Option(8, "--workers", min=1, help="Concurrent requests (performance.max_workers)."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the generated project."),
+) -> None:
+    """Migrate a generated project between simulators in separate processes and print the figures."""
+    with (
+        tempfile.TemporaryDirectory(prefix="ztoq-bench-") as tmp,
+        simulators(cases, seed=seed, latency_ms=latency_ms, rate_limit=rate_limit) as sims,
+    ):
+        workdir = Path(tmp)
+        data = simulator_config(sims, workdir, max_workers=workers)
+        data["logging"] = {"level": "WARNING"}
+        cfg = load(write_config(data, workdir / "config.yaml"))
+        summary = run_migration(cfg, command="bench")
+        with open_store(cfg.database) as store, store.session() as repo:
+            migrated = sum(row.loaded for row in type_status(repo, cfg.zephyr.project_key))
+    out.print(
+        f"ztoq bench: {cases} test cases, latency {latency_ms:g} ms, "
+        f"rate limit {rate_limit:g}/s, {workers} workers"
+    )
+    for line in report_lines(summary, migrated, latency_ms, rate_limit, workers):
+        out.print(line)
+    if summary.status != "succeeded":
+        raise typer.Exit(1)

@@ -1,0 +1,100 @@
+"""Options and output shared by the commands: config loading, progress choice, the run summary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ztoq.config import ZtoqConfig, load_config
+from ztoq.errors import ConfigError
+from ztoq.pipeline.orchestrator import RunSummary
+from ztoq.pipeline.progress import ProgressReporter, make_reporter
+from ztoq.pipeline.status import TypeStatus
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="The migration config file (config.yaml).")
+CustomFieldMapOpt = typer.Option(
+    None, "--custom-field-map", help="A custom_fields_map.yaml (Zephyr field -> qTest field, per entity)."
+)
+QuietOpt = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the final summary.")
+JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines (for automation).")
+
+out = Console(highlight=False, soft_wrap=True)
+
+
+def load(
+    config: Path | None,
+    custom_field_map: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    required: bool = True,
+) -> ZtoqConfig:
+    """The configuration from ``--config`` (required unless ``required`` is False) and the environment."""
+    if config is None and required:
+        raise ConfigError("No config file given; pass --config config.yaml (see the user guide).")
+    cfg = load_config(config, overrides=overrides, custom_field_map=custom_field_map)
+    _setup_logging(cfg)
+    return cfg
+
+
+def _setup_logging(cfg: ZtoqConfig) -> None:
+    logger = logging.getLogger("ztoq")
+    logger.setLevel(cfg.logging.level)
+    if cfg.logging.file and not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
+        handler = logging.FileHandler(cfg.logging.file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
+def reporter(quiet: bool, as_json: bool) -> ProgressReporter:
+    """Rich bars on a terminal, plain lines otherwise; quiet or JSON when asked."""
+    return make_reporter(quiet=quiet, as_json=as_json)
+
+
+def status_table(rows: list[TypeStatus], title: str = "Migration status") -> Table:
+    """Per-type counts: Zephyr source vs planned vs in qTest, with degraded/failed/pending."""
+    table = Table(title=title, title_justify="left")
+    for column in ("Entity", "Zephyr", "Planned", "In qTest", "Degraded", "Skipped", "Failed", "Pending"):
+        table.add_column(column, justify="left" if column == "Entity" else "right")
+    for row in rows:
+        table.add_row(
+            row.entity_type.replace("_", " "),
+            str(row.source),
+            str(row.planned),
+            str(row.loaded),
+            str(row.degraded),
+            str(row.skipped),
+            str(row.failed),
+            str(row.pending),
+        )
+    return table
+
+
+def summary_table(summary: RunSummary) -> Table:
+    """Phases with status and time, then requests, retries and rate-limit waits per API."""
+    table = Table(title=f"Run {summary.run_id}: {summary.status}", title_justify="left")
+    table.add_column("Phase")
+    table.add_column("Status")
+    table.add_column("Seconds", justify="right")
+    table.add_column("Done (failed)", justify="left")
+    for phase in summary.phases:
+        done = ", ".join(
+            f"{c['type']} {c['done']}" + (f" ({c['failed']})" if c["failed"] else "") for c in phase.counts
+        )
+        table.add_row(phase.phase, phase.status, f"{phase.seconds:.1f}", done)
+    return table
+
+
+def api_line(summary: RunSummary) -> str:
+    """One line: requests per API, retries, rate-limit waits, wall and CPU time."""
+    parts = [f"{name}: {stats.get('requests', 0)} requests" for name, stats in summary.api.items()]
+    waits = sum(float(s.get("rate_limit_wait_seconds", 0)) for s in summary.api.values())
+    return (
+        f"{'; '.join(parts) or 'no API requests'}; {summary.retries} retries; "
+        f"{summary.rate_limit_waits} rate-limit waits ({waits:.1f}s); "
+        f"wall {summary.wall_seconds:.1f}s, CPU {summary.cpu_seconds:.1f}s."
+    )

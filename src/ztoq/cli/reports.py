@@ -1,0 +1,74 @@
+"""Writing the validation and status reports (``--output-format``/``--format`` and ``--output-file``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ztoq.cli.common import out, status_table
+from ztoq.config import ZtoqConfig
+from ztoq.errors import InputError
+from ztoq.pipeline.reporting import report_input
+from ztoq.pipeline.status import type_status
+from ztoq.report import build_report, render, write_report
+from ztoq.store import open_store
+
+FORMATS = ("html", "json", "markdown")
+
+
+def _format(fmt: str | None, path: Path | None) -> str:
+    if fmt is None:
+        suffix = (path.suffix.lower().lstrip(".") if path else "") or "html"
+        fmt = {"md": "markdown", "htm": "html"}.get(suffix, suffix)
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise InputError(f"Unknown report format {fmt!r}; use html, json or markdown.")
+    return fmt
+
+
+def write_validation_report(cfg: ZtoqConfig, fmt: str | None, path: Path | None) -> Path:
+    """Build the report from the store and write it (default file: <output_dir>/validation-report.<ext>)."""
+    kind = _format(fmt, path)
+    ext = {"markdown": "md"}.get(kind, kind)
+    target = path or Path(cfg.output_dir) / f"validation-report.{ext}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_store(cfg.database, create_if_empty=False) as store:
+        report = build_report(report_input(store, cfg, f"Validation report: {cfg.zephyr.project_key}"))
+    write_report(report, target, kind)
+    out.print(f"Report written to {target}")
+    return target
+
+
+def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_file: Path | None) -> None:
+    """``ztoq migrate status``: a table on the terminal, or a JSON/HTML/Markdown report."""
+    fmt = fmt.lower()
+    if fmt == "text":
+        with (
+            open_store(cfg.database, create_if_empty=False, config_file=str(config_file)) as store,
+            store.session() as repo,
+        ):
+            rows = type_status(repo, cfg.zephyr.project_key)
+            last = repo.latest_run(cfg.zephyr.project_key)
+        out.print(
+            status_table(rows, title=f"Migration status: {cfg.zephyr.project_key} ({store.description})")
+        )
+        if last is None:
+            out.print("No run yet; start one with `ztoq migrate run --config <file>`.")
+        else:
+            out.print(
+                f"Last run {last.id} ({last.command}): {last.status}, "
+                f"started {last.started_at:%Y-%m-%d %H:%M:%S} UTC."
+            )
+            if last.error:
+                out.print(last.error)
+        if path is not None:
+            raise InputError("--output-file needs --format json, html or markdown.")
+        return
+    kind = _format(fmt, path)
+    with open_store(cfg.database, create_if_empty=False, config_file=str(config_file)) as store:
+        report = build_report(report_input(store, cfg, f"Migration status: {cfg.zephyr.project_key}"))
+    if path is None:
+        print(render(report, kind))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_report(report, path, kind)
+    out.print(f"Report written to {path}")

@@ -1,0 +1,102 @@
+"""Rehearsals against the bundled simulators: ``ztoq demo`` and ``ztoq bench``.
+
+Both start the two simulators as separate processes (exactly as ``ztoq simulate`` does), write a
+real config file for them, and run the real migration over HTTP on loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from ztoq.errors import ZtoqError
+from ztoq.simulators.catalog import DEMO_CUSTOM_FIELD_MAP, USERS
+from ztoq.simulators.process import SimulatorProcess, run_simulator
+from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN
+from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN
+
+DEMO_PROJECT_KEY = "DEMO"
+
+
+@dataclass
+class Simulators:
+    """Both simulators, running."""
+
+    zephyr: SimulatorProcess
+    qtest: SimulatorProcess
+    qtest_project_id: int
+
+
+def qtest_project_id(base_url: str, token: str = DEFAULT_QTEST_TOKEN) -> int:
+    """The id of the (first) project the qTest simulator serves."""
+    response = httpx.get(
+        f"{base_url}/api/v3/projects", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    response.raise_for_status()
+    projects = response.json()
+    if not projects:
+        raise ZtoqError("The qTest simulator serves no project.")
+    return int(projects[0]["id"])
+
+
+@contextlib.contextmanager
+def simulators(
+    test_cases: int,
+    *,
+    seed: int = 7,
+    latency_ms: float = 0,
+    rate_limit: float = 0,
+    fail_rate: float = 0,
+    project_key: str = DEMO_PROJECT_KEY,
+) -> Iterator[Simulators]:
+    """Start a generated Zephyr project and a qTest project ready to receive it."""
+    faults = ["--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), "--fail-rate", str(fail_rate)]
+    zephyr_opts = ["--generate", str(test_cases), "--seed", str(seed), "--project-key", project_key, *faults]
+    qtest_opts = ["--generate", "1", "--seed", str(seed), *faults]
+    with run_simulator("zephyr", *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
+        yield Simulators(zephyr, qtest, qtest_project_id(qtest.url))
+
+
+def simulator_config(
+    sims: Simulators, workdir: Path, *, max_workers: int = 8, batch_size: int = 100
+) -> dict[str, Any]:
+    """A config for the simulators, with the mappings a real team would write for this project."""
+    return {
+        "zephyr": {
+            "base_url": f"{sims.zephyr.url}/v2",
+            "api_token": DEFAULT_ZEPHYR_TOKEN,
+            "project_key": DEMO_PROJECT_KEY,
+        },
+        "qtest": {
+            "base_url": sims.qtest.url,
+            "bearer_token": DEFAULT_QTEST_TOKEN,
+            "project_id": sims.qtest_project_id,
+        },
+        "database": {"type": "sqlite", "path": str(workdir / "migration.db")},
+        "performance": {"batch_size": batch_size, "max_workers": max_workers},
+        "logging": {"level": "INFO", "file": str(workdir / "ztoq-migration.log")},
+        "mappings": {
+            "priority": {"Normal": "Medium"},
+            "status": {"Draft": "New", "Deprecated": "Obsolete"},
+            "users": {u.account_id: u.qtest_login for u in USERS if u.qtest_login},
+            "default_user": "admin@example.com",
+            "test_case_fields": {"owner": "Assigned To"},
+        },
+        "custom_fields": DEMO_CUSTOM_FIELD_MAP,
+        "output_dir": str(workdir),
+    }
+
+
+def write_config(data: dict[str, Any], path: Path) -> Path:
+    """Write a config file readable only by its owner (it holds tokens)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    os.chmod(path, 0o600)
+    return path

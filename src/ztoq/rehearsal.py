@@ -33,6 +33,10 @@ class Simulators:
     qtest: SimulatorProcess
     qtest_project_id: int
 
+    def config(self, workdir: Path, **options: Any) -> dict[str, Any]:
+        """A config for these simulators (see :func:`simulator_config`)."""
+        return simulator_config(self.zephyr.url, self.qtest.url, self.qtest_project_id, workdir, **options)
+
 
 def qtest_project_id(base_url: str, token: str = DEFAULT_QTEST_TOKEN) -> int:
     """The id of the (first) project the qTest simulator serves."""
@@ -65,19 +69,25 @@ def simulators(
 
 
 def simulator_config(
-    sims: Simulators, workdir: Path, *, max_workers: int = 8, batch_size: int = 100
+    zephyr_url: str,
+    qtest_url: str,
+    qtest_project: int,
+    workdir: Path,
+    *,
+    max_workers: int = 8,
+    batch_size: int = 100,
 ) -> dict[str, Any]:
     """A config for the simulators, with the mappings a real team would write for this project."""
     return {
         "zephyr": {
-            "base_url": f"{sims.zephyr.url}/v2",
+            "base_url": f"{zephyr_url}/v2",
             "api_token": DEFAULT_ZEPHYR_TOKEN,
             "project_key": DEMO_PROJECT_KEY,
         },
         "qtest": {
-            "base_url": sims.qtest.url,
+            "base_url": qtest_url,
             "bearer_token": DEFAULT_QTEST_TOKEN,
-            "project_id": sims.qtest_project_id,
+            "project_id": qtest_project,
         },
         "database": {"type": "sqlite", "path": str(workdir / "migration.db")},
         "performance": {"batch_size": batch_size, "max_workers": max_workers},

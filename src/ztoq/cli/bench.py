@@ -11,7 +11,7 @@ import typer
 from ztoq.cli.common import load, out
 from ztoq.pipeline.orchestrator import RunSummary, run_migration
 from ztoq.pipeline.status import type_status
-from ztoq.rehearsal import simulator_config, simulators, write_config
+from ztoq.rehearsal import simulators, write_config
 from ztoq.store import open_store
 
 
@@ -75,7 +75,7 @@ def bench(
         simulators(cases, seed=seed, latency_ms=latency_ms, rate_limit=rate_limit) as sims,
     ):
         workdir = Path(tmp)
-        data = simulator_config(sims, workdir, max_workers=workers)
+        data = sims.config(workdir, max_workers=workers)
         data["logging"] = {"level": "WARNING"}
         cfg = load(write_config(data, workdir / "config.yaml"))
         summary = run_migration(cfg, command="bench")

@@ -11,7 +11,7 @@ from ztoq.cli.common import QuietOpt, api_line, load, out, reporter, status_tabl
 from ztoq.cli.reports import write_validation_report
 from ztoq.pipeline.orchestrator import run_migration
 from ztoq.pipeline.status import type_status
-from ztoq.rehearsal import simulator_config, simulators, write_config
+from ztoq.rehearsal import simulators, write_config
 from ztoq.store import open_store
 
 
@@ -29,9 +29,7 @@ def demo(
     out.print(f"Starting the Zephyr and qTest simulators with a generated project of {cases} test cases...")
     with simulators(cases, seed=seed) as sims:
         out.print(f"Zephyr Scale simulator: {sims.zephyr.url}/v2   qTest simulator: {sims.qtest.url}")
-        config_path = write_config(
-            simulator_config(sims, workdir, max_workers=workers), workdir / "config.yaml"
-        )
+        config_path = write_config(sims.config(workdir, max_workers=workers), workdir / "config.yaml")
         cfg = load(config_path)
         summary = run_migration(cfg, command="demo", reporter=reporter(quiet, False))
         html = write_validation_report(cfg, "html", workdir / "report.html")

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 PHASE = "extract"
 
 #: qTest object types whose field settings transform needs.
-TARGET_OBJECT_TYPES = ("test-cases", "test-runs", "releases", "test-cycles", "test-suites")
+TARGET_OBJECT_TYPES = ("test-cases", "test-runs", "releases", "test-suites")
 
 #: What extract stores, by entity type (used by status and rollback too).
 SOURCE_TYPES = (

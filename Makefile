@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest clean
+.PHONY: install demo test lint typecheck pytest browser clean
 
 install: $(STAMP)
 
@@ -24,7 +24,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# Headless Chromium for the browser tests (Debian's package, installed when missing and root).
+browser:
+	@sh scripts/ensure-chromium.sh
+
+pytest: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -30,8 +30,10 @@ class SimulatorProcess:
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
 
+    pump: threading.Thread | None = None
+
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after ``timeout``)."""
+        """Stop the process (SIGTERM, then SIGKILL after ``timeout``) and close its output pipe."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -39,6 +41,10 @@ class SimulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
+        if self.pump is not None:
+            self.pump.join(timeout=timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def simulator_command(kind: str, *options: str) -> list[str]:
@@ -72,12 +78,13 @@ def run_simulator(kind: str, *options: str, startup_timeout: float = 60.0) -> It
                 ready.set()
         ready.set()
 
-    threading.Thread(target=pump, name=f"sim-{kind}-stdout", daemon=True).start()
+    reader = threading.Thread(target=pump, name=f"sim-{kind}-stdout", daemon=True)
+    reader.start()
     deadline = time.monotonic() + startup_timeout
     while not ready.wait(0.05):
         if time.monotonic() > deadline:
             break
-    sim = SimulatorProcess(kind, found.get("url", ""), proc, lines)
+    sim = SimulatorProcess(kind, found.get("url", ""), proc, lines, reader)
     if not sim.url:
         sim.stop()
         tail = " | ".join(lines[-5:]) or "no output"

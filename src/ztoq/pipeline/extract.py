@@ -1,9 +1,11 @@
 """Extract: read the Zephyr project (and the qTest target's settings) into the store, as received.
 
 Every object is stored as the API returned it, keyed and content-hashed, so a re-run only
-rewrites what changed and transform never needs the network. Test cases come from the cursor
-(NextGen) endpoint when the server has it; each case's steps (all pages) or its plain/BDD script
-follow, fetched concurrently within ``performance.max_workers``. The qTest project's field
+rewrites what changed and transform never needs the network. Test cases and executions come
+from the cursor (NextGen) endpoints when the server has them; each case's steps (all pages) or
+its plain/BDD script, and each execution's step results (all pages), follow, fetched
+concurrently within ``performance.max_workers``. Every execution is read, not only the last
+one of each test case: the history is the point. The qTest project's field
 settings, execution statuses and users are stored too (entity types ``qtest_*``), because the
 transform is a pure function of the store.
 """
@@ -35,6 +37,10 @@ SOURCE_TYPES = (
     "test_case",
     "test_steps",
     "test_script",
+    "test_plan",
+    "test_cycle",
+    "test_execution",
+    "execution_steps",
     "qtest_project",
     "qtest_fields",
     "qtest_statuses",
@@ -148,6 +154,45 @@ async def extract_test_cases(ctx: PhaseContext) -> list[str]:
     return keys
 
 
+def execution_key(execution: dict[str, Any]) -> str:
+    """How an execution is keyed in the store: its key (``PROJ-E12``), or its id when it has none."""
+    return str(execution.get("key") or execution.get("id"))
+
+
+async def extract_executions(ctx: PhaseContext) -> None:
+    """Test plans, test cycles, every test execution (not only the last ones), and their step results."""
+    client, key = ctx.zephyr(), ctx.project_key
+    await _collect(ctx, "test_plan", client.test_plans(key), key="key")
+    await _collect(ctx, "test_cycle", client.test_cycles(key), key="key")
+    batch = _Batcher(ctx)
+    executions: list[dict[str, Any]] = []
+    ctx.reporter.start(PHASE, "test_execution")
+    async for execution in client.test_executions(key):
+        executions.append(execution)
+        batch.add(SourceItem("test_execution", execution_key(execution), execution, source_id=_id(execution)))
+        ctx.reporter.advance(PHASE, "test_execution")
+    batch.flush()
+    ctx.reporter.finish(PHASE, "test_execution")
+    with ctx.session() as repo:
+        repo.mark_unseen_deleted(key, "test_execution", since_run_id=ctx.run_id)
+    ctx.reporter.start(PHASE, "execution_steps", total=len(executions))
+
+    async def fetch(execution: dict[str, Any]) -> None:
+        ident = execution.get("id") or execution.get("key")
+        steps = await client.execution_steps(str(ident))
+        source_key = execution_key(execution)
+        batch.add(SourceItem("execution_steps", source_key, steps, parent_key=source_key))
+        ctx.reporter.advance(PHASE, "execution_steps")
+
+    try:
+        await run_bounded(executions, fetch, ctx.config.performance.max_workers, ctx)
+    finally:
+        batch.flush()
+    ctx.reporter.finish(PHASE, "execution_steps")
+    with ctx.session() as repo:
+        repo.mark_unseen_deleted(key, "execution_steps", since_run_id=ctx.run_id)
+
+
 async def extract_target_settings(ctx: PhaseContext) -> None:
     """The qTest project's field settings, execution statuses and users (what transform maps onto)."""
     if not ctx.has_target:
@@ -181,3 +226,5 @@ async def run_extract(ctx: PhaseContext) -> None:
     await extract_reference_data(ctx)
     ctx.check_cancelled()
     await extract_test_cases(ctx)
+    ctx.check_cancelled()
+    await extract_executions(ctx)

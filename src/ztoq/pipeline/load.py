@@ -14,16 +14,19 @@ levels and entity types go strictly in order, parents first, called test cases b
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ztoq.errors import FatalApiError, RetriableApiError
 from ztoq.mapping import find_source_key, resolve_refs
-from ztoq.mapping.base import parse_ref
+from ztoq.mapping.base import REF_KEY, parse_ref
 from ztoq.pipeline.context import PhaseContext, run_bounded
-from ztoq.pipeline.transform import LOAD_ORDER, unwrap
+from ztoq.pipeline.load_execution import CycleLoader, LogLoader, ReleaseLoader, RunLoader
+from ztoq.pipeline.load_types import EntityLoader, Loaded
+from ztoq.pipeline.transform import LOAD_ORDER, load_target_fields, unwrap
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Module, TestCase
 from ztoq.store import LoadWork, ProblemItem
@@ -34,30 +37,6 @@ PHASE = "load"
 
 #: How often a create that failed in a way that may have created the entity is looked up and retried.
 CREATE_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """What qTest answered for a created, updated or adopted entity."""
-
-    target_id: int
-    pid: str | None = None
-    web_url: str | None = None
-    version: str | None = None
-
-
-class EntityLoader(Protocol):
-    """How one planned entity type is created, updated and found again in qTest."""
-
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded: ...
-
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded: ...
-
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None: ...
 
 
 class ModuleLoader:
@@ -97,11 +76,52 @@ def _loaded_module(module: Module, fallback_id: int | None = None) -> Loaded:
     return Loaded(target, module.pid)
 
 
+class RequirementLinker:
+    """Links test cases to the qTest requirements named after the Jira issues they cover."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, int | None] = {}
+        self._lock = asyncio.Lock()
+
+    async def requirement_for(self, client: QTestClient, issue_key: str) -> int | None:
+        """The qTest requirement whose name begins with the Jira key (searched once per key)."""
+        async with self._lock:
+            if issue_key not in self._found:
+                pattern = re.compile(rf"^\s*{re.escape(issue_key)}(?![A-Za-z0-9-])", re.IGNORECASE)
+                quoted = issue_key.replace("'", "\\'")
+                match: int | None = None
+                async for item in client.search("requirements", f"'Name' ~ '{quoted}'"):
+                    if isinstance(item.get("id"), int) and pattern.match(str(item.get("name") or "")):
+                        match = int(item["id"])
+                        break
+                self._found[issue_key] = match
+            return self._found[issue_key]
+
+    async def link(self, client: QTestClient, case_id: int, issue_keys: list[str]) -> tuple[ProblemItem, ...]:
+        problems: list[ProblemItem] = []
+        for issue_key in issue_keys:
+            requirement = await self.requirement_for(client, issue_key)
+            if requirement is None:
+                problems.append(
+                    ProblemItem(
+                        "degraded",
+                        "requirement_not_found",
+                        f"The test case covers Jira issue {issue_key}, but qTest has no requirement named "
+                        "after it; the key is kept in the description.",
+                        detail={"issue": issue_key},
+                    )
+                )
+            else:
+                await client.link_requirement_to_test_cases(requirement, [case_id])
+        return tuple(problems)
+
+
 class TestCaseLoader:
     """qTest test cases, approved after each create/update when asked (logs bind to approved versions)."""
 
-    def __init__(self, source_key_field_id: int | None) -> None:
+    def __init__(self, source_key_field_id: int | None, linker: RequirementLinker | None = None) -> None:
         self.source_key_field_id = source_key_field_id
+        self.linker = linker or RequirementLinker()
 
     async def _approved(self, client: QTestClient, case: TestCase, extra: dict[str, Any]) -> Loaded:
         if case.id is None:
@@ -109,7 +129,11 @@ class TestCaseLoader:
         if extra.get("approve") and not (case.version or "").endswith(".0"):
             approved = await client.approve_test_case(case.id)
             case = approved if approved.id is not None else case
-        return Loaded(int(case.id or 0), case.pid, case.web_url, case.version)
+        problems: tuple[ProblemItem, ...] = ()
+        links = [str(k) for k in extra.get("requirement_links") or ()]
+        if links:
+            problems = await self.linker.link(client, int(case.id or 0), links)
+        return Loaded(int(case.id or 0), case.pid, case.web_url, case.version, problems)
 
     async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
         return await self._approved(client, await client.create_test_case(body), extra)
@@ -151,9 +175,15 @@ class Loader:
         self.ids: dict[str, dict[str, int]] = {}
 
     def refresh_ids(self) -> None:
-        """Re-read source key -> qTest id for every type (after a level completes)."""
+        """Re-read source key -> qTest id for every type (after a level completes).
+
+        The dicts are updated in place: loaders may hold on to them (test logs read test case ids).
+        """
         with self.ctx.session() as repo:
-            self.ids = {t: repo.mappings_for(self.ctx.project_key, t) for t in LOAD_ORDER}
+            for entity_type in LOAD_ORDER:
+                current = self.ids.setdefault(entity_type, {})
+                current.clear()
+                current.update(repo.mappings_for(self.ctx.project_key, entity_type))
 
     def resolve(self, entity_type: str, source_key: str) -> int | None:
         return self.ids.get(entity_type, {}).get(source_key)
@@ -175,6 +205,18 @@ class Loader:
                 if not work:
                     continue
                 sent[entity_type] += len(work)
+                if entity_type == "test_log":
+                    # A run's logs go strictly oldest first (so its latest log is the latest
+                    # execution); different runs' logs go concurrently.
+                    groups = _group_by_run(work)
+
+                    async def in_order(group: list[LoadWork], loader: EntityLoader = loader) -> None:
+                        for item in group:
+                            self.ctx.check_cancelled()
+                            await self.load_one(loader, item)
+
+                    await run_bounded(groups, in_order, self.ctx.config.performance.max_workers, self.ctx)
+                    continue
 
                 async def one(item: LoadWork, loader: EntityLoader = loader) -> None:
                     await self.load_one(loader, item)
@@ -302,20 +344,40 @@ def _dependency_message(key: str, missing: str) -> str:
     return f"{key} was not sent because {what} is not in qTest (see its own problem)."
 
 
-def source_key_field_id(ctx: PhaseContext) -> int | None:
-    """The id of the qTest test-case field that holds Zephyr keys, when the project has one."""
-    from ztoq.pipeline.transform import load_target_fields
+def _group_by_run(work: list[LoadWork]) -> list[list[LoadWork]]:
+    """Test logs grouped by their run, each group in load order (oldest first)."""
+    groups: dict[str, list[LoadWork]] = {}
+    for item in work:
+        _, extra = unwrap(item.planned.payload)
+        run = extra.get("run")
+        key = str(run.get(REF_KEY)) if isinstance(run, dict) else str(run)
+        groups.setdefault(key, []).append(item)
+    return list(groups.values())
 
+
+def source_key_field_ids(ctx: PhaseContext) -> dict[str, int | None]:
+    """Per qTest object type, the id of the field that holds Zephyr keys (None when there is none)."""
     with ctx.session() as repo:
         fields = load_target_fields(repo, ctx.project_key)
-    target = fields.field("test-cases", ctx.config.qtest.source_key_field)
-    return None if target is None else target.id
+    found: dict[str, int | None] = {}
+    for object_type in ("test-cases", "test-runs"):
+        target = fields.field(object_type, ctx.config.qtest.source_key_field)
+        found[object_type] = None if target is None else target.id
+    return found
 
 
 async def run_load(ctx: PhaseContext) -> dict[str, int]:
     """The load phase; returns how many entities were sent per type."""
-    loaders: dict[str, EntityLoader] = {
+    key_fields = source_key_field_ids(ctx)
+    loader = Loader(ctx, {})
+    cycles = CycleLoader()
+    loader.loaders = {
         "module": ModuleLoader(),
-        "test_case": TestCaseLoader(source_key_field_id(ctx)),
+        "test_case": TestCaseLoader(key_fields["test-cases"]),
+        "release": ReleaseLoader(),
+        "cycle_folder": cycles,
+        "test_cycle": cycles,
+        "test_run": RunLoader(key_fields["test-runs"]),
+        "test_log": LogLoader(loader.ids.setdefault("test_case", {})),
     }
-    return await Loader(ctx, loaders).run()
+    return await loader.run()

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from ztoq.pipeline.transform import LOAD_ORDER
 from ztoq.store import TARGET_STATES, Repository
 
-#: Which stored Zephyr type each planned type comes from.
-SOURCE_OF = {"module": "folder", "test_case": "test_case"}
+#: Which stored Zephyr type each planned type comes from, one to one.
+SOURCE_OF = {"test_case": "test_case", "release": "test_plan", "test_cycle": "test_cycle"}
+#: Planned types built from folders of one folder type (one entity per folder, plus a root).
+FOLDER_TYPES = {"module": "TEST_CASE", "cycle_folder": "TEST_CYCLE"}
 
 
 @dataclass
@@ -30,12 +32,26 @@ class TypeStatus:
     states: dict[str, int] = field(default_factory=dict)
 
 
-def _source_count(repo: Repository, project_key: str, entity_type: str) -> int:
-    if entity_type == "module":
-        # One module per TEST_CASE folder, plus the root module.
+def _source_count(
+    repo: Repository, project_key: str, entity_type: str, planned: dict[str, dict[str, int]]
+) -> int:
+    """How many qTest entities of this type the Zephyr data calls for.
+
+    Folder trees: one per folder of their type plus the root. Test cycles: Zephyr's, plus the
+    ad hoc cycle when some execution belongs to no cycle. Runs and logs have no one-to-one Zephyr
+    object: one run per (cycle, test case) pair and one log per execution that ran, which is
+    exactly what transform planned (planned or skipped with a reason).
+    """
+    if entity_type in FOLDER_TYPES:
+        wanted = FOLDER_TYPES[entity_type]
         folders = repo.iter_source(project_key, "folder")
-        return 1 + sum(1 for f in folders if (f.payload or {}).get("folderType", "TEST_CASE") == "TEST_CASE")
-    return repo.source_counts(project_key).get(SOURCE_OF.get(entity_type, entity_type), 0)
+        return 1 + sum(1 for f in folders if (f.payload or {}).get("folderType", "TEST_CASE") == wanted)
+    if entity_type in ("test_run", "test_log"):
+        return sum(planned.get(entity_type, {}).values())
+    count = repo.source_counts(project_key).get(SOURCE_OF.get(entity_type, entity_type), 0)
+    if entity_type == "test_cycle" and repo.get_planned(project_key, "test_cycle", "adhoc") is not None:
+        count += 1
+    return count
 
 
 def type_status(repo: Repository, project_key: str) -> list[TypeStatus]:
@@ -54,7 +70,7 @@ def type_status(repo: Repository, project_key: str) -> list[TypeStatus]:
         by_status = planned.get(entity_type, {})
         row = TypeStatus(
             entity_type,
-            source=_source_count(repo, project_key, entity_type),
+            source=_source_count(repo, project_key, entity_type, planned),
             planned=by_status.get("planned", 0),
             skipped=by_status.get("skipped", 0) + by_state.get("skipped", 0),
             loaded=sum(n for s, n in by_state.items() if s in TARGET_STATES),

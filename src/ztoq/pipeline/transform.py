@@ -16,8 +16,13 @@ from ztoq.mapping import (
     Planned,
     SourceLookups,
     TargetFields,
+    plan_cycle_folders,
+    plan_executions,
     plan_modules,
+    plan_releases,
     plan_test_cases,
+    plan_test_cycles,
+    step_counts,
 )
 from ztoq.pipeline.context import PhaseContext
 from ztoq.store import PlannedItem, ProblemItem, Repository
@@ -25,7 +30,7 @@ from ztoq.store import PlannedItem, ProblemItem, Repository
 PHASE = "transform"
 
 #: Planned entity types in load order (dependencies first).
-LOAD_ORDER = ("module", "test_case")
+LOAD_ORDER = ("module", "test_case", "release", "cycle_folder", "test_cycle", "test_run", "test_log")
 
 
 def _payloads(repo: Repository, project_key: str, entity_type: str) -> list[Any]:
@@ -113,24 +118,54 @@ def _write(ctx: PhaseContext, entity_type: str, plans: Sequence[Planned]) -> Non
     ctx.reporter.finish(PHASE, entity_type)
 
 
-def plan_design(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[Planned]]:
-    """Modules and test cases, planned from the stored Zephyr records."""
+def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[Planned]]:
+    """Every planned entity, by type, from the stored Zephyr records."""
     key, config = ctx.project_key, ctx.config
     folders = _payloads(repo, key, "folder")
     test_cases = _payloads(repo, key, "test_case")
-    steps = _by_key(repo, key, "test_steps")
-    scripts = _by_key(repo, key, "test_script")
-    lookups = SourceLookups.build(
-        folders=folders,
-        statuses=_payloads(repo, key, "status"),
-        priorities=_payloads(repo, key, "priority"),
-        environments=_payloads(repo, key, "environment"),
-        test_cases=test_cases,
+    cycles = _payloads(repo, key, "test_cycle")
+    plans = _payloads(repo, key, "test_plan")
+    statuses = _payloads(repo, key, "status")
+    priorities = _payloads(repo, key, "priority")
+    environments = _payloads(repo, key, "environment")
+
+    def lookups_with(counts: dict[str, int] | None = None) -> SourceLookups:
+        return SourceLookups.build(
+            folders=folders,
+            statuses=statuses,
+            priorities=priorities,
+            environments=environments,
+            test_cases=test_cases,
+            test_cycles=cycles,
+            test_plans=plans,
+            test_case_step_counts=counts,
+        )
+
+    planned_cases = plan_test_cases(
+        test_cases,
+        _by_key(repo, key, "test_steps"),
+        _by_key(repo, key, "test_script"),
+        lookups_with(),
+        fields,
+        config,
     )
-    return {
+    # Step results are matched to the migrated steps by order, so the logs need the step counts.
+    lookups = lookups_with(step_counts(planned_cases))
+    executions = plan_executions(
+        _payloads(repo, key, "test_execution"), _by_key(repo, key, "execution_steps"), lookups, fields, config
+    )
+    by_type: dict[str, list[Planned]] = {
         "module": plan_modules(folders, config),
-        "test_case": plan_test_cases(test_cases, steps, scripts, lookups, fields, config),
+        "test_case": planned_cases,
+        "release": plan_releases(plans, lookups, fields, config),
+        "cycle_folder": plan_cycle_folders(folders, config),
+        "test_cycle": plan_test_cycles(cycles, lookups, fields, config),
+        "test_run": [],
+        "test_log": [],
     }
+    for planned in executions:
+        by_type[planned.entity_type].append(planned)
+    return by_type
 
 
 def run_transform(ctx: PhaseContext) -> dict[str, int]:
@@ -141,7 +176,7 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
                 f"Nothing was extracted for Zephyr project {ctx.project_key}; run the extract phase first."
             )
         fields = load_target_fields(repo, ctx.project_key)
-        plans = plan_design(repo, ctx, fields)
+        plans = plan_all(repo, ctx, fields)
     for entity_type in LOAD_ORDER:
         _write(ctx, entity_type, plans.get(entity_type, []))
     return {entity_type: len(p) for entity_type, p in plans.items()}

@@ -2,7 +2,10 @@
 
 For the test design side it checks counts per type and, for every test case: it exists, its
 name, its module path, its steps in order (description, expected result, called test case), its
-priority and status, and that its Zephyr key is visible. Differences become ``missing`` and
+priority and status, and that its Zephyr key is visible. For the execution side: every release
+and test cycle exists under the right parent, every run under its cycle with its test case, and
+every execution that ran is a log on its run with its status, end date and step results, the
+run's latest log being the latest execution. Differences become ``missing`` and
 ``mismatch`` problems (replacing those of the previous validation) and make the run fail.
 """
 
@@ -11,13 +14,14 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ztoq.errors import NotFound
 from ztoq.mapping import find_source_key, resolve_refs
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.transform import load_target_fields, unwrap
-from ztoq.qtest.models import Module, TestCase
+from ztoq.qtest.models import Module, TestCase, TestCycle, TestRun
 from ztoq.store import PlannedRecord, ProblemItem
 
 PHASE = "validate"
@@ -224,10 +228,235 @@ async def validate_design(ctx: PhaseContext, result: ValidationResult) -> None:
         )
 
 
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _planned_by_type(ctx: PhaseContext, types: tuple[str, ...]) -> dict[str, list[PlannedRecord]]:
+    with ctx.session() as repo:
+        return {t: list(repo.iter_planned(ctx.project_key, t)) for t in types}
+
+
+async def validate_execution(ctx: PhaseContext, result: ValidationResult) -> None:
+    """Releases, cycles, runs and logs: each exists where it belongs, logs complete and in order."""
+    client, pk = ctx.qtest(), ctx.project_key
+    types = ("release", "cycle_folder", "test_cycle", "test_run", "test_log")
+    planned = _planned_by_type(ctx, types)
+    with ctx.session() as repo:
+        ids = {t: repo.mappings_for(pk, t) for t in (*types, "test_case")}
+        sources = repo.source_counts(pk)
+
+    releases = {r.id for r in await client.list_releases(include_closed=True) if r.id is not None}
+    counts = result.counts.setdefault("release", TypeCounts(source=sources.get("test_plan", 0)))
+    counts.planned = len(planned["release"])
+    for record in planned["release"]:
+        if ids["release"].get(record.source_key) in releases:
+            counts.target += 1
+        else:
+            result.add(
+                "release",
+                record.source_key,
+                "missing",
+                "not_in_qtest",
+                f"Test plan {record.source_key} has no release in qTest.",
+            )
+
+    # Every test cycle with its parent, read from the tops of both trees (cycle folders, releases).
+    parent_of: dict[int, tuple[str, int | None]] = {}
+
+    def walk(cycle: TestCycle, parent: tuple[str, int | None]) -> None:
+        if cycle.id is None:
+            return
+        parent_of[cycle.id] = parent
+        for child in cycle.test_cycles or ():
+            walk(child, ("test-cycle", cycle.id))
+
+    for top in await client.list_test_cycles(None, "root", expand="descendants"):
+        walk(top, ("root", None))
+    for release_id in releases:
+        for top in await client.list_test_cycles(release_id, "release", expand="descendants"):
+            walk(top, ("release", release_id))
+    for entity_type, source_type in (("cycle_folder", "folder"), ("test_cycle", "test_cycle")):
+        counts = result.counts.setdefault(entity_type, TypeCounts())
+        counts.planned = len(planned[entity_type])
+        counts.source = sources.get(source_type, 0) if entity_type == "test_cycle" else counts.planned
+        for record in planned[entity_type]:
+            target = ids[entity_type].get(record.source_key)
+            _, extra = unwrap(record.payload)
+            want_parent = resolve_refs(extra.get("parent_id"), lambda t, k: ids.get(t, {}).get(k))
+            if target not in parent_of:
+                result.add(
+                    entity_type,
+                    record.source_key,
+                    "missing",
+                    "not_in_qtest",
+                    f"Test cycle {record.source_key} is not in qTest.",
+                )
+                continue
+            counts.target += 1
+            if parent_of[target][1] != want_parent:
+                counts.mismatched += 1
+                result.add(
+                    entity_type,
+                    record.source_key,
+                    "mismatch",
+                    "parent_differs",
+                    f"Test cycle {record.source_key} is not under the qTest parent it belongs to.",
+                    field="parent",
+                    expected=str(want_parent),
+                    actual=str(parent_of[target][1]),
+                )
+
+    # Runs: under the right cycle, of the right test case.
+    runs: dict[int, TestRun] = {}
+    for cycle_id in set(ids["test_cycle"].values()):
+        async for run in client.iter_test_runs(cycle_id, "test-cycle"):
+            if run.id is not None:
+                runs[run.id] = run
+    counts = result.counts.setdefault("test_run", TypeCounts(planned=len(planned["test_run"])))
+    counts.source = counts.planned
+    ctx.reporter.start(PHASE, "test_run", total=counts.planned)
+    for record in planned["test_run"]:
+        key = record.source_key
+        cycle_key, _, case_key = key.partition("|")
+        found_run = runs.get(ids["test_run"].get(key, -1))
+        if found_run is None:
+            result.add(
+                "test_run",
+                key,
+                "missing",
+                "not_in_qtest",
+                f"The test run of {case_key} in {cycle_key} is not in qTest.",
+            )
+        else:
+            counts.target += 1
+            want_cycle, want_case = ids["test_cycle"].get(cycle_key), ids["test_case"].get(case_key)
+            got_case = (
+                found_run.test_case_id
+                if found_run.test_case_id is not None
+                else (found_run.test_case.id if found_run.test_case else None)
+            )
+            if found_run.parent_id != want_cycle or got_case != want_case:
+                counts.mismatched += 1
+                result.add(
+                    "test_run",
+                    key,
+                    "mismatch",
+                    "run_misplaced",
+                    f"The test run of {case_key} in {cycle_key} is not under its cycle with its test case.",
+                    field="run",
+                    expected=f"cycle {want_cycle}, case {want_case}",
+                    actual=f"cycle {found_run.parent_id}, case {got_case}",
+                )
+        ctx.reporter.advance(PHASE, "test_run")
+    ctx.reporter.finish(PHASE, "test_run")
+
+    # Logs: every execution that ran is a log on its run, with its status, end date and step
+    # statuses, and the run's logs are in execution order (its latest log is the latest execution).
+    by_run: dict[str, list[PlannedRecord]] = {}
+    for record in planned["test_log"]:
+        _, extra = unwrap(record.payload)
+        run_ref = extra.get("run") or {}
+        by_run.setdefault(str(run_ref.get("$ref", "")).partition(":")[2], []).append(record)
+    counts = result.counts.setdefault("test_log", TypeCounts(planned=len(planned["test_log"])))
+    counts.source = sources.get("test_execution", 0)
+    ctx.reporter.start(PHASE, "test_log", total=counts.planned)
+    for run_key, records in by_run.items():
+        run_id = ids["test_run"].get(run_key)
+        logs = await client.list_test_logs(run_id) if run_id is not None and run_id in runs else []
+        by_id = {log.id: log for log in logs if log.id is not None}
+        for record in sorted(records, key=lambda r: r.sort_key):
+            log = by_id.get(ids["test_log"].get(record.source_key, -1))
+            body, _ = unwrap(record.payload)
+            body = body or {}
+            if log is None:
+                result.add(
+                    "test_log",
+                    record.source_key,
+                    "missing",
+                    "not_in_qtest",
+                    f"Execution {record.source_key} has no test log in qTest.",
+                )
+                continue
+            counts.target += 1
+            before = len(result.problems)
+            want_status = (body.get("status") or {}).get("id")
+            got_status = log.status.id if log.status else None
+            if want_status != got_status:
+                result.add(
+                    "test_log",
+                    record.source_key,
+                    "mismatch",
+                    "status_differs",
+                    f"The status of execution {record.source_key} differs in qTest.",
+                    field="status",
+                    expected=str(want_status),
+                    actual=str(got_status),
+                )
+            if _moment(body.get("exe_end_date")) != _moment(log.exe_end_date):
+                result.add(
+                    "test_log",
+                    record.source_key,
+                    "mismatch",
+                    "end_date_differs",
+                    f"The end date of execution {record.source_key} differs in qTest.",
+                    field="exe_end_date",
+                    expected=str(body.get("exe_end_date")),
+                    actual=str(log.exe_end_date),
+                )
+            want_steps = [(s.get("status") or {}).get("id") for s in body.get("test_step_logs") or []]
+            got_steps = [
+                s.status.id if s.status else None
+                for s in sorted(log.test_step_logs or [], key=lambda s: s.order or 0)
+            ]
+            if want_steps != got_steps:
+                result.add(
+                    "test_log",
+                    record.source_key,
+                    "mismatch",
+                    "step_results_differ",
+                    f"The step results of execution {record.source_key} differ in qTest.",
+                    field="test_step_logs",
+                    expected=str(want_steps),
+                    actual=str(got_steps),
+                )
+            if len(result.problems) > before:
+                counts.mismatched += 1
+            ctx.reporter.advance(PHASE, "test_log")
+        if logs and records:
+            latest_planned = ids["test_log"].get(max(records, key=lambda r: r.sort_key).source_key)
+            latest = max(
+                logs,
+                key=lambda lg: (_moment(lg.exe_end_date) or datetime.min.replace(tzinfo=UTC), lg.id or 0),
+            )
+            if latest.id != latest_planned:
+                counts.mismatched += 1
+                result.add(
+                    "test_run",
+                    run_key,
+                    "mismatch",
+                    "latest_log_differs",
+                    f"The latest test log of run {run_key} is not its latest execution.",
+                    field="latest_test_log",
+                    expected=str(latest_planned),
+                    actual=str(latest.id),
+                )
+    ctx.reporter.finish(PHASE, "test_log")
+
+
 async def run_validate(ctx: PhaseContext) -> ValidationResult:
     """The validate phase: compare, then replace the previous validation's problems."""
     result = ValidationResult()
     await validate_design(ctx, result)
+    await validate_execution(ctx, result)
     with ctx.session() as repo:
         repo.clear_problems(ctx.project_key, PHASE)
         by_entity: dict[tuple[str, str], list[ProblemItem]] = {}

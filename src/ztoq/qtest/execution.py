@@ -89,6 +89,10 @@ class ExecutionCalls:
         params = {"includeClosed": True} if include_closed else None
         return parse_list(Release, await self.session.get_json(f"{self.base}/releases", params))
 
+    async def update_release(self, release_id: int, body: Body) -> Release:
+        """Update a release."""
+        return parse(Release, await self.session.put_json(f"{self.base}/releases/{release_id}", _wire(body)))
+
     async def delete_release(self, release_id: int) -> None:
         """Delete a release."""
         await self.session.delete(f"{self.base}/releases/{release_id}")
@@ -220,6 +224,13 @@ class ExecutionCalls:
         """Submit a manual test log (status, dates, note, step logs) to a test run."""
         path = f"{self.base}/test-runs/{test_run_id}/test-logs"
         return parse(TestLog, await self.session.post_json(path, _wire(body)))
+
+    async def update_test_log(
+        self, test_run_id: int, test_log_id: int, body: ManualTestLog | Mapping[str, Any]
+    ) -> TestLog:
+        """Modify a manual test log (status, dates, note, step logs)."""
+        path = f"{self.base}/test-runs/{test_run_id}/test-logs/{test_log_id}"
+        return parse(TestLog, await self.session.put_json(path, _wire(body)))
 
     async def list_test_logs(self, test_run_id: int, *, page_size: int = 100) -> list[TestLog]:
         """Every test log of a test run (all pages)."""

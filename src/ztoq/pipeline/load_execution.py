@@ -1,0 +1,190 @@
+"""How releases, test cycles, test runs and test logs are created, updated and found again in qTest.
+
+Every finder looks only where the entity must be (its parent) and recognises it by its Zephyr
+key: the marker line in a description or note, or the "Zephyr Key" field — never by name alone,
+so a pre-existing qTest entity with the same name is never adopted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ztoq.errors import FatalApiError
+from ztoq.mapping import find_source_key
+from ztoq.mapping.steps import find_step_refs, resolve_step_refs
+from ztoq.pipeline.load_types import Loaded
+from ztoq.qtest import QTestClient
+from ztoq.qtest.models import Property, Release, TestCycle, TestLog, TestRun
+
+#: Entities whose key is not a Zephyr key: found by name and description instead.
+_FIXED_KEYS = ("root", "adhoc")
+
+
+def _key_in(properties: list[Property] | None, field_id: int | None) -> str | None:
+    if field_id is None:
+        return None
+    return next((p.field_value for p in properties or () if p.field_id == field_id), None)
+
+
+def _require_id(entity: Any, what: str, fallback: int | None = None) -> int:
+    ident = getattr(entity, "id", None)
+    if ident is None:
+        ident = fallback
+    if ident is None:
+        raise FatalApiError(f"qTest answered a {what} without an id.", api="qTest")
+    return int(ident)
+
+
+class ReleaseLoader:
+    """Zephyr test plans as qTest releases."""
+
+    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
+        return _loaded_release(await client.create_release(body))
+
+    async def update(
+        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded:
+        return _loaded_release(await client.update_release(target_id, body), target_id)
+
+    async def find(
+        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded | None:
+        for release in await client.list_releases(include_closed=True):
+            if release.id is not None and find_source_key(release.description) == source_key:
+                return _loaded_release(release)
+        return None
+
+
+def _loaded_release(release: Release, fallback: int | None = None) -> Loaded:
+    return Loaded(_require_id(release, "release", fallback), release.pid, release.web_url)
+
+
+class CycleLoader:
+    """Zephyr test cycles, TEST_CYCLE folders and the ad hoc cycle as qTest test cycles."""
+
+    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
+        cycle = await client.create_test_cycle(body, extra.get("parent_id"), _parent_type(extra))
+        return _loaded_cycle(cycle)
+
+    async def update(
+        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded:
+        cycle = await client.update_test_cycle(target_id, body, extra.get("parent_id"), _parent_type(extra))
+        return _loaded_cycle(cycle, target_id)
+
+    async def find(
+        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded | None:
+        for cycle in await client.list_test_cycles(extra.get("parent_id"), _parent_type(extra)):
+            if cycle.id is None:
+                continue
+            if find_source_key(cycle.description) == source_key:
+                return _loaded_cycle(cycle)
+            if source_key in _FIXED_KEYS and (cycle.name, cycle.description) == (
+                body.get("name"),
+                body.get("description"),
+            ):
+                return _loaded_cycle(cycle)
+        return None
+
+
+def _parent_type(extra: dict[str, Any]) -> str | None:
+    parent_type = extra.get("parent_type")
+    if extra.get("parent_id") is None:
+        return "root" if parent_type in (None, "root") else parent_type
+    return str(parent_type) if parent_type else None
+
+
+def _loaded_cycle(cycle: TestCycle, fallback: int | None = None) -> Loaded:
+    return Loaded(_require_id(cycle, "test cycle", fallback), cycle.pid, cycle.web_url)
+
+
+class RunLoader:
+    """One qTest test run per (Zephyr cycle, test case) pair."""
+
+    def __init__(self, source_key_field_id: int | None) -> None:
+        self.source_key_field_id = source_key_field_id
+
+    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
+        run = await client.create_test_run(body, extra.get("parent_id"), extra.get("parent_type"))
+        return _loaded_run(run)
+
+    async def update(
+        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded:
+        run = await client.update_test_run(target_id, body, extra.get("parent_id"), extra.get("parent_type"))
+        return _loaded_run(run, target_id)
+
+    async def find(
+        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded | None:
+        case_id = (body.get("test_case") or {}).get("id")
+        async for run in client.iter_test_runs(extra.get("parent_id"), extra.get("parent_type")):
+            if run.id is None:
+                continue
+            key = _key_in(run.properties, self.source_key_field_id)
+            if key == source_key:
+                return _loaded_run(run)
+            # One run per (cycle, test case): under its cycle, the run of this case is ours only
+            # when nothing says otherwise (no Zephyr key field to compare).
+            run_case = run.test_case_id if run.test_case_id is not None else (run.test_case or _NoCase).id
+            if key is None and self.source_key_field_id is None and run_case == case_id:
+                return _loaded_run(run)
+        return None
+
+
+class _NoCase:
+    id: int | None = None
+
+
+def _loaded_run(run: TestRun, fallback: int | None = None) -> Loaded:
+    return Loaded(_require_id(run, "test run", fallback), run.pid)
+
+
+class LogLoader:
+    """One qTest test log per Zephyr execution; step results bound to the approved version's steps."""
+
+    def __init__(self, case_ids: dict[str, int]) -> None:
+        self.case_ids = case_ids
+        self.step_ids: dict[str, list[int]] = {}
+        self._lock = asyncio.Lock()
+
+    async def _resolve_steps(self, client: QTestClient, body: dict[str, Any]) -> dict[str, Any]:
+        for case_key, _order in find_step_refs(body):
+            if case_key in self.step_ids or case_key not in self.case_ids:
+                continue
+            async with self._lock:
+                if case_key not in self.step_ids:
+                    # After approval qTest gives the version new step ids: read the latest version's.
+                    case = await client.get_test_case(self.case_ids[case_key], expand_steps=True)
+                    steps = sorted(case.test_steps or [], key=lambda s: s.order or 0)
+                    self.step_ids[case_key] = [int(s.id) for s in steps if s.id is not None]
+
+        def resolve(case_key: str, order: int) -> int | None:
+            ids = self.step_ids.get(case_key) or []
+            return ids[order - 1] if 0 < order <= len(ids) else None
+
+        return dict(resolve_step_refs(body, resolve))
+
+    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
+        log = await client.create_test_log(int(extra["run"]), await self._resolve_steps(client, body))
+        return _loaded_log(log)
+
+    async def update(
+        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded:
+        resolved = await self._resolve_steps(client, body)
+        return _loaded_log(await client.update_test_log(int(extra["run"]), target_id, resolved), target_id)
+
+    async def find(
+        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
+    ) -> Loaded | None:
+        for log in await client.list_test_logs(int(extra["run"])):
+            if log.id is not None and find_source_key(log.note) == source_key:
+                return _loaded_log(log)
+        return None
+
+
+def _loaded_log(log: TestLog, fallback: int | None = None) -> Loaded:
+    return Loaded(_require_id(log, "test log", fallback))

@@ -59,10 +59,13 @@ def simulators(
     rate_limit: float = 0,
     fail_rate: float = 0,
     project_key: str = DEMO_PROJECT_KEY,
+    executions_per_case: float | None = None,
 ) -> Iterator[Simulators]:
     """Start a generated Zephyr project and a qTest project ready to receive it."""
     faults = ["--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), "--fail-rate", str(fail_rate)]
     zephyr_opts = ["--generate", str(test_cases), "--seed", str(seed), "--project-key", project_key, *faults]
+    if executions_per_case is not None:
+        zephyr_opts += ["--executions-per-case", str(executions_per_case)]
     qtest_opts = ["--generate", "1", "--seed", str(seed), *faults]
     with run_simulator("zephyr", *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
         yield Simulators(zephyr, qtest, qtest_project_id(qtest.url))

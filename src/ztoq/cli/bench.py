@@ -33,7 +33,12 @@ def lower_bound_seconds(
 
 
 def report_lines(
-    summary: RunSummary, migrated: int, latency_ms: float, rate_limit: float, workers: int
+    summary: RunSummary,
+    migrated: int,
+    latency_ms: float,
+    rate_limit: float,
+    workers: int,
+    executions: int = 0,
 ) -> list[str]:
     """The figures ``ztoq bench`` prints, one ``name: value`` per line."""
     requests = summary.requests
@@ -52,6 +57,8 @@ def report_lines(
         f"requests per migrated entity: {total / migrated:.2f}"
         if migrated
         else "requests per migrated entity: n/a",
+        f"executions: {executions}",
+        f"requests per execution: {total / executions:.2f}" if executions else "requests per execution: n/a",
         f"achieved requests/s: {total / wall:.1f}" if wall > 0 else "achieved requests/s: n/a",
         f"retries: {summary.retries}",
         f"rate-limit waits: {summary.rate_limit_waits}",
@@ -68,6 +75,9 @@ def bench(
     rate_limit: float = typer.Option(0.0, "--rate-limit", min=0, help="Requests/s per token (0 = none)."),
     workers: int = typer.Option(8, "--workers", min=1, help="Concurrent requests (performance.max_workers)."),
     seed: int = typer.Option(7, "--seed", help="Seed of the generated project."),
+    executions_per_case: float | None = typer.Option(
+        None, "--executions-per-case", min=0.1, help="About this many executions per test case."
+    ),
 ) -> None:
     """Migrate a generated project between simulators in separate processes and print the figures."""
     with (
@@ -81,11 +91,12 @@ def bench(
         summary = run_migration(cfg, command="bench")
         with open_store(cfg.database) as store, store.session() as repo:
             migrated = sum(row.loaded for row in type_status(repo, cfg.zephyr.project_key))
+            executions = repo.source_counts(cfg.zephyr.project_key).get("test_execution", 0)
     out.print(
         f"ztoq bench: {cases} test cases, latency {latency_ms:g} ms, "
         f"rate limit {rate_limit:g}/s, {workers} workers"
     )
-    for line in report_lines(summary, migrated, latency_ms, rate_limit, workers):
+    for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions):
         out.print(line)
     if summary.status != "succeeded":
         raise typer.Exit(1)

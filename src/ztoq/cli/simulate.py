@@ -59,6 +59,12 @@ def zephyr(
     fail_rate: float = FailOpt,
     token: str | None = typer.Option(None, "--token", help="The API token the simulator accepts."),
     max_results_cap: int = typer.Option(100, "--max-results-cap", min=1, help="Server cap on maxResults."),
+    executions_per_case: float | None = typer.Option(
+        None,
+        "--executions-per-case",
+        min=0.1,
+        help="With --generate: about this many executions per test case.",
+    ),
 ) -> None:
     """Serve the Zephyr Scale Cloud REST API v2 under /v2 until interrupted."""
     from ztoq.simulators.server import serve_forever
@@ -68,7 +74,9 @@ def zephyr(
     if generate:
         if dataset is not None:
             raise InputError("Give either --data or --generate, not both.")
-        dataset = generate_dataset(generate, seed=seed, project_key=project_key)
+        dataset = generate_dataset(
+            generate, seed=seed, project_key=project_key, executions_per_case=executions_per_case
+        )
     sim = ZephyrSimulator(
         dataset,
         token=token or DEFAULT_ZEPHYR_TOKEN,

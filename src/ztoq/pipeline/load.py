@@ -224,6 +224,11 @@ class Loader:
                 await run_bounded(work, one, self.ctx.config.performance.max_workers, self.ctx)
             self.ctx.reporter.finish(PHASE, entity_type)
         self.refresh_ids()
+        if not any(sent.values()):
+            present = sum(len(ids) for ids in self.ids.values())
+            self.ctx.reporter.message(
+                f"load: nothing to send; all {present} planned entities are already in qTest, unchanged."
+            )
         return sent
 
     async def load_one(self, loader: EntityLoader, work: LoadWork) -> None:

@@ -53,13 +53,21 @@ _FORCED_KINDS = {
 }
 
 
-def generate_dataset(test_cases: int, seed: int = 0, project_key: str = "DEMO") -> dict[str, Any]:
+def generate_dataset(
+    test_cases: int,
+    seed: int = 0,
+    project_key: str = "DEMO",
+    *,
+    executions_per_case: float | None = None,
+) -> dict[str, Any]:
     """Generate a Zephyr Scale project with about ``test_cases`` test cases.
 
     Args:
         test_cases: How many test cases (0 or more).
         seed: The random seed: the same seed (and arguments) gives an identical dataset.
         project_key: The Jira project key (``[A-Z][A-Z_0-9]+``).
+        executions_per_case: About how many executions each test case gets in all (None: the
+            realistic default mix of about 1.6; for benchmarks of execution-heavy projects).
 
     Returns:
         The dataset in the ``--data`` format described in docs/simulators-zephyr.md.
@@ -71,12 +79,17 @@ def generate_dataset(test_cases: int, seed: int = 0, project_key: str = "DEMO") 
         raise InputError(f"The number of test cases must be 0 or more, got {test_cases}.")
     if not _PROJECT_KEY_RE.match(project_key):
         raise InputError(f"'{project_key}' is not a Jira project key (capital letters, digits, _).")
-    return _Generator(test_cases, seed, project_key).build()
+    if executions_per_case is not None and executions_per_case <= 0:
+        raise InputError(f"executions per case must be more than 0, got {executions_per_case}.")
+    generator = _Generator(test_cases, seed, project_key)
+    generator.executions_per_case = executions_per_case
+    return generator.build()
 
 
 class _Generator:
     def __init__(self, count: int, seed: int, project_key: str) -> None:
         self.count = count
+        self.executions_per_case: float | None = None
         self.rng = random.Random(f"ztoq-zephyr/{seed}")
         self.key = project_key
         self.jira = DEFAULT_JIRA_BASE_URL

@@ -177,7 +177,7 @@ class RunGenerator:
             elif rng.random() < 0.06:
                 outcomes = (None,)
             else:
-                runs = rng.choices((1, 2, 3), (72, 20, 8))[0]
+                runs = self._runs_per_item()
                 final = rng.choices(_FINAL_OUTCOMES, _FINAL_WEIGHTS)[0]
                 outcomes = (*(rng.choice(_RERUN_OUTCOMES) for _ in range(runs - 1)), final)
             versions = self.g.case_versions[case_index]
@@ -195,6 +195,16 @@ class RunGenerator:
                     "defects": j == 0 and position == 4,
                 }
                 self._planned.append((moment, len(self._planned), spec))
+
+    def _runs_per_item(self) -> int:
+        """Executions of one test case in one cycle: the realistic mix, or the benchmark's target."""
+        rng, wanted = self.rng, self.g.executions_per_case
+        if wanted is None:
+            return rng.choices((1, 2, 3), (72, 20, 8))[0]
+        # About 1.1 (cycle, case) items per case: spread the target over them, rounding at random.
+        per_item = wanted / 1.1
+        whole = int(per_item)
+        return max(1, whole + (1 if rng.random() < per_item - whole else 0))
 
     def _ad_hoc(self) -> None:
         rng = self.rng

@@ -1,0 +1,120 @@
+"""What every part of the repository shares: the session, the clock, dialect-aware upserts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+#: Keys per IN (...) list: far below SQLite's and PostgreSQL's bind-parameter limits.
+IN_CHUNK = 500
+#: Rows per page when iterating (each page is its own query, so callers may commit in between).
+PAGE_SIZE = 1000
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def error_reason(exc: BaseException) -> str:
+    """The first line of the driver's message for a database error (no SQL, no parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(orig).__name__
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """Split ``items`` into consecutive slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def check_value(value: str, allowed: type[StrEnum], what: str) -> str:
+    """Return ``value`` as a plain string if it is one of ``allowed``, else raise ValueError."""
+    values = {member.value for member in allowed}
+    if value not in values:
+        raise ValueError(f"{what} must be one of {', '.join(sorted(values))}, not {value!r}")
+    return str(value)
+
+
+class AutoAnalyze:
+    """Keeps PostgreSQL's planner statistics in step with bulk writes.
+
+    Without statistics (a table filled within minutes, before autovacuum looks at it) PostgreSQL
+    may pick the wrong index for the batch look-ups, one scan of the whole type per batch, so a
+    large extract becomes quadratic. ``ANALYZE`` each time the rows written by this process double
+    (from ``first`` on) costs a few tenths of a second in all. Shared by the sessions of one store.
+    """
+
+    def __init__(self, first: int = 1000) -> None:
+        self._first = first
+        self._written: dict[str, int] = {}
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def rows_written(self, session: Session, table: Table, count: int) -> None:
+        """Count ``count`` rows written to ``table``; refresh its statistics at each doubling."""
+        if count <= 0 or session.get_bind().dialect.name != "postgresql":
+            return
+        with self._lock:
+            written = self._written[table.name] = self._written.get(table.name, 0) + count
+            due = written >= self._next.get(table.name, self._first)
+            if due:
+                self._next[table.name] = written * 2
+        if due:
+            session.execute(text(f"ANALYZE {table.name}"))
+
+
+class RepoBase:
+    """Holds the session; the query mixins build on it.
+
+    The repository never commits on its own: the caller's unit of work (``Store.session()``) does,
+    or ``commit()`` between batches of a long loop.
+    """
+
+    def __init__(self, session: Session, *, analyzer: AutoAnalyze | None = None) -> None:
+        self._session = session
+        self._analyzer = analyzer or AutoAnalyze()
+
+    @property
+    def session(self) -> Session:
+        """The SQLAlchemy session of this unit of work."""
+        return self._session
+
+    @property
+    def dialect(self) -> str:
+        """The backend name: ``sqlite`` or ``postgresql``."""
+        bind = self._session.get_bind()
+        return bind.dialect.name
+
+    def commit(self) -> None:
+        """Make everything done so far durable (e.g. after each batch of a long loop)."""
+        self._session.commit()
+
+    def rollback(self) -> None:
+        """Forget everything done since the last commit."""
+        self._session.rollback()
+
+    def _execute_many(self, stmt: Any, rows: list[dict[str, Any]]) -> None:
+        """Run a statement once per row as one executemany (pipelined by psycopg, batched by SQLite).
+
+        Multi-row VALUES would save round trips, but SQLAlchemy compiles such a statement anew for
+        every batch, which costs more than it saves.
+        """
+        if rows:
+            self._session.execute(stmt, rows)
+
+    def _insert(self, table: Table) -> Any:
+        """An INSERT with ``on_conflict_do_update/nothing`` for the session's backend."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)

@@ -1,0 +1,209 @@
+"""Named queries on ``problems``: every degraded, skipped or failed value, with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+
+from ztoq.store.records import ProblemItem, ProblemRecord
+from ztoq.store.repo_base import PAGE_SIZE, RepoBase, check_value, chunks, utcnow
+from ztoq.store.tables import Severity
+from ztoq.store.tables import problems as t
+
+_COLUMNS = tuple(t.c)
+
+#: (entity_type, source_key, problems of that entity)
+ProblemEntry = tuple[str, str, Sequence[ProblemItem]]
+
+
+def _record(row: Sequence[Any]) -> ProblemRecord:
+    return ProblemRecord(*row)
+
+
+class ProblemQueries(RepoBase):
+    """Problems, replaced per (phase, entity) so reprocessing never piles up duplicates."""
+
+    def replace_problems(
+        self,
+        project_key: str,
+        phase: str,
+        entity_type: str,
+        source_key: str,
+        problems: Sequence[ProblemItem],
+        *,
+        run_id: int | None = None,
+    ) -> None:
+        """Replace what ``phase`` recorded for one entity with ``problems`` (empty: clear them).
+
+        Args:
+            project_key: The Zephyr project key.
+            phase: ``extract``, ``transform``, ``load`` or ``validate``.
+            entity_type: The entity's type.
+            source_key: The entity's source key.
+            problems: The problems found this time.
+            run_id: The run that found them.
+        """
+        self.replace_problems_bulk(project_key, phase, [(entity_type, source_key, problems)], run_id=run_id)
+
+    def replace_problems_bulk(
+        self,
+        project_key: str,
+        phase: str,
+        entries: Iterable[ProblemEntry],
+        *,
+        run_id: int | None = None,
+    ) -> int:
+        """``replace_problems`` for many entities at once.
+
+        Args:
+            project_key: The Zephyr project key.
+            phase: The phase that processed the entities.
+            entries: (entity_type, source_key, problems) per processed entity; an entity with an
+                empty list just loses its old problems.
+            run_id: The run that found them.
+
+        Returns:
+            The number of problems recorded.
+        """
+        keys_by_type: dict[str, list[str]] = {}
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
+        for entity_type, source_key, found in entries:
+            keys_by_type.setdefault(entity_type, []).append(source_key)
+            rows.extend(
+                self._problem_row(project_key, phase, entity_type, source_key, p, run_id, now) for p in found
+            )
+        for entity_type, keys in keys_by_type.items():
+            for chunk in chunks(sorted(set(keys))):
+                self._session.execute(
+                    delete(t).where(
+                        t.c.project_key == project_key,
+                        t.c.phase == phase,
+                        t.c.entity_type == entity_type,
+                        t.c.source_key.in_(chunk),
+                    )
+                )
+        self._execute_many(t.insert(), rows)
+        return len(rows)
+
+    def add_problem(
+        self,
+        project_key: str,
+        phase: str,
+        entity_type: str,
+        source_key: str,
+        problem: ProblemItem,
+        *,
+        run_id: int | None = None,
+    ) -> None:
+        """Record one more problem for an entity, keeping those already recorded."""
+        self._session.execute(
+            t.insert(),
+            [self._problem_row(project_key, phase, entity_type, source_key, problem, run_id, utcnow())],
+        )
+
+    @staticmethod
+    def _problem_row(
+        project_key: str,
+        phase: str,
+        entity_type: str,
+        source_key: str,
+        problem: ProblemItem,
+        run_id: int | None,
+        now: Any,
+    ) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "project_key": project_key,
+            "phase": phase,
+            "entity_type": entity_type,
+            "source_key": source_key,
+            "severity": check_value(problem.severity, Severity, "problem severity"),
+            "code": problem.code,
+            "message": problem.message,
+            "field": problem.field,
+            "detail": problem.detail,
+            "created_at": now,
+        }
+
+    def _problem_query(
+        self,
+        project_key: str,
+        phase: str | None,
+        severity: str | None,
+        entity_type: str | None,
+        code: str | None,
+        source_key: str | None = None,
+    ) -> Select[Any]:
+        query = select(*_COLUMNS).where(t.c.project_key == project_key)
+        for column, value in (
+            (t.c.phase, phase),
+            (t.c.severity, severity),
+            (t.c.entity_type, entity_type),
+            (t.c.code, code),
+            (t.c.source_key, source_key),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return query
+
+    def iter_problems(
+        self,
+        project_key: str,
+        *,
+        phase: str | None = None,
+        severity: str | None = None,
+        entity_type: str | None = None,
+        code: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[ProblemRecord]:
+        """Stream problems in the order they were recorded, optionally filtered."""
+        base = self._problem_query(project_key, phase, severity, entity_type, code).order_by(t.c.id)
+        last = 0
+        while True:
+            rows = self._session.execute(base.where(t.c.id > last).limit(page_size)).all()
+            yield from map(_record, rows)
+            if len(rows) < page_size:
+                return
+            last = rows[-1].id
+
+    def list_problems(
+        self,
+        project_key: str,
+        *,
+        phase: str | None = None,
+        severity: str | None = None,
+        entity_type: str | None = None,
+        code: str | None = None,
+        source_key: str | None = None,
+        limit: int | None = None,
+    ) -> list[ProblemRecord]:
+        """Problems in the order they were recorded, optionally filtered and limited."""
+        query = self._problem_query(project_key, phase, severity, entity_type, code, source_key).order_by(
+            t.c.id
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [_record(row) for row in self._session.execute(query)]
+
+    def problem_counts(
+        self, project_key: str, *, phase: str | None = None
+    ) -> dict[tuple[str, str, str], int]:
+        """Number of problems per (phase, severity, code)."""
+        query = (
+            select(t.c.phase, t.c.severity, t.c.code, func.count())
+            .where(t.c.project_key == project_key)
+            .group_by(t.c.phase, t.c.severity, t.c.code)
+        )
+        if phase is not None:
+            query = query.where(t.c.phase == phase)
+        return {(p, s, c): int(n) for p, s, c, n in self._session.execute(query)}
+
+    def clear_problems(self, project_key: str, phase: str, *, entity_type: str | None = None) -> int:
+        """Delete the problems of a phase (optionally of one type); returns how many."""
+        stmt = delete(t).where(t.c.project_key == project_key, t.c.phase == phase)
+        if entity_type is not None:
+            stmt = stmt.where(t.c.entity_type == entity_type)
+        return int(self._session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,142 @@
+"""Mappings: the intent -> created protocol, crash reconciliation, reference resolution."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+
+import pytest
+
+from ztoq.store import MappingState, Store, open_store
+
+P = "PROJ"
+
+
+class Crash(Exception):
+    """Stands for the process dying between two statements."""
+
+
+def test_intent_then_created(store: Store) -> None:
+    with store.session() as repo:
+        repo.record_intent(P, "test_case", "PROJ-T1", "h1")
+    with store.session() as repo:
+        pending = repo.pending_intents(P, "test_case")
+        assert [(m.source_key, m.state, m.attempts, m.target_id) for m in pending] == [
+            ("PROJ-T1", "intent", 1, None)
+        ]
+        repo.record_created(P, "test_case", "PROJ-T1", 9001, "h1", pid="TC-1", web_url="https://q/tc/1")
+    with store.session() as repo:
+        mapping = repo.get_mapping(P, "test_case", "PROJ-T1")
+        assert repo.pending_intents(P) == []
+    assert mapping is not None
+    assert (mapping.state, mapping.target_id, mapping.target_pid) == ("created", 9001, "TC-1")
+    assert (mapping.intent_hash, mapping.loaded_hash, mapping.web_url) == ("h1", "h1", "https://q/tc/1")
+    assert mapping.attempts == 1
+    assert mapping.last_error is None
+    assert mapping.created_at <= mapping.updated_at
+
+
+def test_crash_between_intent_and_created_leaves_a_pending_intent(store: Store) -> None:
+    with store.session() as repo:
+        repo.record_intent(P, "test_case", "PROJ-T1", "h1")  # committed before the request
+    with pytest.raises(Crash), store.session() as repo:
+        repo.record_created(P, "test_case", "PROJ-T1", 9001, "h1")
+        raise Crash  # the answer never made it to disk
+    with store.session() as repo:
+        pending = repo.pending_intents(P)
+        assert [(m.entity_type, m.source_key, m.target_id) for m in pending] == [
+            ("test_case", "PROJ-T1", None)
+        ]
+        # Reconciliation found it in qTest by its source key: adopt it.
+        repo.record_created(P, "test_case", "PROJ-T1", 9001, "h1", state=MappingState.ADOPTED)
+        assert repo.pending_intents(P) == []
+        assert repo.mappings_for(P, "test_case") == {"PROJ-T1": 9001}
+
+
+def _intent_then_die(url: str) -> None:
+    store = open_store(url)
+    with store.session() as repo:
+        repo.record_intent(P, "test_case", "PROJ-T7", "h7")
+    with store.session() as repo:
+        repo.record_created(P, "test_case", "PROJ-T7", 7, "h7")
+        os.kill(os.getpid(), signal.SIGKILL)  # dies before the unit of work commits
+
+
+def test_sigkill_after_intent_keeps_the_intent(store: Store, db_url: str) -> None:
+    child = multiprocessing.get_context("spawn").Process(target=_intent_then_die, args=(db_url,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    with store.session() as repo:
+        pending = repo.pending_intents(P, "test_case")
+    assert [(m.source_key, m.state, m.target_id, m.intent_hash) for m in pending] == [
+        ("PROJ-T7", "intent", None, "h7")
+    ]
+
+
+def test_retry_counts_attempts_and_update_keeps_state(store: Store) -> None:
+    with store.session() as repo:
+        repo.record_intent(P, "module", "m", "h1")
+        repo.record_failed(P, "module", "m", "qTest answered 500." * 500)
+        failed = repo.get_mapping(P, "module", "m")
+        assert failed is not None
+        assert failed.state == "failed"
+        assert len(failed.last_error or "") == 2000
+        repo.record_intent(P, "module", "m", "h1")
+        repo.record_created(P, "module", "m", 5, "h1", pid="MD-5")
+        repo.record_intent(P, "module", "m", "h2")  # an update of an existing entity
+        updating = repo.get_mapping(P, "module", "m")
+        assert updating is not None
+        assert (updating.state, updating.attempts, updating.intent_hash, updating.target_id) == (
+            "created",
+            3,
+            "h2",
+            5,
+        )
+        assert repo.pending_intents(P) == []
+        repo.record_updated(P, "module", "m", 5, "h2")
+        updated = repo.get_mapping(P, "module", "m")
+    assert updated is not None
+    assert (updated.state, updated.loaded_hash, updated.target_pid) == ("updated", "h2", "MD-5")
+
+
+def test_skipped_deleted_and_recreated(store: Store) -> None:
+    with store.session() as repo:
+        repo.record_skipped(P, "test_run", "R1", "its test case failed to load")
+        repo.record_created(P, "test_run", "R2", 22, "h")
+        repo.record_created(P, "test_run", "R3", 33, "h")
+        assert repo.mark_deleted(P, "test_run", "R3") is True
+        assert repo.mark_deleted(P, "test_run", "nope") is False
+        assert repo.mappings_for(P, "test_run") == {"R2": 22}
+        skipped = repo.get_mapping(P, "test_run", "R1")
+        assert skipped is not None
+        assert skipped.last_error == "its test case failed to load"
+        assert repo.state_counts(P) == {"test_run": {"skipped": 1, "created": 1, "deleted": 1}}
+        # The source comes back: a new create is needed, the old id is gone.
+        repo.record_intent(P, "test_run", "R3", "h")
+        again = repo.get_mapping(P, "test_run", "R3")
+        assert again is not None
+        assert (again.state, again.target_id) == ("intent", None)
+        assert repo.mapping_for_target(P, "test_run", 22) is not None
+        assert repo.mapping_for_target(P, "test_run", 33) is None
+
+
+def test_record_created_rejects_other_states(store: Store) -> None:
+    with store.session() as repo, pytest.raises(ValueError, match="created, updated or adopted"):
+        repo.record_created(P, "module", "m", 1, "h", state="failed")
+
+
+def test_iter_mappings_and_bulk_reference_lookup(store: Store) -> None:
+    with store.session() as repo:
+        for n in range(30):
+            repo.record_created(P, "test_case", f"K{n:02d}", 100 + n, "h")
+        repo.record_failed(P, "test_case", "K99", "boom")
+        refs = repo.mappings_for(P, "test_case")
+        assert len(refs) == 30
+        assert refs["K07"] == 107
+        keys = [m.source_key for m in repo.iter_mappings(P, "test_case", page_size=7)]
+        assert keys == sorted(keys)
+        assert len(keys) == 31
+        failed = list(repo.iter_mappings(P, states=["failed"]))
+        assert [m.source_key for m in failed] == ["K99"]

@@ -1,0 +1,67 @@
+"""Problems: replaced when an entity is processed again, listed and counted."""
+
+from __future__ import annotations
+
+import pytest
+
+from ztoq.store import ProblemItem, Store
+
+P = "PROJ"
+DEFAULTED = ProblemItem(
+    "degraded", "priority_defaulted", "Priority 'Blocker' has no qTest match; used Medium.", "priority"
+)
+UNMAPPED = ProblemItem(
+    "degraded", "unmapped_user", "Owner abc has no qTest user.", "owner", {"accountId": "abc"}
+)
+
+
+def test_reprocessing_replaces_instead_of_piling_up(store: Store) -> None:
+    with store.session() as repo:
+        run_id = repo.start_run(P, "migrate", ["transform"])
+        for _ in range(3):
+            repo.replace_problems(
+                P, "transform", "test_case", "PROJ-T1", [DEFAULTED, UNMAPPED], run_id=run_id
+            )
+        repo.replace_problems(
+            P, "validate", "test_case", "PROJ-T1", [ProblemItem("mismatch", "name", "Names differ.")]
+        )
+        assert len(repo.list_problems(P, phase="transform")) == 2
+        repo.replace_problems(P, "transform", "test_case", "PROJ-T1", [UNMAPPED])
+        remaining = sorted(repo.list_problems(P, source_key="PROJ-T1"), key=lambda p: p.phase)
+        assert [(p.phase, p.code) for p in remaining] == [
+            ("transform", "unmapped_user"),
+            ("validate", "name"),
+        ]
+        assert remaining[0].detail == {"accountId": "abc"}
+        assert remaining[0].field == "owner"
+        assert remaining[0].run_id is None
+        assert remaining[1].run_id is None
+        repo.replace_problems(P, "transform", "test_case", "PROJ-T1", [])
+        assert repo.list_problems(P, phase="transform") == []
+
+
+def test_bulk_replace_counts_and_iteration(store: Store) -> None:
+    with store.session() as repo:
+        entries = [("test_case", f"PROJ-T{n}", [DEFAULTED] * (n % 3)) for n in range(600)]
+        assert repo.replace_problems_bulk(P, "transform", entries) == 600
+        assert repo.replace_problems_bulk(P, "transform", entries) == 600
+        repo.add_problem(P, "load", "test_run", "R1", ProblemItem("failed", "http_400", "qTest refused it."))
+        repo.add_problem(
+            P, "load", "test_run", "R1", ProblemItem("failed", "http_400", "qTest refused it again.")
+        )
+        assert repo.problem_counts(P) == {
+            ("transform", "degraded", "priority_defaulted"): 600,
+            ("load", "failed", "http_400"): 2,
+        }
+        assert repo.problem_counts(P, phase="load") == {("load", "failed", "http_400"): 2}
+        streamed = list(repo.iter_problems(P, phase="transform", page_size=64))
+        assert len(streamed) == 600
+        assert [p.id for p in streamed] == sorted(p.id for p in streamed)
+        assert len(repo.list_problems(P, severity="failed", limit=1)) == 1
+        assert repo.clear_problems(P, "load") == 2
+        assert repo.clear_problems(P, "transform", entity_type="test_case") == 600
+
+
+def test_unknown_severity_is_rejected(store: Store) -> None:
+    with store.session() as repo, pytest.raises(ValueError, match="problem severity must be one of"):
+        repo.replace_problems(P, "transform", "x", "y", [ProblemItem("awful", "c", "m")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ CustomFieldMapOpt = typer.Option(
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the final summary.")
 JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines (for automation).")
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped or logged output gets wide tables rather than Rich's 80-column default.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 
 
 def load(

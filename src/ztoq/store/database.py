@@ -33,6 +33,8 @@ from ztoq.store.repo_base import error_reason
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
 POSTGRES_CONNECT_TIMEOUT_S = 10
+#: Room for the load phase's worker threads (each uses its own session) plus the lock heartbeat.
+POOL: dict[str, Any] = {"pool_size": 10, "max_overflow": 60, "pool_timeout": 60}
 #: Serialises concurrent `init` of one PostgreSQL database (pg_advisory_xact_lock key).
 _PG_MIGRATION_LOCK_KEY = 0x5A746F51
 #: Tables only a ztoq store has; used to tell a newer ztoq store from another application's database.
@@ -110,13 +112,14 @@ def create_store_engine(url: str, *, description: str | None = None) -> Engine:
                 parsed = parsed.set(drivername="postgresql+psycopg")
             connect_args: dict[str, Any] = {
                 # psycopg prepares a statement on its 6th run, and PostgreSQL may then keep a generic
-                # plan made when the table was still small: a sequential scan per batch, quadratic
-                # over a big extract. Planning every statement with its real parameters avoids that.
+                # plan made while the table was still small (a scan per batch, quadratic over a big
+                # extract). Plan every statement with its real parameters and fresh statistics
+                # (see AutoAnalyze) instead.
                 "prepare_threshold": None,
             }
             if "connect_timeout" not in parsed.query:
                 connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
-            return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+            return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **POOL)
     except NoSuchModuleError as exc:
         raise StoreError(f"The database driver for {description} is not installed.") from exc
     raise StoreError(
@@ -139,7 +142,7 @@ def _sqlite_engine(url: str, description: str) -> Engine:
                 f"check database.path."
             ) from exc
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}, **POOL
         )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

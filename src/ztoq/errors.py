@@ -70,6 +70,8 @@ class PhaseFailed(ZtoqError):
     def __init__(self, phase: str, cause: BaseException) -> None:
         self.phase = phase
         self.cause = cause
+        # Bad input or configuration found inside a phase is still bad input (exit 2).
+        self.exit_code = cause.exit_code if isinstance(cause, ZtoqError) else 1
         super().__init__(
             f"The {phase} phase failed: {cause} "
             f"Fix the cause, then run the same command again to resume where it stopped."

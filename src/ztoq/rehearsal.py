@@ -66,7 +66,7 @@ def simulators(
     zephyr_opts = ["--generate", str(test_cases), "--seed", str(seed), "--project-key", project_key, *faults]
     if executions_per_case is not None:
         zephyr_opts += ["--executions-per-case", str(executions_per_case)]
-    qtest_opts = ["--generate", "1", "--seed", str(seed), *faults]
+    qtest_opts = ["--generate", "0", "--seed", str(seed), *faults]
     with run_simulator("zephyr", *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
         yield Simulators(zephyr, qtest, qtest_project_id(qtest.url))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines
 
 # Piped or logged output gets wide tables rather than Rich's 80-column default.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def load(
@@ -38,7 +40,11 @@ def load(
     """The configuration from ``--config`` (required unless ``required`` is False) and the environment."""
     if config is None and required:
         raise ConfigError("No config file given; pass --config config.yaml (see the user guide).")
-    cfg = load_config(config, overrides=overrides, custom_field_map=custom_field_map)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfg = load_config(config, overrides=overrides, custom_field_map=custom_field_map)
+    for warning in caught:
+        err.print(f"Warning: {warning.message}", markup=False)
     _setup_logging(cfg)
     return cfg
 

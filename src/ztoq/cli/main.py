@@ -61,6 +61,7 @@ def _debug_requested(argv: list[str]) -> bool:
 
 
 def _fail(message: str, code: int, debug: bool) -> int:
+    logging.getLogger("ztoq").error(message, exc_info=debug)
     if debug:
         traceback.print_exc()
     _err.print(f"[bold red]Error:[/] {message}", markup=True, emoji=False)

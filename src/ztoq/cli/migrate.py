@@ -110,7 +110,7 @@ def run(
 @app.command("status")
 def status(
     config: Path | None = ConfigOpt,
-    output_format: str = typer.Option("text", "--format", help="text, json or html."),
+    output_format: str = typer.Option("text", "--format", help="text, json, html or markdown."),
     output_file: Path | None = typer.Option(None, "--output-file", help="Write the report to this file."),
 ) -> None:
     """Where the migration stands: counts per type and state, problems, last runs."""

@@ -15,6 +15,11 @@ from ztoq.store import open_store
 FORMATS = ("html", "json", "markdown")
 
 
+def report_format(fmt: str | None, path: Path | None) -> str:
+    """The report format from ``--output-format``/``--format`` or the file suffix (html by default)."""
+    return _format(fmt, path)
+
+
 def _format(fmt: str | None, path: Path | None) -> str:
     if fmt is None:
         suffix = (path.suffix.lower().lstrip(".") if path else "") or "html"
@@ -41,6 +46,22 @@ def write_validation_report(cfg: ZtoqConfig, fmt: str | None, path: Path | None)
 def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_file: Path | None) -> None:
     """``ztoq migrate status``: a table on the terminal, or a JSON/HTML/Markdown report."""
     fmt = fmt.lower()
+    if fmt == "text" and path is not None:
+        # Text to a file: the same tables, as plain text.
+        from rich.console import Console
+
+        with (
+            open_store(cfg.database, create_if_empty=False, config_file=str(config_file)) as store,
+            store.session() as repo,
+        ):
+            rows = type_status(repo, cfg.zephyr.project_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            Console(file=handle, width=120, no_color=True).print(
+                status_table(rows, title=f"Migration status: {cfg.zephyr.project_key}")
+            )
+        out.print(f"Status written to {path}")
+        return
     if fmt == "text":
         with (
             open_store(cfg.database, create_if_empty=False, config_file=str(config_file)) as store,
@@ -60,8 +81,6 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
             )
             if last.error:
                 out.print(last.error)
-        if path is not None:
-            raise InputError("--output-file needs --format json, html or markdown.")
         return
     kind = _format(fmt, path)
     with open_store(cfg.database, create_if_empty=False, config_file=str(config_file)) as store:

@@ -91,7 +91,12 @@ def qtest(
     host: str = HostOpt,
     port: int = typer.Option(8200, "--port", min=0, max=65535, help="Port (0 = any free port)."),
     data: Path | None = DataOpt,
-    generate: int = GenerateOpt,
+    generate: int | None = typer.Option(
+        None,
+        "--generate",
+        min=0,
+        help="Build a project ready to receive the generated Zephyr project, already holding N test cases.",
+    ),
     seed: int = SeedOpt,
     latency_ms: float = LatencyOpt,
     rate_limit: float = RateOpt,
@@ -103,10 +108,10 @@ def qtest(
     from ztoq.simulators.server import serve_forever
 
     dataset = load_dataset(data)
-    if generate:
+    if generate is not None:
         if dataset is not None:
             raise InputError("Give either --data or --generate, not both.")
-        dataset = generate_target(seed=seed)
+        dataset = generate_target(seed=seed, existing_test_cases=generate)
     sim = QTestSimulator(
         dataset, token=token or DEFAULT_QTEST_TOKEN, faults=_faults(latency_ms, rate_limit, fail_rate, seed)
     )

@@ -64,8 +64,10 @@ def validate(
     as_json: bool = JsonOpt,
 ) -> None:
     """Read qTest back and compare it with Zephyr; exit 1 when anything is missing or different."""
-    from ztoq.cli.reports import write_validation_report
+    from ztoq.cli.reports import report_format, write_validation_report
 
+    if output_file is not None or output_format is not None:
+        report_format(output_format, output_file)  # a bad format fails now, not after validating
     cfg = load(config, custom_field_map)
     summary = run_migration(cfg, ["validate"], command="workflow validate", reporter=reporter(quiet, as_json))
     if output_file is not None or output_format is not None:

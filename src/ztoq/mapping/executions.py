@@ -123,7 +123,20 @@ def plan_test_run(
     assignee = latest.get("assignedToId")
     assigned = props.field("Assigned To")
     user = props.users.resolve(assignee) if isinstance(assignee, str) else None
-    user = user if user is not None or not assignee else props.users.default_id()
+    if user is None and isinstance(assignee, str) and assignee:
+        # Never silent: a run has no note, so the real assignee is named in the problem (and
+        # the default user, if any, stands in on the run).
+        user = props.users.default_id()
+        props.problem(
+            "degraded",
+            "unmapped_user",
+            f"Jira user {props.source.user_label(assignee)} (assigned to) has no qTest user in "
+            "mappings.users; the run is assigned to "
+            + ("the default user" if user is not None else "nobody")
+            + ".",
+            "Assigned To",
+            account_id=assignee,
+        )
     if user is not None and assigned is not None:
         props.put(assigned, f"[{user}]" if assigned.multiple else str(user))
     props.set_source_key(config.qtest.source_key_field, key)

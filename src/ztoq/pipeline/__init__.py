@@ -1,1 +1,1 @@
-"""The four phases (extract, transform, load, validate), rollback, and the orchestration over them."""
+"""The four phases (extract, transform, load, validate) and the orchestration over them."""

@@ -27,7 +27,7 @@ PHASE = "extract"
 #: qTest object types whose field settings transform needs.
 TARGET_OBJECT_TYPES = ("test-cases", "test-runs", "releases", "test-suites")
 
-#: What extract stores, by entity type (used by status and rollback too).
+#: What extract stores, by entity type.
 SOURCE_TYPES = (
     "project",
     "folder",
@@ -108,7 +108,9 @@ async def extract_project(ctx: PhaseContext) -> dict[str, Any]:
         project = await ctx.zephyr().project(key)
     except NotFound:
         raise InputError(
-            f"Zephyr project {key} does not exist or the token cannot see it; check zephyr.project_key."
+            f"Zephyr project {key} was not found at {ctx.config.zephyr.base_url}; check zephyr.project_key, "
+            "and that zephyr.base_url is the Zephyr Scale Cloud API v2 "
+            "(https://api.zephyrscale.smartbear.com/v2, or eu.api.zephyrscale.smartbear.com/v2 in the EU)."
         ) from None
     with ctx.session() as repo:
         repo.upsert_source(

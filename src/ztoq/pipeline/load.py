@@ -365,7 +365,7 @@ def source_key_field_ids(ctx: PhaseContext) -> dict[str, int | None]:
     with ctx.session() as repo:
         fields = load_target_fields(repo, ctx.project_key)
     found: dict[str, int | None] = {}
-    for object_type in ("test-cases", "test-runs"):
+    for object_type in ("test-cases", "test-runs", "releases"):
         target = fields.field(object_type, ctx.config.qtest.source_key_field)
         found[object_type] = None if target is None else target.id
     return found
@@ -379,7 +379,7 @@ async def run_load(ctx: PhaseContext) -> dict[str, int]:
     loader.loaders = {
         "module": ModuleLoader(),
         "test_case": TestCaseLoader(key_fields["test-cases"]),
-        "release": ReleaseLoader(),
+        "release": ReleaseLoader(key_fields["releases"]),
         "cycle_folder": cycles,
         "test_cycle": cycles,
         "test_run": RunLoader(key_fields["test-runs"]),

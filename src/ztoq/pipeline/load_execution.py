@@ -39,6 +39,9 @@ def _require_id(entity: Any, what: str, fallback: int | None = None) -> int:
 class ReleaseLoader:
     """Zephyr test plans as qTest releases."""
 
+    def __init__(self, source_key_field_id: int | None = None) -> None:
+        self.source_key_field_id = source_key_field_id
+
     async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
         return _loaded_release(await client.create_release(body))
 
@@ -51,7 +54,13 @@ class ReleaseLoader:
         self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
     ) -> Loaded | None:
         for release in await client.list_releases(include_closed=True):
-            if release.id is not None and find_source_key(release.description) == source_key:
+            if release.id is None:
+                continue
+            # The key is in the description's marker line, or in the "Zephyr Key" field instead.
+            if source_key in (
+                find_source_key(release.description),
+                _key_in(release.properties, self.source_key_field_id),
+            ):
                 return _loaded_release(release)
         return None
 

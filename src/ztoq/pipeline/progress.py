@@ -10,6 +10,7 @@ store's phase records read them from one place.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -66,8 +67,11 @@ class TaskCounts:
         }
 
 
+log = logging.getLogger("ztoq.progress")
+
+
 class ProgressReporter:
-    """Base reporter: keeps counts; subclasses render them."""
+    """Base reporter: keeps counts; subclasses render them (and every notice goes to the log)."""
 
     def __init__(self) -> None:
         self.tasks: dict[tuple[str, str], TaskCounts] = {}
@@ -103,10 +107,14 @@ class ProgressReporter:
         task.finished = time.monotonic()
         if task.total is None:
             task.total = task.done
+        log.info(
+            "%s %s: %d done, %d failed, %d skipped", phase, entity_type, task.done, task.failed, task.skipped
+        )
         self._render_update(task, force=True)
 
     def message(self, text: str) -> None:
         """A one-line notice (a phase starting, a retry storm, a summary line)."""
+        log.info(text)
 
     def close(self) -> None:
         """Stop rendering."""
@@ -143,6 +151,7 @@ class LineProgress(ProgressReporter):
         self._last: dict[tuple[str, str], float] = {}
 
     def message(self, text: str) -> None:
+        super().message(text)
         print(text, file=self.stream, flush=True)
 
     def _render_update(self, task: TaskCounts, force: bool) -> None:
@@ -166,6 +175,7 @@ class JsonProgress(LineProgress):
     """One JSON object per line (``--json``), for automation."""
 
     def message(self, text: str) -> None:
+        log.info(text)
         print(json.dumps({"event": "message", "text": text}), file=self.stream, flush=True)
 
     def _render_update(self, task: TaskCounts, force: bool) -> None:
@@ -197,6 +207,7 @@ class RichProgress(ProgressReporter):
         self._progress.start()
 
     def message(self, text: str) -> None:
+        super().message(text)
         self._progress.console.print(text, markup=False, highlight=False)
 
     def _render_start(self, task: TaskCounts) -> None:

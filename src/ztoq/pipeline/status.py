@@ -42,6 +42,8 @@ def _source_count(
     object: one run per (cycle, test case) pair and one log per execution that ran, which is
     exactly what transform planned (planned or skipped with a reason).
     """
+    if not repo.source_counts(project_key).get("project"):
+        return 0
     if entity_type in FOLDER_TYPES:
         wanted = FOLDER_TYPES[entity_type]
         folders = repo.iter_source(project_key, "folder")

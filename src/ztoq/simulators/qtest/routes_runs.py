@@ -316,7 +316,31 @@ def _int_attr(body: dict[str, Any], key: str) -> int | None:
 def _submit_log(req: Req) -> Response:
     req.require("test_run", "execute")
     run = _run(req)
-    body = req.json_object()
+    results = [x for x in req.state.test_logs.values() if x.run_id == run.id]
+    log = _build_log(req, run, None, req.json_object())
+    log.result_number = len(results) + 1
+    req.state.test_logs[log.id] = log
+    run.modified = log.created
+    return respond(render_log(req.state, log, req.base), 201)
+
+
+def _modify_log(req: Req) -> Response:
+    # "Modify a Manual Test Log" (PUT .../test-runs/{testRunId}/test-logs/{id}, qTest 2025.1
+    # endpoint list): the body replaces the log's content; the log keeps its id, its place among
+    # the run's results and, unless the body names another, the test case version it was bound to.
+    req.require("test_run", "execute")
+    run = _run(req)
+    old = req.state.test_logs.get(int(req.params["logId"]))
+    if old is None or old.run_id != run.id:
+        raise QTestError(404, f"Test Log with id {req.params['logId']} does not exist in test run {run.pid}")
+    log = _build_log(req, run, old, req.json_object())
+    req.state.test_logs[log.id] = log
+    run.modified = req.state.now()
+    return respond(render_log(req.state, log, req.base))
+
+
+def _build_log(req: Req, run: TestRun, old: TestLog | None, body: dict[str, Any]) -> TestLog:
+    """A test log from a submitted (or, with ``old``, modified) body, validated like qTest does."""
     case = req.state.test_cases[run.test_case_id]
     status = _status_ref(req, body.get("status"), "The test log")
     exe_start = parse_datetime(body.get("exe_start_date"), "exe_start_date")
@@ -330,6 +354,8 @@ def _submit_log(req: Req) -> Response:
             raise QTestError(
                 400, f"test_case_version_id {version_id} is not a version of test case {case.pid}"
             )
+    elif old is not None:
+        version = case.version_by_id(old.version_id) or case.latest
     else:
         # "If it is omitted, the submitted Test Log will be associated with the Test Case's latest
         # approved version" (the run's version when the test case was never approved).
@@ -354,7 +380,7 @@ def _submit_log(req: Req) -> Response:
         "defects": [{k: d.get(k) for k in _DEFECT_KEYS if k in d} for d in defects],
     }
     log = TestLog(
-        id=req.state.next_id("test-logs"),
+        id=old.id if old is not None else req.state.next_id("test-logs"),
         project_id=run.project_id,
         run_id=run.id,
         version_id=version.id,
@@ -362,8 +388,8 @@ def _submit_log(req: Req) -> Response:
         exe_start=exe_start,
         exe_end=exe_end,
         submitted_by=req.user_id,
-        created=req.state.now(),
-        result_number=len([x for x in req.state.test_logs.values() if x.run_id == run.id]) + 1,
+        created=old.created if old is not None else req.state.now(),
+        result_number=old.result_number if old is not None else 0,
         step_logs=step_logs,
         properties=properties,
         extra=extra,
@@ -372,9 +398,7 @@ def _submit_log(req: Req) -> Response:
         store_attachment(req, "test-logs", log.id, name, content_type, data)
     for step_log, (name, content_type, data) in step_files:
         store_attachment(req, "test-step-logs", step_log["test_step_log_id"], name, content_type, data)
-    req.state.test_logs[log.id] = log
-    run.modified = log.created
-    return respond(render_log(req.state, log, req.base), 201)
+    return log
 
 
 def render_log(state: QTestState, log: TestLog, base: str, *, expand: str | None = None) -> dict[str, Any]:
@@ -499,5 +523,6 @@ def routes(state: QTestState) -> list[Route]:
             ("POST", f"{run}/test-logs", _submit_log),
             ("GET", f"{run}/test-logs/last-run", _last_log),
             ("GET", f"{run}/test-logs/{{logId:int}}", _get_log),
+            ("PUT", f"{run}/test-logs/{{logId:int}}", _modify_log),
         ],
     )

@@ -1,4 +1,4 @@
-"""Client-side pacing: an async token bucket and a session-wide pause after a 429.
+"""Client-side pacing: an async token bucket, a session-wide pause after a 429, and quota learning.
 
 Both take the clock and the sleep function as arguments so tests run on virtual time.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 Clock = Callable[[], float]
@@ -40,6 +41,16 @@ class TokenBucket:
     def unlimited(self) -> bool:
         """True when the bucket never makes anyone wait."""
         return self.rate <= 0
+
+    def set_rate(self, rate: float, *, capacity: float | None = None) -> None:
+        """Change the pace (e.g. to a learned quota); tokens already earned are kept up to capacity."""
+        if self._updated is not None and not self.unlimited:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+        self.rate = max(0.0, rate)
+        self.capacity = max(1.0, self.rate if capacity is None else capacity)
+        self._tokens = min(self._tokens, self.capacity)
 
     def reserve(self) -> float:
         """Take one token now; return how long the caller must wait before using it."""
@@ -100,3 +111,63 @@ class PauseGate:
             await self._sleep(left)
             waited += left
         return waited
+
+
+class QuotaLearner:
+    """Learns an API's request quota from its 429 answers and paces just under it.
+
+    Bouncing off a quota wastes it: every 429 costs a ``Retry-After`` pause for the whole session.
+    So on a 429 the bucket's rate becomes 95% of the requests that succeeded in the last second
+    (the quota's measure), with no bursts; while no 429 comes the rate creeps up 2% every 50
+    successes, in case the quota is higher than measured. A rate configured by the user is a
+    ceiling the learner never exceeds.
+    """
+
+    WINDOW = 1.0
+    BACKOFF = 0.95
+    PROBE_EVERY = 50
+    PROBE_STEP = 1.02
+
+    def __init__(self, bucket: TokenBucket, *, clock: Clock = time.monotonic) -> None:
+        self.bucket = bucket
+        self.ceiling = bucket.rate  # 0: none configured
+        self._clock = clock
+        self._recent: deque[float] = deque()
+        self._since_limit = 0
+        self.learned = False
+
+    def _prune(self, now: float) -> None:
+        while self._recent and now - self._recent[0] > self.WINDOW:
+            self._recent.popleft()
+
+    def success(self) -> None:
+        """Count a request the API accepted."""
+        now = self._clock()
+        self._recent.append(now)
+        self._prune(now)
+        if not self.learned:
+            return
+        self._since_limit += 1
+        if self._since_limit >= self.PROBE_EVERY:
+            self._since_limit = 0
+            rate = self.bucket.rate * self.PROBE_STEP
+            self.bucket.set_rate(min(rate, self.ceiling) if self.ceiling > 0 else rate, capacity=1.0)
+
+    def limited(self) -> float:
+        """The API answered 429: pace at 95% of what it accepted in the last second; return that rate.
+
+        With fewer than two recent successes there is nothing to measure the quota by (the
+        ``Retry-After`` pause alone applies), and the pace is left as it is.
+        """
+        now = self._clock()
+        self._prune(now)
+        if len(self._recent) < 2:
+            return self.bucket.rate
+        rate = max(1.0, len(self._recent) * self.BACKOFF)
+        if self.ceiling > 0:
+            rate = min(rate, self.ceiling)
+        if self.bucket.unlimited or rate < self.bucket.rate:
+            self.bucket.set_rate(rate, capacity=1.0)
+        self.learned = True
+        self._since_limit = 0
+        return self.bucket.rate

@@ -41,7 +41,7 @@ from ztoq.errors import (
 )
 from ztoq.http.answers import IncompleteResponse, status_error, unusable
 from ztoq.http.jsonapi import JsonRequests
-from ztoq.http.ratelimit import Clock, PauseGate, Sleep, TokenBucket
+from ztoq.http.ratelimit import Clock, PauseGate, QuotaLearner, Sleep, TokenBucket
 from ztoq.http.retry import IDEMPOTENT_METHODS, RetryPolicy, exhausted, parse_retry_after, plan_retry
 from ztoq.http.stats import EventCallback, EventKind, SessionEvent, SessionStats
 
@@ -120,6 +120,7 @@ class ApiSession(JsonRequests):
         self._workers = asyncio.Semaphore(max(1, max_workers))
         self._bucket = TokenBucket(requests_per_second, clock=clock, sleep=sleep)
         self._gate = PauseGate(clock=clock, sleep=sleep)
+        self._quota = QuotaLearner(self._bucket, clock=clock)
         self._auth_lock = asyncio.Lock()
         self._auth_generation = 0
 
@@ -185,7 +186,8 @@ class ApiSession(JsonRequests):
 
     def snapshot(self) -> dict[str, Any]:
         """The session's counters as a JSON-ready dict (requests, statuses, retries, waits, bytes)."""
-        return {"api": self.api_name, **self.stats.snapshot()}
+        paced = self._bucket.rate if not self._bucket.unlimited else None
+        return {"api": self.api_name, **self.stats.snapshot(), "paced_requests_per_second": paced}
 
     # -- the request loop ---------------------------------------------------------------------
 
@@ -245,6 +247,7 @@ class ApiSession(JsonRequests):
                 error: ApiError = exc
             else:
                 if response.is_success:
+                    self._quota.success()
                     return response
                 retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock)
                 error = status_error(self.api_name, response, method, url, secret, retry_after)
@@ -259,9 +262,10 @@ class ApiSession(JsonRequests):
             retries += 1
             self.stats.add("retries")
             if isinstance(error, RateLimited):
-                # The quota is shared by every worker: pause them all, and let this request
-                # wait at the gate with the others.
+                # The quota is shared by every worker: pause them all, let this request wait at
+                # the gate with the others, and pace everyone just under the quota afterwards.
                 self._gate.pause_for(delay)
+                self._quota.limited()
                 self._emit("rate_limited", method, path, status=429, attempt=attempt, delay=delay)
             else:
                 self._emit("retry", method, path, status=error.status, attempt=attempt, delay=delay)

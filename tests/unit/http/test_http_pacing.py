@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ztoq.errors import NetworkError, RateLimited, ServerError
 from ztoq.http import ApiSession, RetryPolicy, SessionEvent, TokenBucket, parse_retry_after, safe_to_resend
+from ztoq.http.ratelimit import QuotaLearner
 from ztoq.http.retry import exhausted, plan_retry
 
 SessionFor = Callable[..., ApiSession]
@@ -240,3 +241,54 @@ def test_exhausted_keeps_the_error_class_and_fields() -> None:
         "https://h/p",
     )
     assert str(final) == "qTest answered 429. Gave up after 5 attempts over 12.3 s: retry_count (4) reached."
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_quota_learner_paces_just_under_what_the_api_accepted() -> None:
+    clock = _Clock()
+    bucket = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(bucket, clock=clock)
+    for i in range(40):  # 40 accepted within the last second, then a 429
+        clock.now = i * 0.02
+        learner.success()
+    assert learner.limited() == pytest.approx(38.0)
+    assert bucket.rate == pytest.approx(38.0)
+    assert bucket.capacity == 1.0, "no bursts once the quota is known"
+
+
+def test_quota_learner_needs_evidence_and_respects_the_configured_ceiling() -> None:
+    clock = _Clock()
+    unlimited = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(unlimited, clock=clock)
+    learner.success()
+    learner.limited()
+    assert unlimited.unlimited, "one success says nothing about the quota"
+    capped = TokenBucket(10, clock=clock)
+    learner = QuotaLearner(capped, clock=clock)
+    for i in range(30):
+        clock.now = 5 + i * 0.01
+        learner.success()
+    learner.limited()
+    assert capped.rate == 10, "never above the configured rate"
+
+
+def test_quota_learner_probes_upward_while_no_429_comes() -> None:
+    clock = _Clock()
+    bucket = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(bucket, clock=clock)
+    for i in range(20):
+        clock.now = i * 0.05
+        learner.success()
+    learner.limited()
+    start = bucket.rate
+    for i in range(QuotaLearner.PROBE_EVERY * 3):
+        clock.now = 2 + i * 0.1
+        learner.success()
+    assert bucket.rate == pytest.approx(start * QuotaLearner.PROBE_STEP**3)

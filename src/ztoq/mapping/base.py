@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 REF_KEY = "$ref"
+
+P = TypeVar("P")
 
 
 def ref(entity_type: str, source_key: str) -> dict[str, str]:
@@ -22,12 +24,12 @@ def parse_ref(value: Any) -> tuple[str, str] | None:
     return None
 
 
-def find_refs(payload: Any) -> list[tuple[str, str]]:
-    """Every reference in a payload, in document order, without duplicates."""
-    found: list[tuple[str, str]] = []
+def find_placeholders(payload: Any, parse: Callable[[Any], P | None]) -> list[P]:
+    """Every placeholder ``parse`` recognises in a payload, in document order, without duplicates."""
+    found: list[P] = []
 
     def walk(node: Any) -> None:
-        target = parse_ref(node)
+        target = parse(node)
         if target is not None:
             if target not in found:
                 found.append(target)
@@ -42,23 +44,42 @@ def find_refs(payload: Any) -> list[tuple[str, str]]:
     return found
 
 
+def replace_placeholders(
+    payload: Any,
+    parse: Callable[[Any], P | None],
+    resolve: Callable[[P], int | None],
+    describe: Callable[[P], str],
+) -> Any:
+    """A copy of ``payload`` with every placeholder replaced by ``resolve(placeholder)``.
+
+    Raises:
+        KeyError: ``describe(placeholder)``, for one that ``resolve`` has no id for.
+    """
+    target = parse(payload)
+    if target is not None:
+        resolved = resolve(target)
+        if resolved is None:
+            raise KeyError(describe(target))
+        return resolved
+    if isinstance(payload, dict):
+        return {k: replace_placeholders(v, parse, resolve, describe) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [replace_placeholders(v, parse, resolve, describe) for v in payload]
+    return payload
+
+
+def find_refs(payload: Any) -> list[tuple[str, str]]:
+    """Every reference in a payload, in document order, without duplicates."""
+    return find_placeholders(payload, parse_ref)
+
+
 def resolve_refs(payload: Any, resolve: Callable[[str, str], int | None]) -> Any:
     """A copy of ``payload`` with every reference replaced by ``resolve(entity_type, key)``.
 
     Raises:
         KeyError: a reference whose target has no qTest id yet (``resolve`` returned None).
     """
-    target = parse_ref(payload)
-    if target is not None:
-        resolved = resolve(*target)
-        if resolved is None:
-            raise KeyError(f"{target[0]}:{target[1]}")
-        return resolved
-    if isinstance(payload, dict):
-        return {k: resolve_refs(v, resolve) for k, v in payload.items()}
-    if isinstance(payload, list):
-        return [resolve_refs(v, resolve) for v in payload]
-    return payload
+    return replace_placeholders(payload, parse_ref, lambda t: resolve(*t), lambda t: f"{t[0]}:{t[1]}")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ztoq.mapping.base import Problem, ref
+from ztoq.mapping.base import Problem, find_placeholders, ref, replace_placeholders
 from ztoq.mapping.fields import display, is_empty
 from ztoq.mapping.text import join_html, text_to_html
 
@@ -34,22 +34,7 @@ def parse_step_ref(value: Any) -> tuple[str, int] | None:
 
 def find_step_refs(payload: Any) -> list[tuple[str, int]]:
     """Every step placeholder in a payload, in document order, without duplicates."""
-    found: list[tuple[str, int]] = []
-
-    def walk(node: Any) -> None:
-        target = parse_step_ref(node)
-        if target is not None:
-            if target not in found:
-                found.append(target)
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(payload)
-    return found
+    return find_placeholders(payload, parse_step_ref)
 
 
 def resolve_step_refs(payload: Any, resolve: Callable[[str, int], int | None]) -> Any:
@@ -58,17 +43,9 @@ def resolve_step_refs(payload: Any, resolve: Callable[[str, int], int | None]) -
     Raises:
         KeyError: a placeholder whose step has no qTest id (``resolve`` returned None).
     """
-    target = parse_step_ref(payload)
-    if target is not None:
-        resolved = resolve(*target)
-        if resolved is None:
-            raise KeyError(f"step {target[1]} of test_case:{target[0]}")
-        return resolved
-    if isinstance(payload, dict):
-        return {k: resolve_step_refs(v, resolve) for k, v in payload.items()}
-    if isinstance(payload, list):
-        return [resolve_step_refs(v, resolve) for v in payload]
-    return payload
+    return replace_placeholders(
+        payload, parse_step_ref, lambda t: resolve(*t), lambda t: f"step {t[1]} of test_case:{t[0]}"
+    )
 
 
 def called_key(step: Mapping[str, Any]) -> str | None:

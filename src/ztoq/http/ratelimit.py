@@ -117,16 +117,18 @@ class QuotaLearner:
     """Learns an API's request quota from its 429 answers and paces just under it.
 
     Bouncing off a quota wastes it: every 429 costs a ``Retry-After`` pause for the whole session.
-    So on a 429 the bucket's rate becomes 95% of the requests that succeeded in the last second
-    (the quota's measure), with no bursts; while no 429 comes the rate creeps up 2% every 50
-    successes, in case the quota is higher than measured. A rate configured by the user is a
-    ceiling the learner never exceeds.
+    So on a 429 the bucket's rate becomes 97% of the most requests the API accepted in any one
+    second of the last ten (the quota's measure; the second just before the 429 may include a
+    pause, so it would underestimate), with no bursts. While no 429 comes the rate creeps up 1%
+    every 500 successes, in case the quota is higher than measured. A rate configured by the user
+    is a ceiling the learner never exceeds.
     """
 
     WINDOW = 1.0
-    BACKOFF = 0.95
-    PROBE_EVERY = 50
-    PROBE_STEP = 1.02
+    MEMORY = 10.0
+    MARGIN = 0.97
+    PROBE_EVERY = 500
+    PROBE_STEP = 1.01
 
     def __init__(self, bucket: TokenBucket, *, clock: Clock = time.monotonic) -> None:
         self.bucket = bucket
@@ -137,8 +139,18 @@ class QuotaLearner:
         self.learned = False
 
     def _prune(self, now: float) -> None:
-        while self._recent and now - self._recent[0] > self.WINDOW:
+        while self._recent and now - self._recent[0] > self.MEMORY:
             self._recent.popleft()
+
+    def busiest_second(self) -> int:
+        """The most successes within any one-second window of the remembered ten seconds."""
+        best, start = 0, 0
+        times = self._recent
+        for end in range(len(times)):
+            while times[end] - times[start] > self.WINDOW:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
     def success(self) -> None:
         """Count a request the API accepted."""
@@ -154,16 +166,17 @@ class QuotaLearner:
             self.bucket.set_rate(min(rate, self.ceiling) if self.ceiling > 0 else rate, capacity=1.0)
 
     def limited(self) -> float:
-        """The API answered 429: pace at 95% of what it accepted in the last second; return that rate.
+        """The API answered 429: pace just under its measured quota; return the rate now used.
 
         With fewer than two recent successes there is nothing to measure the quota by (the
         ``Retry-After`` pause alone applies), and the pace is left as it is.
         """
         now = self._clock()
         self._prune(now)
-        if len(self._recent) < 2:
+        measured = self.busiest_second()
+        if measured < 2:
             return self.bucket.rate
-        rate = max(1.0, len(self._recent) * self.BACKOFF)
+        rate = max(1.0, measured * self.MARGIN)
         if self.ceiling > 0:
             rate = min(rate, self.ceiling)
         if self.bucket.unlimited or rate < self.bucket.rate:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -19,10 +18,6 @@ from ztoq.store import Repository, Store
 from ztoq.zephyr import ZephyrClient
 
 T = TypeVar("T")
-
-#: Test-only fault hook: ``ZTOQ_TEST_KILL_AT="<point>:<n>"`` kills the process (SIGKILL) the n-th
-#: time ``point`` is reached, e.g. ``load.after_create:7`` (a create answered, not yet recorded).
-KILL_ENV = "ZTOQ_TEST_KILL_AT"
 
 
 @dataclass
@@ -45,7 +40,6 @@ class PhaseContext:
     cancelled: asyncio.Event | None = None
     _zephyr: ZephyrClient | None = None
     _qtest: QTestClient | None = None
-    _kill_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def project_key(self) -> str:
@@ -102,18 +96,6 @@ class PhaseContext:
         """Raise RunInterrupted at a safe point once SIGINT/SIGTERM was received."""
         if self.cancelled is not None and self.cancelled.is_set():
             raise RunInterrupted("Interrupted; the state is saved. Run the same command again to resume.")
-
-    def fault_point(self, point: str) -> None:
-        """Test-only: kill the process here when ``ZTOQ_TEST_KILL_AT`` names this point."""
-        spec = os.environ.get(KILL_ENV)
-        if not spec:
-            return
-        name, _, nth = spec.rpartition(":")
-        if name != point:
-            return
-        self._kill_counts[point] = self._kill_counts.get(point, 0) + 1
-        if self._kill_counts[point] >= int(nth or "1"):
-            os.kill(os.getpid(), 9)
 
 
 async def run_bounded(

@@ -18,6 +18,7 @@ from typing import Any
 
 from ztoq.errors import FatalApiError, InputError, NotFound
 from ztoq.pipeline.context import PhaseContext, run_bounded
+from ztoq.pipeline.faults import fault_point
 from ztoq.store import SourceItem
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class _Batcher:
         with self.ctx.session() as repo:
             repo.upsert_source(self.ctx.project_key, self.items, run_id=self.ctx.run_id)
         self.items = []
+        fault_point("extract.batch")
 
 
 async def _collect(

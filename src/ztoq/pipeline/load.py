@@ -24,6 +24,7 @@ from ztoq.errors import FatalApiError, RetriableApiError
 from ztoq.mapping import find_source_key, resolve_refs
 from ztoq.mapping.base import REF_KEY, parse_ref
 from ztoq.pipeline.context import PhaseContext, run_bounded
+from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load_execution import CycleLoader, LogLoader, ReleaseLoader, RunLoader
 from ztoq.pipeline.load_types import EntityLoader, Loaded
 from ztoq.pipeline.transform import LOAD_ORDER, load_target_fields, unwrap
@@ -127,6 +128,7 @@ class TestCaseLoader:
         if case.id is None:
             raise FatalApiError("qTest answered a test case without an id.", api="qTest")
         if extra.get("approve") and not (case.version or "").endswith(".0"):
+            fault_point("load.before_approve")
             approved = await client.approve_test_case(case.id)
             case = approved if approved.id is not None else case
         problems: tuple[ProblemItem, ...] = ()
@@ -275,6 +277,7 @@ class Loader:
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             with self.ctx.session() as repo:
                 repo.record_intent(self.ctx.project_key, entity_type, key, planned.content_hash)
+            fault_point("load.after_intent")
             try:
                 result = await loader.create(client, body, extra)
             except RetriableApiError:
@@ -286,8 +289,9 @@ class Loader:
                 if attempt == CREATE_ATTEMPTS:
                     raise
                 continue
-            self.ctx.fault_point("load.after_create")
+            fault_point("load.after_create")
             self._recorded(work, result, "created")
+            fault_point("load.after_record")
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 

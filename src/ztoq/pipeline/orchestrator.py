@@ -21,6 +21,7 @@ from ztoq.config import PHASES, ZtoqConfig
 from ztoq.errors import PhaseFailed, RunInterrupted, ZtoqError
 from ztoq.pipeline.context import PhaseContext, Transports
 from ztoq.pipeline.extract import run_extract
+from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load import run_load
 from ztoq.pipeline.progress import ProgressReporter, QuietProgress
 from ztoq.pipeline.transform import run_transform
@@ -101,6 +102,7 @@ async def _run_phases(
         try:
             for phase in phases:
                 ctx.check_cancelled()
+                fault_point(f"phase.{phase}")
                 with ctx.session() as repo:
                     phase_run_id = repo.start_phase(ctx.run_id, phase)
                 ctx.reporter.message(f"{phase}: started")

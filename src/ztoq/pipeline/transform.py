@@ -25,6 +25,7 @@ from ztoq.mapping import (
     step_counts,
 )
 from ztoq.pipeline.context import PhaseContext
+from ztoq.pipeline.faults import fault_point
 from ztoq.store import PlannedItem, ProblemItem, Repository
 
 PHASE = "transform"
@@ -115,6 +116,7 @@ def _write(ctx: PhaseContext, entity_type: str, plans: Sequence[Planned]) -> Non
                 run_id=ctx.run_id,
             )
         ctx.reporter.advance(PHASE, entity_type, len(chunk), skipped=sum(1 for p in chunk if p.skipped))
+        fault_point("transform.batch")
     ctx.reporter.finish(PHASE, entity_type)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from ztoq.errors import NotFound
 from ztoq.mapping import find_source_key, resolve_refs
 from ztoq.pipeline.context import PhaseContext
+from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.transform import load_target_fields, unwrap
 from ztoq.qtest.models import Module, TestCase, TestCycle, TestRun
 from ztoq.store import PlannedRecord, ProblemItem
@@ -196,6 +197,7 @@ async def validate_design(ctx: PhaseContext, result: ValidationResult) -> None:
             if case.id is not None:
                 found[case.id] = case
         ctx.reporter.advance(PHASE, "module")
+        fault_point("validate.read")
     ctx.reporter.finish(PHASE, "module")
 
     counts = result.counts.setdefault("test_case", TypeCounts())

@@ -258,8 +258,8 @@ def test_quota_learner_paces_just_under_what_the_api_accepted() -> None:
     for i in range(40):  # 40 accepted within the last second, then a 429
         clock.now = i * 0.02
         learner.success()
-    assert learner.limited() == pytest.approx(38.0)
-    assert bucket.rate == pytest.approx(38.0)
+    assert learner.limited() == pytest.approx(40 * QuotaLearner.MARGIN)
+    assert bucket.rate == pytest.approx(40 * QuotaLearner.MARGIN)
     assert bucket.capacity == 1.0, "no bursts once the quota is known"
 
 
@@ -289,6 +289,20 @@ def test_quota_learner_probes_upward_while_no_429_comes() -> None:
     learner.limited()
     start = bucket.rate
     for i in range(QuotaLearner.PROBE_EVERY * 3):
-        clock.now = 2 + i * 0.1
+        clock.now = 2 + i * 0.05
         learner.success()
     assert bucket.rate == pytest.approx(start * QuotaLearner.PROBE_STEP**3)
+
+
+def test_quota_learner_measures_the_busiest_second_not_the_last_one() -> None:
+    clock = _Clock()
+    bucket = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(bucket, clock=clock)
+    for i in range(50):  # a full second at the quota...
+        clock.now = i * 0.02
+        learner.success()
+    for i in range(10):  # ...then a second mostly spent paused after an earlier 429
+        clock.now = 1.9 + i * 0.01
+        learner.success()
+    assert learner.busiest_second() == 50
+    assert learner.limited() == pytest.approx(50 * QuotaLearner.MARGIN)

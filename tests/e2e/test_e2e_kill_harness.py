@@ -1,0 +1,132 @@
+"""Crash safety: kill ``ztoq migrate run`` with SIGKILL at many points, run it again, compare.
+
+For each kill point the migration runs in a child process with ``ZTOQ_TEST_KILL_AT`` set, dies
+there (SIGKILL: nothing is flushed or cleaned up), and is run again normally. The qTest project it
+leaves must be exactly what one uninterrupted run leaves: identical entities, zero duplicates,
+zero missing. The simulators live in this test process, so their state survives the kills.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from e2e_support import qtest_snapshot
+
+from ztoq.rehearsal import simulator_config, write_config
+from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
+from ztoq.simulators.server import serve_in_thread
+from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
+
+pytestmark = pytest.mark.e2e
+
+#: Kill points spread over every phase: "<point>:<n>" kills at the n-th arrival at the point.
+KILL_POINTS = [
+    "phase.extract:1",
+    "extract.batch:2",
+    "extract.batch:9",
+    "phase.transform:1",
+    "transform.batch:2",
+    "transform.batch:9",
+    "phase.load:1",
+    "load.after_intent:1",
+    "load.after_create:1",
+    "load.after_record:2",
+    "load.after_create:9",
+    "load.before_approve:2",
+    "load.before_approve:8",
+    "load.after_intent:14",
+    "load.after_create:20",
+    "load.after_create:28",
+    "load.after_record:33",
+    "load.after_create:40",
+    "load.after_intent:47",
+    "load.after_create:55",
+    "phase.validate:1",
+    "validate.read:2",
+]
+
+
+@pytest.fixture(scope="module")
+def zephyr_url() -> Iterator[str]:
+    dataset = generate_dataset(10, seed=21)
+    with serve_in_thread(ZephyrSimulator(dataset).app) as url:
+        yield url
+
+
+def migrate(workdir: Path, zephyr: str, qtest: str, project: int, kill_at: str | None) -> int:
+    config = simulator_config(zephyr, qtest, project, workdir, max_workers=4, batch_size=5)
+    config["logging"] = {"level": "WARNING"}
+    path = write_config(config, workdir / "config.yaml")
+    env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
+    if kill_at:
+        env["ZTOQ_TEST_KILL_AT"] = kill_at
+    proc = subprocess.run(
+        [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    if proc.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr[-2000:]}")
+    return proc.returncode
+
+
+def migrate_into_fresh_qtest(workdir: Path, zephyr: str, kills: list[str]) -> dict[str, Any]:
+    """Migrate with the given kills (each must happen), then a clean run; return qTest's snapshot."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    qtest = QTestSimulator.generated()
+    with serve_in_thread(qtest.app) as qurl:
+        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
+        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
+        for point in kills:
+            assert migrate(workdir, zephyr, qurl, project, point) == -signal.SIGKILL, (
+                f"{point} was not reached"
+            )
+        assert migrate(workdir, zephyr, qurl, project, None) == 0
+        with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
+            return qtest_snapshot(api)
+
+
+@pytest.fixture(scope="module")
+def reference(zephyr_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What one uninterrupted run leaves in qTest."""
+    return migrate_into_fresh_qtest(tmp_path_factory.mktemp("reference"), zephyr_url, [])
+
+
+def test_the_reference_run_migrated_everything(reference: dict[str, Any]) -> None:
+    assert len(reference["test_cases"]) == 10
+    assert reference["test_runs"], "executions were migrated"
+    assert sum(len(logs) for logs in reference["test_runs"].values()) > 10
+
+
+def test_kill_points_cover_every_phase() -> None:
+    phases = {
+        point.split(".")[0] if not point.startswith("phase.") else point.split(":")[0]
+        for point in KILL_POINTS
+    }
+    assert {"extract", "transform", "load", "validate", "phase.extract", "phase.validate"} <= phases
+    assert len(set(KILL_POINTS)) >= 20
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_killed_at_any_point_then_rerun_equals_one_clean_run(
+    point: str, zephyr_url: str, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    assert migrate_into_fresh_qtest(tmp_path / "run", zephyr_url, [point]) == reference
+
+
+def test_killed_again_and_again_then_rerun_equals_one_clean_run(
+    zephyr_url: str, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    # Resuming a resumed run: three kills in a row, each in a later part of the work.
+    kills = ["extract.batch:3", "load.after_create:6", "load.after_intent:9"]
+    assert migrate_into_fresh_qtest(tmp_path / "run", zephyr_url, kills) == reference

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 from e2e_support import qtest_snapshot
 
 from ztoq.rehearsal import simulator_config, write_config
+from ztoq.simulators.faults import FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
 from ztoq.simulators.server import serve_in_thread
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
@@ -130,3 +132,31 @@ def test_killed_again_and_again_then_rerun_equals_one_clean_run(
     # Resuming a resumed run: three kills in a row, each in a later part of the work.
     kills = ["extract.batch:3", "load.after_create:6", "load.after_intent:9"]
     assert migrate_into_fresh_qtest(tmp_path / "run", zephyr_url, kills) == reference
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_run_cleanly_and_the_rerun_completes(
+    sig: signal.Signals, zephyr_url: str, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    qtest = QTestSimulator.generated(faults=FaultOptions(latency_ms=40))
+    with serve_in_thread(qtest.app) as qurl:
+        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
+        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
+        config = simulator_config(zephyr_url, qurl, project, tmp_path, max_workers=2, batch_size=5)
+        path = write_config(config, tmp_path / "config.yaml")
+        command = [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"]
+        env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Wait until the load phase has written something, then interrupt it.
+        deadline = time.monotonic() + 60
+        while qtest.stats.total(write_only=True) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert "run the same command again to resume" in stderr.lower()
+        assert "Traceback" not in stderr
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        assert rerun.returncode == 0, rerun.stderr
+        with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
+            assert qtest_snapshot(api) == reference

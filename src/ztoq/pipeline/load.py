@@ -282,7 +282,9 @@ class Loader:
                 result = await loader.create(client, body, extra)
             except RetriableApiError:
                 # The create may or may not have happened (a dropped connection, a 5xx after
-                # processing): look before sending it again.
+                # processing, a timeout while the server is still working on it): give the server
+                # time to finish, then look before sending it again.
+                await asyncio.sleep(self.ctx.config.network.retry_delay * 2 ** (attempt - 1))
                 found = await loader.find(client, key, body, extra)
                 if found is not None:
                     return await self._adopt(loader, client, work, found, body, extra)

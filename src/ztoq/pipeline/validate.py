@@ -200,7 +200,28 @@ async def validate_design(ctx: PhaseContext, result: ValidationResult) -> None:
         fault_point("validate.read")
     ctx.reporter.finish(PHASE, "module")
 
+    # The same Zephyr key twice in qTest is a duplicate, whichever copy the store points at.
+    seen_keys: dict[str, list[int]] = {}
+    for case_id, case in found.items():
+        props = {p.field_id: p.field_value for p in case.properties or ()}
+        key_value = props.get(key_field.id) if key_field is not None else None
+        case_key = key_value or find_source_key(case.description)
+        if case_key:
+            seen_keys.setdefault(case_key, []).append(case_id)
     counts = result.counts.setdefault("test_case", TypeCounts())
+    for case_key, case_ids in seen_keys.items():
+        if len(case_ids) > 1:
+            counts.mismatched += 1
+            result.add(
+                "test_case",
+                case_key,
+                "mismatch",
+                "duplicate_in_qtest",
+                f"Test case {case_key} is in qTest {len(case_ids)} times.",
+                field="duplicates",
+                expected="1",
+                actual=", ".join(str(i) for i in sorted(case_ids)),
+            )
     counts.source = sources.get("test_case", 0)
     counts.planned = len(planned["test_case"])
     ctx.reporter.start(PHASE, "test_case", total=counts.planned)

@@ -27,6 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 STATS_PATH = "/_sim/stats"
+OUTAGE_PATH = "/_sim/outage"
 
 
 @dataclass
@@ -36,7 +37,14 @@ class FaultOptions:
     latency_ms: float = 0.0
     rate_limit: float = 0.0  # requests per second per token; 0 = unlimited
     fail_rate: float = 0.0  # share of requests answered 500/502/503 or dropped
+    #: Share of requests delayed by ``spike_ms`` more (a slow backend: clients may time out).
+    spike_rate: float = 0.0
+    spike_ms: float = 0.0
     seed: int | None = None
+    #: Share of injected failures of writes that strike *after* the server processed the request
+    #: (the entity exists, but the client sees a 5xx or a dropped connection), as when a proxy
+    #: times out on a slow backend. Clients must look before they resend a create.
+    after_processing: float = 0.5
     #: Paths (prefixes) never subject to faults, e.g. the stats endpoint.
     exempt_prefixes: tuple[str, ...] = ("/_sim/",)
 
@@ -48,6 +56,8 @@ class RequestStats:
     by_endpoint: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     injected_failures: int = 0
     dropped_connections: int = 0
+    processed_then_failed: int = 0
+    latency_spikes: int = 0
     rate_limited: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -75,6 +85,8 @@ class RequestStats:
                 "endpoints": endpoints,
                 "injected_failures": self.injected_failures,
                 "dropped_connections": self.dropped_connections,
+                "processed_then_failed": self.processed_then_failed,
+                "latency_spikes": self.latency_spikes,
                 "rate_limited": self.rate_limited,
             }
 
@@ -82,6 +94,7 @@ class RequestStats:
         with self._lock:
             self.by_endpoint.clear()
             self.injected_failures = self.dropped_connections = self.rate_limited = 0
+            self.processed_then_failed = self.latency_spikes = 0
 
 
 class SlidingWindowLimiter:
@@ -155,6 +168,12 @@ class FaultMiddleware:
         self._random = random.Random(options.seed)
         self._rate_limited_body = rate_limited_body
         self._failure_body = failure_body
+        #: Until this monotonic time every API request answers 503 (``POST /_sim/outage``).
+        self.outage_until = 0.0
+
+    def start_outage(self, seconds: float) -> None:
+        """Answer 503 to every API request for ``seconds`` from now (the service is down)."""
+        self.outage_until = time.monotonic() + max(0.0, seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,12 +186,36 @@ class FaultMiddleware:
                 self.stats.reset()
             await _send_json(send, 200, self.stats.snapshot())
             return
+        if path == OUTAGE_PATH:
+            if method == "POST":
+                query = dict(
+                    part.split("=", 1)
+                    for part in scope.get("query_string", b"").decode().split("&")
+                    if "=" in part
+                )
+                try:
+                    self.start_outage(float(query.get("seconds", "60")))
+                except ValueError:
+                    await _send_json(send, 400, {"message": "seconds must be a number"})
+                    return
+            left = max(0.0, self.outage_until - time.monotonic())
+            await _send_json(send, 200, {"outage_seconds_left": round(left, 3)})
+            return
         if path.startswith(self.options.exempt_prefixes):
             await self.app(scope, receive, send)
             return
 
         if self.options.latency_ms > 0:
             await asyncio.sleep(self.options.latency_ms / 1000.0)
+        if self.options.spike_rate > 0 and self._random.random() < self.options.spike_rate:
+            self.stats.latency_spikes += 1
+            await asyncio.sleep(self.options.spike_ms / 1000.0)
+
+        if time.monotonic() < self.outage_until:
+            self.stats.injected_failures += 1
+            self.stats.record(method, path, 503)
+            await _send_json(send, 503, self._failure_body(503))
+            return
 
         wait = self.limiter.check(token_key(scope))
         if wait > 0:
@@ -187,6 +230,10 @@ class FaultMiddleware:
         if self.options.fail_rate > 0 and self._random.random() < self.options.fail_rate:
             choice = self._random.choice((500, 502, 503, 0))
             self.stats.injected_failures += 1
+            if method != "GET" and self._random.random() < self.options.after_processing:
+                # The server does the work, then the answer is lost on the way back.
+                await self.app(scope, receive, _discard)
+                self.stats.processed_then_failed += 1
             if choice == 0:
                 self.stats.dropped_connections += 1
                 self.stats.record(method, path, 0)
@@ -209,6 +256,11 @@ class FaultMiddleware:
 
 class DroppedConnection(Exception):
     """Raised inside the server to cut a response short (an injected dropped connection)."""
+
+
+async def _discard(message: Message) -> None:
+    """An ASGI ``send`` that throws the answer away (the client never sees it)."""
+    return
 
 
 async def _drop_connection(send: Send) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from ztoq.errors import FatalApiError, InputError, NotFound
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.store import SourceItem
+from ztoq.store import SourceItem, UpsertResult
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class _Batcher:
         self.ctx = ctx
         self.items: list[SourceItem] = []
         self.size = ctx.config.performance.batch_size
+        #: What the batches written so far found new, changed and unchanged.
+        self.result = UpsertResult()
 
     def add(self, item: SourceItem) -> None:
         self.items.append(item)
@@ -71,7 +73,7 @@ class _Batcher:
         if not self.items:
             return
         with self.ctx.session() as repo:
-            repo.upsert_source(self.ctx.project_key, self.items, run_id=self.ctx.run_id)
+            self.result.merge(repo.upsert_source(self.ctx.project_key, self.items, run_id=self.ctx.run_id))
         self.items = []
         fault_point("extract.batch")
 
@@ -177,8 +179,17 @@ async def extract_executions(ctx: PhaseContext) -> None:
         ctx.reporter.advance(PHASE, "test_execution")
     batch.flush()
     ctx.reporter.finish(PHASE, "test_execution")
+    incremental = ctx.config.migration.incremental
     with ctx.session() as repo:
         repo.mark_unseen_deleted(key, "test_execution", since_run_id=ctx.run_id)
+        if incremental:
+            # Step results only change with their execution: read them again only for executions
+            # that are new or changed, or whose results were never stored (an interrupted run).
+            stored = repo.source_keys(key, "execution_steps")
+            written = {k for t, k in batch.result.written if t == "test_execution"}
+            executions = [
+                e for e in executions if execution_key(e) in written or execution_key(e) not in stored
+            ]
     ctx.reporter.start(PHASE, "execution_steps", total=len(executions))
 
     async def fetch(execution: dict[str, Any]) -> None:
@@ -194,7 +205,15 @@ async def extract_executions(ctx: PhaseContext) -> None:
         batch.flush()
     ctx.reporter.finish(PHASE, "execution_steps")
     with ctx.session() as repo:
-        repo.mark_unseen_deleted(key, "execution_steps", since_run_id=ctx.run_id)
+        if incremental:
+            # Unread results were kept on purpose; only those of deleted executions go.
+            gone = set(repo.deleted_source_keys(key, "test_execution"))
+            for source_key in gone & repo.source_keys(key, "execution_steps"):
+                repo.mark_unseen_deleted(
+                    key, "execution_steps", since_run_id=ctx.run_id, parent_key=source_key
+                )
+        else:
+            repo.mark_unseen_deleted(key, "execution_steps", since_run_id=ctx.run_id)
 
 
 async def extract_target_settings(ctx: PhaseContext) -> None:

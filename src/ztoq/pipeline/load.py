@@ -246,6 +246,18 @@ class Loader:
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
             return
         client = ctx.qtest()
+        if (
+            entity_type == "test_log"
+            and mapping is not None
+            and mapping.target_id is not None
+            and mapping.loaded_source_hash is not None
+            and mapping.loaded_source_hash == planned.source_hash
+        ):
+            # The execution is unchanged; only its plan moved (its test case was edited since).
+            # The log stays as it is: it is bound to the test case version that was executed.
+            self._recorded(work, Loaded(mapping.target_id), mapping.state)
+            ctx.reporter.advance(PHASE, entity_type, skipped=1)
+            return
         try:
             if mapping is not None and mapping.target_id is not None:
                 result = await loader.update(client, mapping.target_id, body, extra)
@@ -326,6 +338,7 @@ class Loader:
                 web_url=result.web_url,
                 version=result.version,
                 state=state,
+                source_hash=planned.source_hash,
             )
             if work.mapping is not None and work.mapping.state in ("failed", "skipped"):
                 repo.replace_problems(
@@ -391,4 +404,14 @@ async def run_load(ctx: PhaseContext) -> dict[str, int]:
         "test_run": RunLoader(key_fields["test-runs"]),
         "test_log": LogLoader(loader.ids.setdefault("test_case", {})),
     }
-    return await loader.run()
+    sent = await loader.run()
+    if ctx.config.migration.propagate_deletions:
+        from ztoq.pipeline.deletions import propagate_deletions
+
+        removed = await propagate_deletions(ctx)
+        if removed:
+            ctx.reporter.message(
+                "load: deleted in qTest what was deleted in Zephyr: "
+                + ", ".join(f"{n} {t}" for t, n in sorted(removed.items()))
+            )
+    return sent

@@ -26,7 +26,7 @@ from ztoq.mapping import (
 )
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
-from ztoq.store import PlannedItem, ProblemItem, Repository
+from ztoq.store import PlannedItem, ProblemItem, Repository, content_hash
 
 PHASE = "transform"
 
@@ -55,7 +55,7 @@ def load_target_fields(repo: Repository, project_key: str) -> TargetFields:
     return TargetFields.from_settings(settings, execution_statuses=statuses, users=users)
 
 
-def to_item(planned: Planned) -> PlannedItem:
+def to_item(planned: Planned, source_hash: str | None = None) -> PlannedItem:
     """A mapping result as the store keeps it (skipped entities keep their reason, not a payload)."""
     return PlannedItem(
         entity_type=planned.entity_type,
@@ -64,15 +64,34 @@ def to_item(planned: Planned) -> PlannedItem:
         depends_on=planned.depends_on,
         level=planned.level,
         sort_key=planned.sort_key,
+        source_hash=source_hash,
         status="skipped" if planned.skipped else "planned",
     )
+
+
+def execution_hashes(repo: Repository, project_key: str) -> dict[str, str]:
+    """Execution key -> a hash of the execution and its step results, as extracted.
+
+    A test log is a fact about one execution: load re-sends it only when this hash changes, not
+    when its plan changes because the test case was edited since.
+    """
+    steps = {r.source_key: r.content_hash for r in repo.iter_source(project_key, "execution_steps")}
+    return {
+        r.source_key: content_hash([r.content_hash, steps.get(r.source_key)])
+        for r in repo.iter_source(project_key, "test_execution")
+    }
 
 
 def _problem_items(planned: Planned) -> list[ProblemItem]:
     return [ProblemItem(p.severity, p.code, p.message, p.field, p.detail) for p in planned.problems]
 
 
-def _write(ctx: PhaseContext, entity_type: str, plans: Sequence[Planned]) -> None:
+def _write(
+    ctx: PhaseContext,
+    entity_type: str,
+    plans: Sequence[Planned],
+    source_hashes: dict[str, str] | None = None,
+) -> None:
     """Store plans and their problems in batches; drop plans whose source disappeared."""
     size = ctx.config.performance.batch_size
     ctx.reporter.start(PHASE, entity_type, total=len(plans))
@@ -108,7 +127,8 @@ def _write(ctx: PhaseContext, entity_type: str, plans: Sequence[Planned]) -> Non
     for start in range(0, len(plans), size):
         chunk = plans[start : start + size]
         with ctx.session() as repo:
-            repo.upsert_planned(ctx.project_key, [to_item(p) for p in chunk])
+            hashes = source_hashes or {}
+            repo.upsert_planned(ctx.project_key, [to_item(p, hashes.get(p.source_key)) for p in chunk])
             repo.replace_problems_bulk(
                 ctx.project_key,
                 PHASE,
@@ -179,8 +199,11 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
             )
         fields = load_target_fields(repo, ctx.project_key)
         plans = plan_all(repo, ctx, fields)
+        log_sources = execution_hashes(repo, ctx.project_key)
     for entity_type in LOAD_ORDER:
-        _write(ctx, entity_type, plans.get(entity_type, []))
+        _write(
+            ctx, entity_type, plans.get(entity_type, []), log_sources if entity_type == "test_log" else None
+        )
     return {entity_type: len(p) for entity_type, p in plans.items()}
 
 

@@ -112,6 +112,7 @@ class MappingRecord:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    loaded_source_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

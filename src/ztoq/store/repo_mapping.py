@@ -119,6 +119,7 @@ class MappingQueries(RepoBase):
         web_url: str | None = None,
         version: str | None = None,
         state: str = MappingState.CREATED,
+        source_hash: str | None = None,
     ) -> None:
         """Record that qTest has the entity: its id, what it holds now, and the new state.
 
@@ -134,6 +135,7 @@ class MappingQueries(RepoBase):
             web_url: Link to the entity in qTest; None keeps the one recorded.
             version: The qTest version (e.g. ``1.0``); None keeps the one recorded.
             state: ``created``, ``updated`` or ``adopted``.
+            source_hash: Hash of the source records loaded; None keeps the one recorded.
         """
         check_value(state, MappingState, "mapping state")
         if state not in TARGET_STATES:
@@ -146,13 +148,14 @@ class MappingQueries(RepoBase):
             "target_version": version,
             "state": str(state),
             "last_error": None,
+            "loaded_source_hash": source_hash,
         }
         self._upsert_mapping(
             project_key,
             entity_type,
             source_key,
             values,
-            keep_if_none=("target_pid", "web_url", "target_version"),
+            keep_if_none=("target_pid", "web_url", "target_version", "loaded_source_hash"),
         )
 
     def record_updated(

@@ -243,6 +243,8 @@ class MappingRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Hash of the source records the entity was last loaded from (revision 0002).
+    loaded_source_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Problem(Base):

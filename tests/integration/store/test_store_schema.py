@@ -18,14 +18,17 @@ from ztoq.errors import StoreError, StoreOutdated
 from ztoq.store import SchemaState, head_revision, init_store, inspect_schema, open_store
 from ztoq.store.tables import ALL_TABLES, Base
 
+#: The newest revision this ztoq ships (tests must not hard-code it: it moves with each migration).
+HEAD = head_revision()
+
 EXTRA_REVISION = '''
 """A later revision, for the upgrade tests."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9001"
+down_revision = "HEAD_REVISION"
 branch_labels = None
 depends_on = None
 
@@ -59,17 +62,17 @@ def _tables(url: str) -> set[str]:
 
 @pytest.fixture
 def migrations_with_0002(tmp_path: Path) -> Path:
-    """A copy of the packaged migrations plus a revision 0002 (as a later ztoq would ship)."""
+    """A copy of the packaged migrations plus a revision 9001 after the head (as a later ztoq would ship)."""
     copy = tmp_path / "migrations"
     shutil.copytree(database.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "0002_marker.py").write_text(EXTRA_REVISION)
+    (copy / "versions" / "9001_marker.py").write_text(EXTRA_REVISION.replace("HEAD_REVISION", HEAD))
     return copy
 
 
 def test_init_creates_every_table_at_head(db_url: str) -> None:
     store = init_store(db_url)
     try:
-        assert store.revision() == head_revision() == "0001"
+        assert store.revision() == head_revision() == HEAD
         assert {t.name for t in ALL_TABLES} | {"alembic_version"} <= _tables(db_url)
     finally:
         store.close()
@@ -117,18 +120,18 @@ def test_schema_matches_the_models(store: object, db_url: str) -> None:
 def test_older_revision_is_refused_then_upgraded(
     db_url: str, migrations_with_0002: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    init_store(db_url).close()  # at 0001
-    monkeypatch.setattr(database, "MIGRATIONS_DIR", migrations_with_0002)  # this ztoq needs 0002
+    init_store(db_url).close()  # at the head
+    monkeypatch.setattr(database, "MIGRATIONS_DIR", migrations_with_0002)  # this ztoq needs 9001
 
     with pytest.raises(StoreOutdated) as refused:
         open_store(db_url, config_file="config.yaml")
     message = str(refused.value)
-    assert "is at schema revision 0001, but this ztoq needs 0002" in message
+    assert f"is at schema revision {HEAD}, but this ztoq needs 9001" in message
     assert "run `ztoq db init --config config.yaml` to upgrade it" in message
     assert refused.value.exit_code == 2
 
     store = init_store(db_url)
-    assert store.revision() == "0002"
+    assert store.revision() == "9001"
     store.close()
     assert "upgrade_marker" in _tables(db_url)
     open_store(db_url).close()
@@ -163,7 +166,7 @@ def test_inspect_schema_states(db_url: str) -> None:
         assert inspect_schema(engine, "x").state is SchemaState.EMPTY
         init_store(db_url).close()
         status = inspect_schema(engine, "x")
-        assert (status.state, status.revision, status.head) == (SchemaState.CURRENT, "0001", "0001")
+        assert (status.state, status.revision, status.head) == (SchemaState.CURRENT, HEAD, HEAD)
     finally:
         engine.dispose()
 
@@ -213,7 +216,7 @@ def test_concurrent_init_of_one_sqlite_file(sqlite_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:
         revisions = pool.map(_init_revision, [sqlite_url, sqlite_url])
-    assert revisions == ["0001", "0001"]
+    assert revisions == [HEAD, HEAD]
 
 
 def _init_revision(url: str) -> str | None:

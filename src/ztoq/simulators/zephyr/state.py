@@ -183,6 +183,23 @@ class ZephyrState:
             self.last_key_numbers[slot] = self.last_key_numbers.get(slot, 0) + 1
             return f"{project['key']}-{letter}{self.last_key_numbers[slot]}"
 
+    def delete_test_case(self, key: str) -> None:
+        """Remove a test case with its versions, steps, script and links.
+
+        The v2 API has no delete endpoint; tests use this to stand for a user deleting the test
+        case in Jira. Executions of it are left as they are (Zephyr keeps them).
+        """
+        with self.lock:
+            versions = self.testcase_versions.pop(key, None)
+            if versions is None:
+                raise KeyError(key)
+            for version in versions:
+                self.version_index.pop(int(version["id"]), None)
+            self.teststeps.pop(key, None)
+            self.testscripts.pop(key, None)
+            self.links.pop(key, None)
+            self.touch()
+
     def touch(self) -> None:
         """Record a change: cached query results are dropped."""
         with self.lock:

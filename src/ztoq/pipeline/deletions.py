@@ -1,0 +1,96 @@
+"""Entities deleted in Zephyr: reported always; removed from qTest only when asked.
+
+Transform drops the plan of a Zephyr entity that no longer exists and records a
+``deleted_in_source`` problem, so a deletion is always visible in the report. Only with
+``migration.propagate_deletions: true`` does load also delete, in qTest, the entity ztoq created
+for it (runs before cycles before releases, test cases before modules; a module only when it is
+empty). Test logs cannot be deleted through the qTest API: a deleted execution's log stays and the
+report says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from ztoq.errors import FatalApiError, NotFound
+from ztoq.pipeline.context import PhaseContext
+from ztoq.qtest import QTestClient
+from ztoq.store import TARGET_STATES, ProblemItem
+
+PHASE = "load"
+
+
+def _deleters(client: QTestClient) -> list[tuple[str, Callable[[int], Awaitable[None]]]]:
+    return [
+        ("test_run", client.delete_test_run),
+        ("test_cycle", lambda i: client.delete_test_cycle(i, force=True)),
+        ("release", client.delete_release),
+        ("test_case", client.delete_test_case),
+        ("module", lambda i: client.delete_module(i, force=False)),
+    ]
+
+
+async def propagate_deletions(ctx: PhaseContext) -> dict[str, int]:
+    """Delete from qTest what ztoq created for Zephyr entities that are gone; returns counts per type."""
+    client, key = ctx.qtest(), ctx.project_key
+    deleted: dict[str, int] = {}
+    for entity_type, delete in _deleters(client):
+        with ctx.session() as repo:
+            gone = [
+                m
+                for m in repo.iter_mappings(key, entity_type, states=TARGET_STATES)
+                if m.target_id is not None and repo.get_planned(key, entity_type, m.source_key) is None
+            ]
+        for mapping in gone:
+            assert mapping.target_id is not None
+            problem: ProblemItem
+            try:
+                await delete(mapping.target_id)
+            except NotFound:
+                pass  # already gone from qTest
+            except FatalApiError as exc:
+                problem = ProblemItem(
+                    "failed",
+                    "deletion_refused",
+                    f"{mapping.source_key} was deleted in Zephyr, but qTest refused to delete it ({exc}).",
+                )
+                with ctx.session() as repo:
+                    repo.replace_problems(
+                        key, PHASE, entity_type, mapping.source_key, [problem], run_id=ctx.run_id
+                    )
+                continue
+            problem = ProblemItem(
+                "skipped",
+                "deleted_in_qtest",
+                f"{mapping.source_key} was deleted in Zephyr, so ztoq deleted it in qTest "
+                "(migration.propagate_deletions).",
+            )
+            with ctx.session() as repo:
+                repo.mark_deleted(key, entity_type, mapping.source_key)
+                repo.replace_problems(
+                    key, PHASE, entity_type, mapping.source_key, [problem], run_id=ctx.run_id
+                )
+            deleted[entity_type] = deleted.get(entity_type, 0) + 1
+    with ctx.session() as repo:
+        logs = [
+            m
+            for m in repo.iter_mappings(key, "test_log", states=TARGET_STATES)
+            if repo.get_planned(key, "test_log", m.source_key) is None
+        ]
+        for mapping in logs:
+            repo.replace_problems(
+                key,
+                PHASE,
+                "test_log",
+                mapping.source_key,
+                [
+                    ProblemItem(
+                        "skipped",
+                        "log_not_deletable",
+                        f"Execution {mapping.source_key} was deleted in Zephyr; qTest has no API to delete "
+                        "a test log, so its log stays in qTest (deleting its test run removes it).",
+                    )
+                ],
+                run_id=ctx.run_id,
+            )
+    return deleted

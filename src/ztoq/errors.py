@@ -7,10 +7,12 @@ The tree::
     ├── InputError                 exit 2: bad input given on the command line (file, key, URL)
     ├── StoreError                 the local database
     │   ├── StoreOutdated          exit 2: the database is at an older (or newer) schema revision
+    │   ├── StoreUnusable          exit 2: not a database, another application's, or a bad URL
     │   └── StoreLocked            exit 2: another ztoq process holds the store
     ├── PhaseFailed                a pipeline phase failed; names the phase and how to recover
     ├── RunInterrupted             exit 130: SIGINT/SIGTERM, state saved
     └── ApiError                   an HTTP API answered with an error, or could not be reached
+        │                          (exit 2 when the API never answered this run: bad URL or token)
         ├── RetriableApiError      worth retrying: 429, 5xx, network faults
         │   ├── RateLimited        429, carries Retry-After
         │   ├── ServerError        5xx
@@ -54,6 +56,12 @@ class StoreError(ZtoqError):
 
 class StoreOutdated(StoreError):
     """The migration database is at another schema revision than this ztoq expects."""
+
+    exit_code = 2
+
+
+class StoreUnusable(StoreError):
+    """The configured database is not one ztoq can use (not a database, another application's, bad URL)."""
 
     exit_code = 2
 
@@ -138,9 +146,13 @@ class BadRequest(FatalApiError):
 class AuthenticationFailed(FatalApiError):
     """The API rejected the credentials (401)."""
 
+    exit_code = 2
+
 
 class PermissionDenied(FatalApiError):
     """The credentials are valid but lack a permission (403)."""
+
+    exit_code = 2
 
 
 class NotFound(FatalApiError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import httpx
 from ztoq.rehearsal import simulator_config, write_config
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
 from ztoq.simulators.server import serve_in_thread
+from ztoq.simulators.snapshot import qtest_snapshot
 from ztoq.simulators.zephyr import ZephyrSimulator
 
 
@@ -59,113 +59,4 @@ def serve(tmp_path: Path, dataset: dict[str, Any]) -> Iterator[Served]:
         yield Served(zephyr, qtest, zurl, qurl, int(project), tmp_path, dataset)
 
 
-MARKER = re.compile(r"Zephyr key: ([^<\s]+)")
-
-
-def _key_of(entity: dict[str, Any]) -> str:
-    """An entity's Zephyr key: its "Zephyr Key" property, else the marker line, else its name."""
-    for prop in entity.get("properties") or []:
-        if prop.get("field_name") == "Zephyr Key" and prop.get("field_value"):
-            return str(prop["field_value"])
-    for text in (entity.get("description"), entity.get("note")):
-        found = MARKER.findall(text or "")
-        if found:
-            return found[-1]
-    return f"name:{entity.get('name')}"
-
-
-def _pages(api: httpx.Client, path: str, params: dict[str, Any], envelope: bool) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        size_key = "pageSize" if envelope else "size"
-        answer = api.get(path, params={**params, "page": page, size_key: 100}).json()
-        batch = answer["items"] if envelope else answer
-        items.extend(batch)
-        if len(batch) < 100:
-            return items
-        page += 1
-
-
-def qtest_snapshot(api: httpx.Client) -> dict[str, Any]:
-    """Everything in the qTest project, named by Zephyr keys (qTest ids differ between runs).
-
-    Raises AssertionError when any Zephyr key is in qTest twice (a duplicate).
-    """
-    snapshot: dict[str, Any] = {}
-    paths: dict[int, str] = {}
-
-    def walk_modules(module: dict[str, Any], prefix: str) -> None:
-        path = f"{prefix}/{module['name']}"
-        paths[module["id"]] = path
-        for child in module.get("children") or []:
-            walk_modules(child, path)
-
-    for module in api.get("/modules", params={"expand": "descendants"}).json():
-        walk_modules(module, "")
-    snapshot["modules"] = sorted(paths.values())
-    cases: dict[str, Any] = {}
-    case_keys: dict[int, str] = {}
-    for module_id, path in paths.items():
-        for case in _pages(api, "/test-cases", {"parentId": module_id, "expandSteps": "true"}, False):
-            key = _key_of(case)
-            assert key not in cases, f"test case {key} is in qTest twice"
-            case_keys[case["id"]] = key
-            props = {
-                p["field_name"]: p.get("field_value_name") or p.get("field_value") for p in case["properties"]
-            }
-            cases[key] = {
-                "name": case["name"],
-                "module": path,
-                "version": case["version"],
-                "priority": props.get("Priority"),
-                "status": props.get("Status"),
-                "steps": [
-                    (s["order"], s.get("description"), s.get("expected"), s.get("called_test_case_id"))
-                    for s in sorted(case.get("test_steps") or [], key=lambda s: s["order"])
-                ],
-            }
-    for case in cases.values():
-        case["steps"] = [(o, d, e, case_keys.get(c) if c else None) for o, d, e, c in case["steps"]]
-    snapshot["test_cases"] = cases
-    releases: dict[str, Any] = {}
-    for release in api.get("/releases").json():
-        key = _key_of(release)
-        assert key not in releases, f"release {key} is in qTest twice"
-        releases[key] = release["name"]
-    snapshot["releases"] = releases
-    cycles: dict[str, Any] = {}
-    cycle_ids: list[tuple[int, str]] = []
-
-    def walk_cycles(cycle: dict[str, Any], parent: str) -> None:
-        key = _key_of(cycle)
-        assert key not in cycles, f"test cycle {key} is in qTest twice"
-        cycles[key] = {"name": cycle["name"], "parent": parent}
-        cycle_ids.append((cycle["id"], key))
-        for child in cycle.get("test-cycles") or []:
-            walk_cycles(child, key)
-
-    for top in api.get("/test-cycles", params={"expand": "descendants"}).json():
-        walk_cycles(top, "root")
-    for release in api.get("/releases").json():
-        params = {"parentId": release["id"], "parentType": "release", "expand": "descendants"}
-        for top in api.get("/test-cycles", params=params).json():
-            walk_cycles(top, _key_of(release))
-    snapshot["test_cycles"] = cycles
-    runs: dict[str, Any] = {}
-    for cycle_id, cycle_key in cycle_ids:
-        params = {"parentId": cycle_id, "parentType": "test-cycle"}
-        for run in _pages(api, "/test-runs", params, True):
-            case_key = case_keys.get(run.get("testCaseId") or (run.get("test_case") or {}).get("id"), "?")
-            key = f"{cycle_key}|{case_key}"
-            assert key not in runs, f"test run {key} is in qTest twice"
-            logs = _pages(api, f"/test-runs/{run['id']}/test-logs", {}, True)
-            runs[key] = [
-                (_key_of(log), (log.get("status") or {}).get("name"), log.get("exe_end_date"))
-                for log in sorted(logs, key=lambda lg: lg["id"])
-            ]
-            assert len({entry[0] for entry in runs[key]}) == len(runs[key]), (
-                f"a log of run {key} is duplicated"
-            )
-    snapshot["test_runs"] = runs
-    return snapshot
+__all__ = ["Served", "qtest_snapshot", "serve"]

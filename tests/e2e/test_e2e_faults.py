@@ -157,7 +157,8 @@ def test_a_rejected_api_token_stops_with_a_clear_error(
         path = config(tmp_path, zurl, qurl, project)
         changer = threading.Thread(target=_rotate_api_token_during_load, args=(qtest,), daemon=True)
         changer.start()
-        assert run(["migrate", "run", "--config", str(path), "--quiet"]) == 1
+        # The token in the config is no longer valid: a configuration problem (exit 2).
+        assert run(["migrate", "run", "--config", str(path), "--quiet"]) == 2
         changer.join(timeout=30)
         err = capsys.readouterr().err
         assert "token" in err.lower()

@@ -70,7 +70,9 @@ def report_lines(
 
 
 def bench(
-    cases: int = typer.Option(2000, "--cases", min=1, help="Test cases in the generated project."),
+    cases: int | None = typer.Option(
+        None, "--cases", min=1, help="Test cases in the generated project (default 2000; 25 with --chaos)."
+    ),
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, help="Simulated latency per request."),
     rate_limit: float = typer.Option(0.0, "--rate-limit", min=0, help="Requests/s per token (0 = none)."),
     workers: int = typer.Option(8, "--workers", min=1, help="Concurrent requests (performance.max_workers)."),
@@ -78,8 +80,21 @@ def bench(
     executions_per_case: float | None = typer.Option(
         None, "--executions-per-case", min=0.1, help="About this many executions per test case."
     ),
+    chaos: bool = typer.Option(False, "--chaos", help="Run the kill harness instead (see --kills)."),
+    kills: int = typer.Option(40, "--kills", min=1, help="With --chaos: how many kill points to try."),
+    fail_rate: float = typer.Option(
+        0.0, "--fail-rate", min=0, max=0.5, help="With --chaos: qTest fault rate."
+    ),
 ) -> None:
-    """Migrate a generated project between simulators in separate processes and print the figures."""
+    """Migrate a generated project between simulators in separate processes and print the figures.
+
+    With --chaos: kill the migration with SIGKILL at --kills points spread over every phase, run it
+    again each time, and compare the qTest project with that of one uninterrupted run.
+    """
+    if chaos:
+        _chaos(cases or 25, kills, seed, fail_rate)
+        return
+    cases = cases or 2000
     with (
         tempfile.TemporaryDirectory(prefix="ztoq-bench-") as tmp,
         simulators(cases, seed=seed, latency_ms=latency_ms, rate_limit=rate_limit) as sims,
@@ -99,4 +114,25 @@ def bench(
     for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions):
         out.print(line)
     if summary.status != "succeeded":
+        raise typer.Exit(1)
+
+
+def _chaos(cases: int, kills: int, seed: int, fail_rate: float) -> None:
+    from ztoq.chaos import run_chaos
+
+    out.print(f"ztoq bench --chaos: {cases} test cases, {kills} kill points, qTest fault rate {fail_rate:g}")
+    result = run_chaos(cases, kills, seed, fail_rate)
+    for line in (
+        f"chains: {result.chains}",
+        f"killed at the point: {result.kills}",
+        f"point not reached (ran to the end): {result.not_reached}",
+        f"duplicates: {result.duplicates}",
+        f"missing: {result.missing}",
+        f"changed: {result.changed}",
+        f"retries in the resumed runs: {result.retries}",
+    ):
+        out.print(line)
+    for failure in result.failures:
+        out.print(f"FAILED {failure}")
+    if result.failures:
         raise typer.Exit(1)

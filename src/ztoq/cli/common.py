@@ -24,6 +24,9 @@ CustomFieldMapOpt = typer.Option(
 )
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the final summary.")
 JsonOpt = typer.Option(False, "--json", help="Progress and summary as JSON lines (for automation).")
+InsecureOpt = typer.Option(
+    False, "--insecure", help="Do not verify TLS certificates (test servers only; never for real data)."
+)
 
 # Piped or logged output gets wide tables rather than Rich's 80-column default.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
@@ -36,10 +39,17 @@ def load(
     overrides: dict[str, Any] | None = None,
     *,
     required: bool = True,
+    insecure: bool = False,
 ) -> ZtoqConfig:
     """The configuration from ``--config`` (required unless ``required`` is False) and the environment."""
     if config is None and required:
         raise ConfigError("No config file given; pass --config config.yaml (see the user guide).")
+    if insecure:
+        overrides = {
+            **(overrides or {}),
+            "network": {**(overrides or {}).get("network", {}), "insecure": True},
+        }
+        err.print("Warning: TLS certificate checks are off (--insecure).", markup=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cfg = load_config(config, overrides=overrides, custom_field_map=custom_field_map)

@@ -11,6 +11,7 @@ import typer
 from ztoq.cli.common import (
     ConfigOpt,
     CustomFieldMapOpt,
+    InsecureOpt,
     JsonOpt,
     QuietOpt,
     api_line,
@@ -94,6 +95,7 @@ def run(
     custom_field_map: Path | None = CustomFieldMapOpt,
     quiet: bool = QuietOpt,
     as_json: bool = JsonOpt,
+    insecure: bool = InsecureOpt,
 ) -> None:
     """Run the migration (extract, transform, load, validate); run it again to resume or sync."""
     overrides: dict[str, Any] = {"migration": {}}
@@ -102,7 +104,7 @@ def run(
     flag = parse_bool(incremental, "--incremental")
     if flag is not None:
         overrides["migration"]["incremental"] = flag
-    cfg = load(config, custom_field_map, overrides)
+    cfg = load(config, custom_field_map, overrides, insecure=insecure)
     summary = run_migration(cfg, command="migrate run", reporter=reporter(quiet, as_json))
     finish(summary, cfg, as_json)
 

@@ -236,6 +236,8 @@ class Loader:
     async def load_one(self, loader: EntityLoader, work: LoadWork) -> None:
         """Create, update or adopt one entity, recording each step durably."""
         ctx, planned, mapping = self.ctx, work.planned, work.mapping
+        if mapping is not None and mapping.state == "deleted":
+            mapping = None  # rolled back (or deleted) in qTest: created anew
         entity_type, key = planned.entity_type, planned.source_key
         body_raw, extra_raw = unwrap(planned.payload)
         try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ztoq.config import PHASES, ZtoqConfig
-from ztoq.errors import PhaseFailed, RunInterrupted, ZtoqError
+from ztoq.errors import ApiError, ConfigError, PhaseFailed, RunInterrupted, ZtoqError
 from ztoq.pipeline.context import PhaseContext, Transports
 from ztoq.pipeline.extract import run_extract
 from ztoq.pipeline.faults import fault_point
@@ -67,6 +67,20 @@ class RunSummary:
         return sum(int(s.get("rate_limit_waits", 0)) for s in self.api.values())
 
 
+_HINT = {
+    "Zephyr": "Check zephyr.base_url (https://api.zephyrscale.smartbear.com/v2) and zephyr.api_token.",
+    "qTest": "Check qtest.base_url (https://<site>.qtestnet.com) and the qTest credentials.",
+}
+
+
+def never_answered(api_stats: dict[str, dict[str, Any]], api_name: str) -> bool:
+    """True when the API named ``api_name`` gave no successful (2xx) answer in this run."""
+    stats = api_stats.get(api_name.lower())
+    if stats is None:
+        return True
+    return not (stats.get("responses_by_class") or {}).get("2xx")
+
+
 def _phase_counts(reporter: ProgressReporter, phase: str) -> list[dict[str, Any]]:
     return [t for t in reporter.snapshot() if t["phase"] == phase]
 
@@ -93,6 +107,20 @@ def _signals(loop: asyncio.AbstractEventLoop, cancelled: asyncio.Event) -> Itera
                 loop.remove_signal_handler(sig)
 
 
+#: Seconds between two writes of live progress to the store (read by ``ztoq dashboard``).
+PROGRESS_INTERVAL = 1.0
+
+
+async def _persist_progress(ctx: PhaseContext, phase: str, phase_run_id: int) -> None:
+    """Write the phase's counts and the API counters to the store every second, until cancelled."""
+    while True:
+        await asyncio.sleep(PROGRESS_INTERVAL)
+        counts = {c["type"]: c for c in _phase_counts(ctx.reporter, phase)}
+        with ctx.session() as repo:
+            repo.update_phase_counts(phase_run_id, counts)
+            repo.update_run_stats(ctx.run_id, {"api": ctx.api_stats()})
+
+
 async def _run_phases(
     ctx: PhaseContext, phases: list[str], summaries: list[PhaseSummary]
 ) -> ValidationResult | None:
@@ -108,11 +136,13 @@ async def _run_phases(
                 ctx.reporter.message(f"{phase}: started")
                 started = time.monotonic()
                 status, error = "succeeded", None
+                progress = asyncio.create_task(_persist_progress(ctx, phase, phase_run_id))
                 try:
                     if phase == "extract":
                         await run_extract(ctx)
                     elif phase == "transform":
-                        run_transform(ctx)
+                        # Pure CPU and store work: in a thread, so live progress keeps being saved.
+                        await asyncio.to_thread(run_transform, ctx)
                     elif phase == "load":
                         await run_load(ctx)
                     elif phase == "validate":
@@ -128,11 +158,19 @@ async def _run_phases(
                     raise
                 except ZtoqError as exc:
                     status, error = "failed", str(exc)
-                    raise PhaseFailed(phase, exc) from exc
+                    failed = PhaseFailed(phase, exc)
+                    if isinstance(exc, ApiError) and never_answered(ctx.api_stats(), exc.api):
+                        # Not one successful answer from this API in this run: the base URL or
+                        # the token in the config is wrong, not the network having a bad day.
+                        failed = PhaseFailed(phase, ConfigError(f"{exc} {_HINT.get(exc.api, '')}".strip()))
+                    raise failed from exc
                 except Exception as exc:
                     status, error = "failed", f"{type(exc).__name__}: {exc}"
                     raise
                 finally:
+                    progress.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await progress
                     counts = _phase_counts(ctx.reporter, phase)
                     summaries.append(PhaseSummary(phase, status, time.monotonic() - started, counts, error))
                     with ctx.session() as repo:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from ztoq.config import DatabaseConfig
-from ztoq.errors import StoreError, StoreOutdated
+from ztoq.errors import StoreError, StoreOutdated, StoreUnusable
 from ztoq.store.core import Store
 from ztoq.store.repo_base import error_reason
 
@@ -102,7 +102,7 @@ def create_store_engine(url: str, *, description: str | None = None) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError("The database URL is not valid; check database.url in the config.") from exc
+        raise StoreUnusable("The database URL is not valid; check database.url in the config.") from exc
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
@@ -244,7 +244,7 @@ def _translated(description: str, secret: str | None = None) -> Iterator[None]:
         ) from exc
     except DBAPIError as exc:
         if "not a database" in str(exc.orig) or "malformed" in str(exc.orig):
-            raise StoreError(
+            raise StoreUnusable(
                 f"The file {description} is not a SQLite database (or it is corrupted); "
                 f"point database.path at another file or move this one away."
             ) from exc
@@ -252,7 +252,7 @@ def _translated(description: str, secret: str | None = None) -> Iterator[None]:
 
 
 def _foreign(description: str) -> StoreError:
-    return StoreError(
+    return StoreUnusable(
         f"The database at {description} is not a ztoq migration database (it has tables but no ztoq "
         f"schema revision); point the database settings at a new or ztoq-made database."
     )

@@ -160,3 +160,32 @@ def test_a_signal_stops_the_run_cleanly_and_the_rerun_completes(
         assert rerun.returncode == 0, rerun.stderr
         with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
             assert qtest_snapshot(api) == reference
+
+
+def test_a_second_process_on_the_same_store_is_refused(
+    zephyr_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qtest = QTestSimulator.generated(faults=FaultOptions(latency_ms=40))
+    with serve_in_thread(qtest.app) as qurl:
+        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
+        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
+        config = simulator_config(zephyr_url, qurl, project, tmp_path, max_workers=2, batch_size=5)
+        path = write_config(config, tmp_path / "config.yaml")
+        command = [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"]
+        env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
+        first = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while qtest.stats.total(write_only=True) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            from ztoq.cli.main import run
+
+            assert run(["migrate", "run", "--config", str(path), "--quiet"]) == 2
+            err = capsys.readouterr().err
+            assert "Another ztoq process" in err
+            assert "Traceback" not in err
+        finally:
+            _, stderr = first.communicate(timeout=240)
+        assert first.returncode == 0, stderr

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from ztoq import __version__
-from ztoq.cli import bench, db, demo, migrate, simulate, workflow
+from ztoq.cli import bench, dashboard, db, demo, migrate, simulate, verify, workflow
 from ztoq.errors import ZtoqError
 
 app = typer.Typer(
@@ -33,6 +33,8 @@ app.add_typer(workflow.app, name="workflow")
 app.add_typer(simulate.app, name="simulate")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
+app.command("verify-tokens")(verify.verify_tokens)
+app.command("dashboard")(dashboard.dashboard)
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -52,7 +54,6 @@ def main(
 ) -> None:
     """Migrate a whole Zephyr Scale test history to Tricentis qTest Manager."""
     if debug:
-        os.environ["ZTOQ_DEBUG"] = "1"
         logging.getLogger("ztoq").setLevel(logging.DEBUG)
 
 

@@ -96,6 +96,12 @@ def run(
     quiet: bool = QuietOpt,
     as_json: bool = JsonOpt,
     insecure: bool = InsecureOpt,
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Extract and transform, then check qTest with GET requests only: print what would be "
+        "created and every problem found; write nothing to qTest (exit 1 when something blocks).",
+    ),
 ) -> None:
     """Run the migration (extract, transform, load, validate); run it again to resume or sync."""
     overrides: dict[str, Any] = {"migration": {}}
@@ -105,6 +111,8 @@ def run(
     if flag is not None:
         overrides["migration"]["incremental"] = flag
     cfg = load(config, custom_field_map, overrides, insecure=insecure)
+    if dry_run:
+        raise typer.Exit(run_dry(cfg, cfg.migration.phases if phases is not None else None, quiet, as_json))
     summary = run_migration(cfg, command="migrate run", reporter=reporter(quiet, as_json))
     finish(summary, cfg, as_json)
 
@@ -120,3 +128,98 @@ def status(
 
     cfg = load(config)
     write_status_report(cfg, output_format, output_file, config)
+
+
+# -- ``migrate run --dry-run`` -----------------------------------------------------------------------
+
+#: The phases a dry run may run: neither writes to qTest.
+DRY_RUN_PHASES = ("extract", "transform")
+
+
+def run_dry(cfg: ZtoqConfig, phases: list[str] | None, quiet: bool, as_json: bool) -> int:
+    """Extract and transform (or the requested ones of them), then the preflight; the exit code.
+
+    ``phases`` None runs both; ``--phases`` keeps only extract/transform (``--phases load`` checks
+    the stored plan against qTest without reading Zephyr again).
+    """
+    from ztoq.pipeline.preflight import run_preflight
+
+    cfg.require_target()
+    wanted = [p for p in (phases or DRY_RUN_PHASES) if p in DRY_RUN_PHASES]
+    summary = None
+    if wanted:
+        summary = run_migration(
+            cfg, wanted, command="migrate run --dry-run", reporter=reporter(quiet, as_json)
+        )
+    report = run_preflight(cfg)
+    if as_json:
+        run_part = None if summary is None else summary_json(summary, [])
+        print(json.dumps({"dry_run": True, "run": run_part, "preflight": report.to_json()}))
+    else:
+        if summary is not None and not quiet:
+            out.print(summary_table(summary))
+        print_preflight(report, quiet=quiet)
+    return 0 if report.ok else 1
+
+
+def print_preflight(report: Any, *, quiet: bool = False) -> None:
+    """The preflight report: what would be sent per type, the transform problems, each check."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ztoq.cli.verify import mark
+    from ztoq.pipeline.preflight import CHECKS, NOUNS, noun
+
+    gets = report.qtest_requests.get("GET", 0)
+    out.print(
+        Text(
+            f"Dry run: nothing was written to qTest project {report.qtest_project_id} "
+            f"{report.qtest_project_name!r} (the preflight sent {gets} GET requests)."
+        )
+    )
+    table = Table(title="What a load would send to qTest", title_justify="left")
+    for column in ("Entity", "Planned", "Create", "Update", "Unchanged", "Not planned"):
+        table.add_column(column, justify="left" if column == "Entity" else "right")
+    for row in report.counts:
+        table.add_row(
+            NOUNS.get(row.entity_type, (row.entity_type,))[0],
+            str(row.planned),
+            str(row.create),
+            str(row.update),
+            str(row.unchanged),
+            str(row.not_planned),
+        )
+    out.print(table)
+    if report.transform and not quiet:
+        out.print(
+            Text("Problems transform recorded in the plan (each entity: `ztoq migrate status`)", style="bold")
+        )
+        for group in report.transform:
+            what = noun(group.entity_type, group.count)
+            out.print(Text(f"  {group.severity:<8} {group.code} ({what}), e.g.: {group.message}"))
+    out.print(Text("Preflight checks", style="bold"))
+    status_marks = {"passed": "pass", "warning": "warn", "failed": "fail"}
+    for check, proves in CHECKS.items():
+        status = report.status_of(check)
+        out.print(Text.assemble(mark(status_marks[status]), f" {check}: {proves}"))
+        for finding in report.findings_of(check):
+            out.print(
+                Text.assemble("       ", mark("fail" if finding.blocking else "warn"), " ", finding.text())
+            )
+    blocking, warnings = len(report.blocking), len(report.warnings)
+    plural = "s" if warnings != 1 else ""
+    if blocking:
+        out.print(
+            Text(
+                f"Preflight: {blocking} blocking problem{'s' if blocking != 1 else ''} and {warnings} "
+                f"warning{plural}; fix the blocking ones (entities would fail), then run the dry run again."
+            )
+        )
+    else:
+        sending = sum(row.send for row in report.counts)
+        out.print(
+            Text(
+                f"Preflight passed with {warnings} warning{plural}: `ztoq migrate run` would send {sending} "
+                "entities to qTest."
+            )
+        )

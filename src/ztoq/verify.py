@@ -1,0 +1,603 @@
+"""``verify_tokens``: do the Zephyr and qTest credentials, URLs and projects work, and if not, why.
+
+Each check sends one or two GET requests (no retries, a short timeout) and classifies the answer
+precisely, in one sentence:
+
+* **base URL**: the host cannot be resolved (DNS), refuses the connection, does not answer in
+  time, fails TLS, redirects elsewhere, answers 404 on the API root, or answers with a web page
+  (HTML) or anything else that is not JSON;
+* **token**: missing, or rejected (401). A Zephyr Scale Cloud token is bound to the region of
+  its Jira site: when the base URL is one region's (``api.zephyrscale.smartbear.com`` or
+  ``eu.api.zephyrscale.smartbear.com``) a 401 suggests the other one. That is a heuristic: a
+  401 from the right region means the token itself is wrong, and the token is never sent to a
+  host the user did not configure to find out;
+* **project**: Zephyr ``GET /projects/{key}`` answers 404, qTest ``GET /projects/{id}`` 403/404;
+* **permissions** (qTest): ``user-profiles/current`` refuses something a migration needs.
+
+Nothing here prints or returns a token: every message is built from statuses, paths and
+configuration values, and is scrubbed of the configured secrets once more before it is returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from ztoq.config import NetworkConfig, ZtoqConfig
+from ztoq.errors import (
+    ApiError,
+    AuthenticationFailed,
+    NetworkError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    safe_path,
+)
+from ztoq.http import ApiSession
+from ztoq.pipeline.preflight import denied, migration_permissions
+from ztoq.qtest import QTestClient
+from ztoq.zephyr import ZephyrClient
+
+PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+
+#: Seconds each verification request may take (at most; a shorter ``network.timeout`` wins).
+TIMEOUT = 20.0
+
+#: Zephyr Scale Cloud API hosts per region; a token only works in the region of its Jira site.
+ZEPHYR_REGIONS: dict[str, str] = {
+    "api.zephyrscale.smartbear.com": "eu.api.zephyrscale.smartbear.com",
+    "eu.api.zephyrscale.smartbear.com": "api.zephyrscale.smartbear.com",
+}
+
+ZEPHYR_EXAMPLE = "https://api.zephyrscale.smartbear.com/v2"
+QTEST_EXAMPLE = "https://yoursite.qtestnet.com"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check.
+
+    Attributes:
+        service: "Zephyr" or "qTest".
+        name: "base URL", "token", "project" or "permissions".
+        status: "pass", "fail", "warn" (could not be checked, not known to be wrong) or "skip".
+        message: One sentence saying what was found and, when something is wrong, what to do.
+        exit_code: For a failure: 2 when the URL, credentials or access are wrong, 1 when the
+            service itself failed (5xx, 429); 0 otherwise.
+    """
+
+    service: str
+    name: str
+    status: str
+    message: str
+    exit_code: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAIL
+
+
+def exit_code(checks: Sequence[Check]) -> int:
+    """0 when nothing failed, else the highest exit code of the failures (2 before 1)."""
+    return max((c.exit_code for c in checks if c.failed), default=0)
+
+
+def other_region(base_url: str) -> str | None:
+    """The same Zephyr URL in the other region, when ``base_url`` is one region's API host."""
+    parts = urlsplit(base_url)
+    other = ZEPHYR_REGIONS.get((parts.hostname or "").lower())
+    if other is None:
+        return None
+    return urlunsplit((parts.scheme, other, parts.path, "", ""))
+
+
+# -- one request, classified -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one GET produced: ``kind`` is "ok" or the kind of failure, ``detail`` says more."""
+
+    kind: str
+    status: int | None = None
+    body: Any = None
+    detail: str = ""
+
+
+_DNS_HINTS = (
+    "name or service not known",
+    "nodename nor servname",
+    "getaddrinfo",
+    "name resolution",
+    "no address associated",
+    "name does not resolve",
+    "no such host",
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it was raised from or while handling, outermost first."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in found):
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def classify_network(exc: BaseException, url: str, timeout: float) -> Answer:
+    """A transport failure as DNS, refused, timeout, TLS or unreachable, naming the host."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    where = f"{host}:{parts.port}" if parts.port else host
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, httpx.TimeoutException | TimeoutError) for e in chain):
+        return Answer("timeout", detail=f"{where} did not answer within {timeout:g} s")
+    if any(isinstance(e, socket.gaierror) for e in chain) or any(hint in text for hint in _DNS_HINTS):
+        return Answer(
+            "dns", detail=f"the host {host} cannot be resolved (DNS): check the spelling of the URL"
+        )
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
+        return Answer("refused", detail=f"{where} refused the connection: nothing listens there")
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "certificate" in text or "ssl" in text:
+        return Answer(
+            "tls",
+            detail=f"the TLS handshake with {where} failed (certificate not trusted?); fix the CA bundle, "
+            "or use --insecure for a test server",
+        )
+    transport = next((e for e in chain if isinstance(e, httpx.HTTPError | OSError)), exc)
+    return Answer("unreachable", detail=f"{where} cannot be reached ({type(transport).__name__})")
+
+
+def _looks_html(content_type: str, body: bytes) -> bool:
+    head = body.lstrip()[:200].lower()
+    return "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html")) or b"<html" in head
+
+
+async def probe(
+    session: ApiSession, path: str, params: Mapping[str, Any] | None = None, *, timeout: float = TIMEOUT
+) -> Answer:
+    """GET ``path`` once and classify the outcome (never raises an :class:`ApiError`).
+
+    ``timeout`` is the session's, for the message of a request that timed out.
+    """
+    url = f"{session.base_url}/{path.lstrip('/')}"
+    try:
+        response = await session.request("GET", path, params=params)
+    except AuthenticationFailed as exc:
+        if exc.status in (None, 400, 401):
+            return Answer("unauthorized", exc.status, detail=str(exc))
+        # A password login that met something other than qTest's token endpoint.
+        return Answer("not_found" if exc.status == 404 else "not_json", exc.status, detail=str(exc))
+    except PermissionDenied as exc:
+        return Answer("forbidden", exc.status, detail=str(exc))
+    except NotFound as exc:
+        return Answer("not_found", exc.status, detail=str(exc))
+    except RateLimited as exc:
+        return Answer("rate_limited", exc.status, detail=str(exc))
+    except ServerError as exc:
+        return Answer("server", exc.status, detail=str(exc))
+    except NetworkError as exc:
+        return classify_network(exc, url, timeout)
+    except ApiError as exc:
+        if exc.status is not None and 300 <= exc.status < 400:
+            return Answer("redirect", exc.status, detail=str(exc))
+        if exc.status is None:
+            return classify_network(exc, url, timeout)
+        return Answer("failed", exc.status, detail=str(exc))
+    content_type = response.headers.get("content-type", "").split(";")[0].strip()
+    raw = response.content
+    if not raw.strip():
+        return Answer("ok", response.status_code, None)
+    try:
+        return Answer("ok", response.status_code, json.loads(raw))
+    except (ValueError, UnicodeDecodeError):
+        kind = "html" if _looks_html(content_type, raw) else "not_json"
+        return Answer(kind, response.status_code, detail=content_type or "no content type")
+
+
+# -- the base URL, shared by both services ---------------------------------------------------------
+
+
+def _url_check(service: str, base_url: str, path: str, answer: Answer, root_hint: str) -> Check:
+    """The base URL check from the first request's answer."""
+    shown = safe_path(base_url)
+    if answer.kind == "ok":
+        return Check(service, "base URL", PASS, f"{shown} answers as the {service} API.")
+    if answer.kind in ("unauthorized", "forbidden"):
+        return Check(
+            service, "base URL", PASS, f"{shown} answers as an API (it asked for valid credentials)."
+        )
+    if answer.kind == "html":
+        message = (
+            f"{shown} answered GET {path} with a web page ({answer.detail}), not the {service} REST API; "
+            f"{root_hint}."
+        )
+    elif answer.kind == "not_json":
+        message = (
+            f"{shown} answered GET {path} with something that is not JSON ({answer.detail or 'unknown'}); "
+            f"{root_hint}."
+        )
+    elif answer.kind == "not_found":
+        message = f"{shown} answered 404 to GET {path}, so it is not the {service} API root; {root_hint}."
+    elif answer.kind == "redirect":
+        message = f"{shown} answered GET {path} with a redirect ({answer.status}); {root_hint}."
+    elif answer.kind in ("dns", "refused", "timeout", "tls", "unreachable"):
+        message = f"Cannot connect to {shown}: {answer.detail}."
+    elif answer.kind in ("server", "rate_limited"):
+        what = "is rate-limiting requests (429)" if answer.kind == "rate_limited" else "failed"
+        return Check(
+            service,
+            "base URL",
+            FAIL,
+            f"{shown} {what} (GET {path} answered {answer.status}); try again in a few minutes.",
+            1,
+        )
+    else:
+        message = f"{shown} answered {answer.status} to GET {path}; {root_hint}."
+    return Check(service, "base URL", FAIL, message, 2)
+
+
+def _reached(answer: Answer) -> bool:
+    return answer.kind in ("ok", "unauthorized", "forbidden")
+
+
+# -- Zephyr ----------------------------------------------------------------------------------------
+
+
+async def check_zephyr(
+    config: ZtoqConfig, network: NetworkConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> list[Check]:
+    """Zephyr: base URL, token, project."""
+    zephyr = config.zephyr
+    service = "Zephyr"
+    token_set = zephyr.api_token is not None and bool(zephyr.api_token.get_secret_value().strip())
+    client = ZephyrClient.from_config(
+        zephyr.model_copy(update={"auto_retry": False}), network=network, transport=transport
+    )
+    try:
+        root = await probe(client.session, "/projects", {"maxResults": 1}, timeout=network.timeout)
+        checks = [
+            _url_check(
+                service,
+                zephyr.base_url,
+                "/projects",
+                root,
+                f"the base URL is the API root, ending in /v2 (e.g. {ZEPHYR_EXAMPLE})",
+            )
+        ]
+        checks.append(_zephyr_token(zephyr.base_url, token_set, root))
+        checks.append(await _zephyr_project(client, zephyr.project_key, checks[-1]))
+    finally:
+        await client.aclose()
+    return checks
+
+
+def _zephyr_token(base_url: str, token_set: bool, root: Answer) -> Check:
+    service = "Zephyr"
+    if not token_set:
+        return Check(
+            service,
+            "token",
+            FAIL,
+            "No Zephyr API token: pass --zephyr-token, set ZTOQ_ZEPHYR_API_TOKEN or zephyr.api_token "
+            "(create one in Jira: your profile > Zephyr Scale API Access Tokens).",
+            2,
+        )
+    if root.kind == "ok":
+        return Check(service, "token", PASS, "The token is accepted.")
+    if root.kind == "unauthorized":
+        other = other_region(base_url)
+        region = ""
+        if other:
+            target_region = "EU" if (urlsplit(other).hostname or "").startswith("eu.") else "US/global"
+            region = (
+                f" Tokens only work in the region of their Jira site; if the site is in the {target_region} "
+                f"region, try --zephyr-url {other} (a guess: a 401 from the right region means the token "
+                "itself is wrong)."
+            )
+        return Check(
+            service,
+            "token",
+            FAIL,
+            "Zephyr rejected the token (401): it is wrong, expired or revoked; create a new one in Jira "
+            f"(your profile > Zephyr Scale API Access Tokens).{region}",
+            2,
+        )
+    if root.kind == "forbidden":
+        return Check(
+            service,
+            "token",
+            FAIL,
+            "Zephyr knows the token but refuses it (403): its user may not use Zephyr Scale; ask a Jira "
+            "administrator for access.",
+            2,
+        )
+    return Check(service, "token", SKIP, "Not checked: the base URL did not answer as the Zephyr API.")
+
+
+async def _zephyr_project(client: ZephyrClient, key: str, token: Check) -> Check:
+    service = "Zephyr"
+    if not key:
+        return Check(service, "project", SKIP, "No project key given (--project-key or zephyr.project_key).")
+    if token.status != PASS:
+        why = "the base URL failed" if token.status == SKIP else "the token was not accepted"
+        return Check(service, "project", SKIP, f"Project {key} not checked: {why}.")
+    answer = await probe(client.session, f"/projects/{_segment(key)}")
+    if answer.kind == "ok":
+        body = answer.body if isinstance(answer.body, dict) else {}
+        name = body.get("key") or key
+        return Check(service, "project", PASS, f"Project {name} (id {body.get('id', '?')}) is readable.")
+    if answer.kind == "not_found":
+        return Check(
+            service,
+            "project",
+            FAIL,
+            f"Zephyr project {key} does not exist, has Zephyr Scale turned off, or the token's user cannot "
+            "see it (404); check zephyr.project_key (the Jira project key, e.g. PROJ).",
+            2,
+        )
+    if answer.kind == "forbidden":
+        return Check(
+            service,
+            "project",
+            FAIL,
+            f"The token's user may not read Zephyr project {key} (403); ask for access to it.",
+            2,
+        )
+    return _other_failure(service, "project", f"GET /projects/{key}", answer)
+
+
+def _other_failure(service: str, name: str, what: str, answer: Answer) -> Check:
+    if answer.kind in ("server", "rate_limited"):
+        return Check(
+            service, name, FAIL, f"{what} answered {answer.status}; the service failed, try again later.", 1
+        )
+    detail = answer.detail.rstrip(".") or f"answered {answer.status}"
+    return Check(service, name, FAIL, f"{what} failed: {detail}.", 2)
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+# -- qTest -----------------------------------------------------------------------------------------
+
+
+async def check_qtest(
+    config: ZtoqConfig, network: NetworkConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> list[Check]:
+    """qTest: base URL, token (or login), project, permissions."""
+    qtest = config.qtest
+    service = "qTest"
+    if not qtest.base_url:
+        return [
+            Check(
+                service,
+                "base URL",
+                FAIL,
+                f"No qTest base URL: pass --qtest-url or set qtest.base_url (e.g. {QTEST_EXAMPLE}).",
+                2,
+            ),
+            Check(service, "token", SKIP, "Not checked: no base URL."),
+            Check(service, "project", SKIP, "Not checked: no base URL."),
+            Check(service, "permissions", SKIP, "Not checked: no base URL."),
+        ]
+    has_token = qtest.bearer_token is not None and bool(qtest.bearer_token.get_secret_value().strip())
+    has_login = bool(qtest.username) and qtest.password is not None
+    client = QTestClient.from_config(
+        qtest.model_copy(update={"retry_count": 0}), network=network, transport=transport
+    )
+    try:
+        root = await probe(
+            client.session, "/api/v3/projects", {"page": 1, "pageSize": 1}, timeout=network.timeout
+        )
+        checks = [
+            _url_check(
+                service,
+                qtest.base_url,
+                "/api/v3/projects",
+                root,
+                f"the base URL is the site address, without /api/v3 (e.g. {QTEST_EXAMPLE})",
+            )
+        ]
+        checks.append(_qtest_token(has_token, has_login, qtest.username, root))
+        project = await _qtest_project(client, qtest.project_id, checks[-1])
+        checks.append(project)
+        checks.append(await _qtest_permissions(client, project, approve=qtest.approve_test_cases))
+    finally:
+        await client.aclose()
+    return checks
+
+
+def _qtest_token(has_token: bool, has_login: bool, username: str | None, root: Answer) -> Check:
+    service = "qTest"
+    if not has_token and not has_login:
+        return Check(
+            service,
+            "token",
+            FAIL,
+            "No qTest credentials: pass --qtest-token, set ZTOQ_QTEST_BEARER_TOKEN or qtest.bearer_token "
+            "(qTest: Resources > API & SDK), or set qtest.username and qtest.password.",
+            2,
+        )
+    what = "token" if has_token else f"login of {username}"
+    if root.kind == "ok":
+        return Check(service, "token", PASS, f"The {what} is accepted.")
+    if root.kind == "unauthorized":
+        if has_token:
+            message = (
+                "qTest rejected the token (401): it is wrong, revoked, or belongs to another qTest site; "
+                "create a new API token in qTest (Resources > API & SDK)."
+            )
+        else:
+            message = (
+                f"qTest refused the login of {username} ({root.status or 401}); check qtest.username and "
+                "qtest.password."
+            )
+        return Check(service, "token", FAIL, message, 2)
+    if root.kind == "forbidden":
+        return Check(
+            service,
+            "token",
+            FAIL,
+            f"qTest accepts the {what} but refuses to list projects (403); the user's account may be "
+            "deactivated or lack API access.",
+            2,
+        )
+    return Check(service, "token", SKIP, "Not checked: the base URL did not answer as the qTest API.")
+
+
+async def _qtest_project(client: QTestClient, project_id: int, token: Check) -> Check:
+    service = "qTest"
+    if not project_id:
+        return Check(
+            service, "project", SKIP, "No project id given (--qtest-project-id or qtest.project_id)."
+        )
+    if token.status != PASS:
+        why = "the base URL failed" if token.status == SKIP else "the credentials were not accepted"
+        return Check(service, "project", SKIP, f"Project {project_id} not checked: {why}.")
+    answer = await probe(client.session, f"/api/v3/projects/{project_id}")
+    if answer.kind == "ok":
+        body = answer.body if isinstance(answer.body, dict) else {}
+        return Check(
+            service, "project", PASS, f"Project {project_id} {body.get('name', '')!r} is accessible."
+        )
+    if answer.kind in ("not_found", "forbidden"):
+        visible = await _visible_projects(client)
+        return Check(
+            service,
+            "project",
+            FAIL,
+            f"qTest project {project_id} does not exist or the token's user is not a member of it "
+            f"({answer.status}); check qtest.project_id (the number in the project's URL, /p/<id>/)"
+            + (f"; this user sees {visible}." if visible else "."),
+            2,
+        )
+    return _other_failure(service, "project", f"GET /api/v3/projects/{project_id}", answer)
+
+
+async def _visible_projects(client: QTestClient, limit: int = 5) -> str:
+    answer = await probe(client.session, "/api/v3/projects", {"assigned": True, "page": 1, "pageSize": limit})
+    items = answer.body if answer.kind == "ok" and isinstance(answer.body, list) else []
+    shown = [f"{p.get('id')} {p.get('name')!r}" for p in items[:limit] if isinstance(p, dict)]
+    return ", ".join(shown)
+
+
+async def _qtest_permissions(client: QTestClient, project: Check, *, approve: bool) -> Check:
+    service = "qTest"
+    if project.status != PASS:
+        return Check(service, "permissions", SKIP, "Not checked: the project is not accessible.")
+    path = f"/api/v3/projects/{client.project_id}/user-profiles/current"
+    answer = await probe(client.session, path)
+    if answer.kind != "ok" or not isinstance(answer.body, dict):
+        return Check(
+            service,
+            "permissions",
+            WARN,
+            f"The permissions could not be read (GET .../user-profiles/current answered "
+            f"{answer.status or answer.kind}); they were not checked.",
+        )
+    needed = migration_permissions(approve=approve)
+    missing = [p for p in needed if denied(answer.body, p.name)]
+    if missing:
+        listed = ", ".join(f"{p.name} ({p.purpose})" for p in missing)
+        return Check(
+            service,
+            "permissions",
+            FAIL,
+            f"The token's user lacks {len(missing)} qTest permission{'s' if len(missing) != 1 else ''} a "
+            f"migration needs: {listed}; ask a qTest project administrator to grant them.",
+            2,
+        )
+    return Check(
+        service,
+        "permissions",
+        PASS,
+        f"Every permission a migration needs is granted ({len(needed)} checked).",
+    )
+
+
+# -- both ------------------------------------------------------------------------------------------
+
+
+def _scrub(checks: list[Check], secrets: Sequence[str]) -> list[Check]:
+    """Belt and braces: no configured secret survives in a message, whatever an API echoed."""
+    # Shorter values would mangle ordinary words (a password "admin" inside "admin@example.com");
+    # tokens are far longer, and no message is ever built from a secret in the first place.
+    values = [s for s in secrets if len(s) >= 8]
+    if not values:
+        return checks
+    cleaned = []
+    for check in checks:
+        message = check.message
+        for value in values:
+            message = message.replace(value, "***")
+        cleaned.append(Check(check.service, check.name, check.status, message, check.exit_code))
+    return cleaned
+
+
+def _secrets(config: ZtoqConfig) -> list[str]:
+    found = []
+    for secret in (config.zephyr.api_token, config.qtest.bearer_token, config.qtest.password):
+        if secret is not None:
+            value = secret.get_secret_value().strip()
+            found.append(value)
+            if value.lower().startswith("bearer "):
+                found.append(value[7:].strip())
+    return found
+
+
+async def verify_tokens_async(
+    config: ZtoqConfig,
+    *,
+    zephyr_transport: httpx.AsyncBaseTransport | None = None,
+    qtest_transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float = TIMEOUT,
+) -> list[Check]:
+    """:func:`verify_tokens` inside a running event loop."""
+    network = config.network.model_copy(
+        update={"retry_count": 0, "timeout": min(config.network.timeout, timeout)}
+    )
+    zephyr, qtest = await asyncio.gather(
+        check_zephyr(config, network, zephyr_transport), check_qtest(config, network, qtest_transport)
+    )
+    return _scrub([*zephyr, *qtest], _secrets(config))
+
+
+def verify_tokens(
+    config: ZtoqConfig,
+    *,
+    zephyr_transport: httpx.AsyncBaseTransport | None = None,
+    qtest_transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float = TIMEOUT,
+) -> list[Check]:
+    """Check both services' URLs, credentials, projects and (qTest) permissions.
+
+    Every request is a GET sent once (no retries) with at most ``timeout`` seconds to answer;
+    with a qTest username and password, the login (``POST /oauth/token``) comes first.
+
+    Returns:
+        Zephyr's checks (base URL, token, project), then qTest's (base URL, token, project,
+        permissions). See :func:`exit_code` for the command's exit code.
+    """
+    return asyncio.run(
+        verify_tokens_async(
+            config, zephyr_transport=zephyr_transport, qtest_transport=qtest_transport, timeout=timeout
+        )
+    )
+
+
+def checks_json(checks: Sequence[Check]) -> list[dict[str, Any]]:
+    """The checks as JSON-ready dicts."""
+    return [asdict(c) for c in checks]

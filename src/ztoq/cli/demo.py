@@ -9,9 +9,11 @@ import typer
 
 from ztoq.cli.common import QuietOpt, api_line, load, out, reporter, status_table, summary_table
 from ztoq.cli.reports import write_validation_report
+from ztoq.dashboard import create_dashboard_app, screenshot
 from ztoq.pipeline.orchestrator import run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.rehearsal import simulators, write_config
+from ztoq.simulators.server import serve_in_thread
 from ztoq.store import open_store
 
 
@@ -31,9 +33,23 @@ def demo(
         out.print(f"Zephyr Scale simulator: {sims.zephyr.url}/v2   qTest simulator: {sims.qtest.url}")
         config_path = write_config(sims.config(workdir, max_workers=workers), workdir / "config.yaml")
         cfg = load(config_path)
-        summary = run_migration(cfg, command="demo", reporter=reporter(quiet, False))
-        html = write_validation_report(cfg, "html", workdir / "report.html")
-        write_validation_report(cfg, "json", workdir / "report.json")
+        board = create_dashboard_app(cfg)
+        with serve_in_thread(board) as dashboard_url:
+            out.print(f"Live dashboard: {dashboard_url}")
+            try:
+                summary = run_migration(cfg, command="demo", reporter=reporter(quiet, False))
+                html = write_validation_report(cfg, "html", workdir / "report.html")
+                write_validation_report(cfg, "json", workdir / "report.json")
+                shots = [
+                    (name, path)
+                    for name, url, path in (
+                        ("dashboard", dashboard_url, workdir / "dashboard.png"),
+                        ("report", html.resolve().as_uri(), workdir / "report.png"),
+                    )
+                    if screenshot(url, path)
+                ]
+            finally:
+                board.state.status_source.close()
     with open_store(cfg.database) as store, store.session() as repo:
         rows = type_status(repo, cfg.zephyr.project_key)
     out.print(summary_table(summary))
@@ -49,5 +65,9 @@ def demo(
     out.print(f"Config:   {config_path}")
     out.print(f"Database: {cfg.database.describe()}")
     out.print(f"Report:   {html}")
+    for name, path in shots:
+        out.print(f"Screenshot of the {name}: {path}")
+    if not shots:
+        out.print("No screenshots: headless Chromium was not found (scripts/ensure-chromium.sh installs it).")
     if summary.status != "succeeded":
         raise typer.Exit(1)

@@ -225,3 +225,37 @@ def _init_revision(url: str) -> str | None:
         return store.revision()
     finally:
         store.close()
+
+
+def test_a_store_at_revision_0001_keeps_its_data_through_the_upgrade(db_url: str) -> None:
+    """The real migration path: a store made by the first ztoq, with a mapping, upgraded by db init."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from ztoq.store.database import alembic_config, migration_engine
+
+    engine = migration_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.execute(
+            text(
+                "INSERT INTO mappings (project_key, entity_type, source_key, target_id, state, attempts,"
+                " created_at, updated_at) VALUES ('P', 'test_case', 'P-T1', 42, 'created', 1,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    engine.dispose()
+    with pytest.raises(StoreOutdated, match="at schema revision 0001"):
+        open_store(db_url)
+    store = init_store(db_url)
+    try:
+        assert store.revision() == HEAD
+        with store.session() as repo:
+            mapping = repo.get_mapping("P", "test_case", "P-T1")
+            assert mapping is not None
+            assert (mapping.target_id, mapping.state, mapping.loaded_source_hash) == (42, "created", None)
+            repo.record_created("P", "test_case", "P-T1", 42, "h", source_hash="s")
+        with store.session() as repo:
+            assert repo.get_mapping("P", "test_case", "P-T1").loaded_source_hash == "s"  # type: ignore[union-attr]
+    finally:
+        store.close()

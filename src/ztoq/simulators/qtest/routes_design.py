@@ -222,13 +222,17 @@ def _create_test_case(req: Req) -> Response:
     properties = apply_properties(fields, body.get("properties"), {}, member_ids(req), creating=True)
     steps = _steps(req, body.get("test_steps"), None)
     now = req.state.now()
-    siblings = [c for c in req.state.test_cases.values() if c.parent_id == parent_id]
+    order = req.state.next_order(
+        "test-cases",
+        parent_id,
+        lambda: sum(1 for c in req.state.test_cases.values() if c.parent_id == parent_id),
+    )
     case = TestCase(
         id=req.state.next_id("test-cases"),
         project_id=project_id,
         pid=req.state.next_pid(project_id, "test-cases"),
         parent_id=parent_id,
-        order=len(siblings) + 1,
+        order=order,
         creator_id=req.user_id,
         created=now,
         modified=now,

@@ -65,8 +65,8 @@ def latest_log(state: QTestState, run: TestRun) -> TestLog | None:
     Returns:
         The test log, or None.
     """
-    logs = [log for log in state.test_logs.values() if log.run_id == run.id]
-    return max(logs, key=lambda log: log.id) if logs else None
+    logs = state.logs_of(run.id)
+    return logs[-1] if logs else None
 
 
 def render_run(state: QTestState, run: TestRun, base: str, *, expand: str | None = None) -> dict[str, Any]:
@@ -147,11 +147,15 @@ def _create_run(req: Req) -> Response:
         raise QTestError(400, f"Version {version_id} does not belong to test case {case.pid}")
     fields = req.state.fields_of(project_id, "test-runs")
     now = req.state.now()
-    siblings = [
-        r
-        for r in req.state.test_runs.values()
-        if (r.parent_type, r.parent_id) == parent and r.project_id == project_id
-    ]
+    order = req.state.next_order(
+        "test-runs",
+        (project_id, *parent),
+        lambda: sum(
+            1
+            for r in req.state.test_runs.values()
+            if (r.parent_type, r.parent_id) == parent and r.project_id == project_id
+        ),
+    )
     run = TestRun(
         id=req.state.next_id("test-runs"),
         project_id=project_id,
@@ -159,7 +163,7 @@ def _create_run(req: Req) -> Response:
         name=name_of(body, "Test Run", version.name),
         parent_type=parent[0],
         parent_id=parent[1],
-        order=len(siblings) + 1,
+        order=order,
         test_case_id=case.id,
         version_id=version.id,
         properties=apply_properties(fields, body.get("properties"), {}, member_ids(req), creating=True),
@@ -215,11 +219,11 @@ def delete_run(state: QTestState, run: TestRun) -> None:
         state: The simulator state.
         run: The test run.
     """
-    logs = [log for log in state.test_logs.values() if log.run_id == run.id]
+    logs = state.logs_of(run.id)
     state.drop_attachments("test-logs", [log.id for log in logs])
     state.drop_attachments("test-step-logs", [s["test_step_log_id"] for log in logs for s in log.step_logs])
     for log in logs:
-        del state.test_logs[log.id]
+        state.drop_log(log.id)
     del state.test_runs[run.id]
 
 
@@ -316,10 +320,10 @@ def _int_attr(body: dict[str, Any], key: str) -> int | None:
 def _submit_log(req: Req) -> Response:
     req.require("test_run", "execute")
     run = _run(req)
-    results = [x for x in req.state.test_logs.values() if x.run_id == run.id]
+    results = req.state.logs_of(run.id)
     log = _build_log(req, run, None, req.json_object())
     log.result_number = len(results) + 1
-    req.state.test_logs[log.id] = log
+    req.state.put_log(log)
     run.modified = log.created
     return respond(render_log(req.state, log, req.base), 201)
 
@@ -334,7 +338,7 @@ def _modify_log(req: Req) -> Response:
     if old is None or old.run_id != run.id:
         raise QTestError(404, f"Test Log with id {req.params['logId']} does not exist in test run {run.pid}")
     log = _build_log(req, run, old, req.json_object())
-    req.state.test_logs[log.id] = log
+    req.state.put_log(log)
     run.modified = req.state.now()
     return respond(render_log(req.state, log, req.base))
 
@@ -480,7 +484,7 @@ def render_log(state: QTestState, log: TestLog, base: str, *, expand: str | None
 def _list_logs(req: Req) -> Response:
     run = _run(req)
     page, size = req.paging(default_size=100)
-    logs = [log for _, log in sorted(req.state.test_logs.items()) if log.run_id == run.id]
+    logs = req.state.logs_of(run.id)
     items = [render_log(req.state, log, req.base) for log in page_of(logs, page, size)]
     return respond(envelope(items, page, size, len(logs)))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -312,6 +312,10 @@ class QTestState:
         self.test_suites: dict[int, TestSuite] = {}
         self.test_runs: dict[int, TestRun] = {}
         self.test_logs: dict[int, TestLog] = {}
+        #: (kind, parent) -> the order given to its last child (see ``next_order``).
+        self._orders: dict[tuple[str, Hashable], int] = {}
+        #: Run id -> its logs by id (an index: a project holds tens of thousands of logs).
+        self._logs_by_run: dict[int, dict[int, TestLog]] = {}
         self.attachments: dict[int, Attachment] = {}
         #: requirement ID -> IDs of the test cases linked to it, in link order.
         self.links: dict[int, list[int]] = {}
@@ -383,6 +387,32 @@ class QTestState:
         if issued.expires is not None and self.now() >= issued.expires:
             return None
         return issued.user_id
+
+    def next_order(self, kind: str, parent: Hashable, count_existing: Callable[[], int]) -> int:
+        """The ``order`` of a new child of ``parent``: one more than the children it already has.
+
+        Counted once per parent (``count_existing``), then kept: creating the n-th run of a cycle
+        must not rescan every run of the project.
+        """
+        key = (kind, parent)
+        if key not in self._orders:
+            self._orders[key] = count_existing()
+        self._orders[key] += 1
+        return self._orders[key]
+
+    def logs_of(self, run_id: int) -> list[TestLog]:
+        """The test logs of a run, oldest (lowest id) first."""
+        return [log for _, log in sorted(self._logs_by_run.get(run_id, {}).items())]
+
+    def put_log(self, log: TestLog) -> None:
+        """Store (or replace) a test log."""
+        self.test_logs[log.id] = log
+        self._logs_by_run.setdefault(log.run_id, {})[log.id] = log
+
+    def drop_log(self, log_id: int) -> None:
+        """Remove a test log."""
+        log = self.test_logs.pop(log_id)
+        self._logs_by_run.get(log.run_id, {}).pop(log_id, None)
 
     def revoke_tokens(self, *, include_refresh: bool = False) -> int:
         """Revoke every access token issued by ``/oauth/token`` (the static API token stays valid).

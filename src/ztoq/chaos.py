@@ -92,10 +92,12 @@ def _chain(
     """One migration (killed at ``kill_at`` first, if given); the qTest snapshot, retries, killed?"""
     import json
 
-    qtest = QTestSimulator.generated(faults=FaultOptions(fail_rate=fail_rate, seed=seed))
+    qtest = QTestSimulator.generated(faults=FaultOptions(seed=seed))
     with serve_in_thread(qtest.app) as qurl:
         headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
         project = httpx.get(f"{qurl}/api/v3/projects", headers=headers, timeout=30).json()[0]["id"]
+        # Faults only for the migrations, not for this set-up or the final read-back.
+        qtest.app.options = FaultOptions(fail_rate=fail_rate, seed=seed)  # type: ignore[attr-defined]
         data = simulator_config(zephyr_url, qurl, project, workdir, max_workers=4, batch_size=5)
         data["logging"] = {"level": "WARNING"}
         config = write_config(data, workdir / "config.yaml")
@@ -115,15 +117,30 @@ def _chain(
             return qtest_snapshot(api), retries, killed
 
 
-def _differences(reference: dict[str, Any], got: dict[str, Any]) -> tuple[int, int]:
-    """(missing, changed) entity counts between two snapshots."""
+def _differences(reference: dict[str, Any], got: dict[str, Any]) -> tuple[int, int, list[str]]:
+    """(missing, changed) entity counts between two snapshots, and a description of each."""
     missing = changed = 0
+    details: list[str] = []
     for part in ("test_cases", "releases", "test_cycles", "test_runs"):
         want, have = reference.get(part, {}), got.get(part, {})
-        missing += len(set(want) - set(have))
-        changed += sum(1 for k in set(want) & set(have) if want[k] != have[k]) + len(set(have) - set(want))
-    missing += len(set(reference["modules"]) - set(got["modules"]))
-    return missing, changed
+        for key in sorted(set(want) - set(have)):
+            missing += 1
+            details.append(f"{part} {key} missing")
+        for key in sorted(set(have) - set(want)):
+            changed += 1
+            details.append(f"{part} {key} extra")
+        for key in sorted(k for k in set(want) & set(have) if want[k] != have[k]):
+            changed += 1
+            fields = (
+                [f for f in want[key] if want[key].get(f) != have[key].get(f)]
+                if isinstance(want[key], dict)
+                else [f"{want[key]!r} != {have[key]!r}"[:300]]
+            )
+            details.append(f"{part} {key} differs: {', '.join(map(str, fields))}")
+    for path in sorted(set(reference["modules"]) - set(got["modules"])):
+        missing += 1
+        details.append(f"module {path} missing")
+    return missing, changed, details
 
 
 def run_chaos(cases: int, kills: int, seed: int, fail_rate: float = 0.0) -> ChaosResult:
@@ -148,9 +165,11 @@ def run_chaos(cases: int, kills: int, seed: int, fail_rate: float = 0.0) -> Chao
                 result.kills += int(killed)
                 result.not_reached += int(not killed)
                 result.retries += retries
-                missing, changed = _differences(reference, got)
+                missing, changed, details = _differences(reference, got)
                 result.missing += missing
                 result.changed += changed
                 if missing or changed:
-                    result.failures.append(f"{point}: {missing} missing, {changed} changed")
+                    result.failures.append(
+                        f"{point}: {missing} missing, {changed} changed: " + "; ".join(details[:3])
+                    )
     return result

@@ -20,8 +20,11 @@ from ztoq.errors import ApiError, NetworkError, RateLimited, RetriableApiError
 #: outcome cannot create a duplicate.
 IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-#: Statuses telling that the request was *not* processed, so even a create may be resent.
-NOT_PROCESSED_STATUSES: frozenset[int] = frozenset({429, 503})
+#: Statuses telling that the request was *not* processed, so even a create may be resent. Only
+#: 429: a 503 usually means "not processed", but a gateway may answer it after the backend did the
+#: work, and a duplicated test log is audit evidence counted twice — so a create that met a 503
+#: goes back to the load phase, which looks the entity up before sending it again.
+NOT_PROCESSED_STATUSES: frozenset[int] = frozenset({429})
 
 #: Transport failures that happen before the request reaches the server (connecting, or
 #: waiting for a pooled connection): resending cannot duplicate anything.

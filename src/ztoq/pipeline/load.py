@@ -287,7 +287,7 @@ class Loader:
             # A previous run may have created it before it could record the answer.
             found = await loader.find(client, key, body, extra)
             if found is not None:
-                return await self._adopt(loader, client, work, found, body, extra)
+                return await self._adopt(loader, client, work, found, body, extra, mapping.intent_hash)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             with self.ctx.session() as repo:
                 repo.record_intent(self.ctx.project_key, entity_type, key, planned.content_hash)
@@ -301,7 +301,8 @@ class Loader:
                 await asyncio.sleep(self.ctx.config.network.retry_delay * 2 ** (attempt - 1))
                 found = await loader.find(client, key, body, extra)
                 if found is not None:
-                    return await self._adopt(loader, client, work, found, body, extra)
+                    # What qTest holds is what was just sent.
+                    return await self._adopt(loader, client, work, found, body, extra, planned.content_hash)
                 if attempt == CREATE_ATTEMPTS:
                     raise
                 continue
@@ -319,10 +320,14 @@ class Loader:
         found: Loaded,
         body: dict[str, Any],
         extra: dict[str, Any],
+        sent_hash: str | None,
     ) -> Loaded:
-        """Take over an entity a crashed run created; bring it up to date if the plan changed since."""
-        intent = work.mapping.intent_hash if work.mapping is not None else None
-        if intent != work.planned.content_hash:
+        """Take over an entity created by a request whose answer was lost.
+
+        ``sent_hash`` is the hash of the payload that request carried; when the plan has changed
+        since (a crash, then an edit in Zephyr), the entity is brought up to date.
+        """
+        if sent_hash != work.planned.content_hash:
             found = await loader.update(client, found.target_id, body, extra)
         self._recorded(work, found, "adopted")
         return found

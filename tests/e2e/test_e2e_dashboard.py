@@ -13,13 +13,8 @@ tests skip, unless ``ZTOQ_REQUIRE_CHROMIUM`` is set.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
 import re
-import select
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -30,11 +25,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from browser_support import ARTIFACTS, Cdp, chromium, png_size
 from e2e_support import Served
 from starlette.applications import Starlette
 
 from ztoq.config import ZtoqConfig, build_config, load_config
-from ztoq.dashboard import FLAGS, create_dashboard_app, find_chromium, screenshot
+from ztoq.dashboard import create_dashboard_app, find_chromium, screenshot
 from ztoq.pipeline.transform import LOAD_ORDER
 from ztoq.rehearsal import write_config
 from ztoq.simulators.faults import FaultOptions
@@ -45,22 +41,9 @@ from ztoq.store import PlannedItem, ProblemItem, init_store, open_store
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 HOSTILE_KEY = "<script>window.pwned=2</script>"
 PROJECT = "PROJ"
-
-
-def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        why = (
-            "Chromium not found; run scripts/ensure-chromium.sh (needs apt-get and root) or set ZTOQ_CHROMIUM"
-        )
-        if os.environ.get("ZTOQ_REQUIRE_CHROMIUM"):
-            pytest.fail(why)
-        pytest.skip(why)
-    return path
 
 
 def get(app: Starlette, path: str, host: str = "127.0.0.1") -> httpx.Response:
@@ -349,87 +332,6 @@ def test_dashboard_command_serves_until_interrupted(
 # -- the page in headless Chromium while a migration runs ------------------------------------
 
 
-class Cdp:
-    """The Chrome DevTools protocol over --remote-debugging-pipe (fd 3 in, fd 4 out, NUL-framed)."""
-
-    def __init__(self, tmp: Path) -> None:
-        to_chrome_r, self._w = os.pipe()
-        self._r, from_chrome_w = os.pipe()
-        # A tiny Python trampoline puts the pipe ends on fds 3 and 4, then becomes Chromium.
-        trampoline = (
-            "import os,sys;os.dup2(int(sys.argv[1]),3);os.dup2(int(sys.argv[2]),4);"
-            "os.execv(sys.argv[3],sys.argv[3:])"
-        )
-        argv = [chromium(), *FLAGS, f"--user-data-dir={tmp / 'cdp-profile'}", "--remote-debugging-pipe"]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", trampoline, str(to_chrome_r), str(from_chrome_w), *argv],
-            pass_fds=(to_chrome_r, from_chrome_w),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buf = b""
-        self._id = 0
-        self.events: list[dict[str, Any]] = []
-        self.session: str | None = None
-
-    def _recv(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._buf:
-            ready, _, _ = select.select([self._r], [], [], max(deadline - time.monotonic(), 0))
-            if not ready:
-                raise TimeoutError("no answer from Chromium")
-            chunk = os.read(self._r, 1 << 16)
-            if not chunk:
-                raise EOFError("Chromium closed the pipe")
-            self._buf += chunk
-        raw, self._buf = self._buf.split(b"\0", 1)
-        message: dict[str, Any] = json.loads(raw)
-        return message
-
-    def send(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None) -> Any:
-        self._id += 1
-        message: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._w, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + 15
-        while True:
-            answer = self._recv(deadline)
-            if answer.get("id") == self._id:
-                assert "error" not in answer, answer
-                return answer["result"]
-            self.events.append(answer)
-
-    def open(self, url: str) -> None:
-        """A new tab on ``url``, with network, page, log and runtime events recorded."""
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Network", "Page", "Log", "Runtime"):
-            self.send(f"{domain}.enable", session=self.session)
-        self.send("Page.navigate", {"url": url}, session=self.session)
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.send(
-            "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": True},
-            session=self.session,
-        )
-        assert "exceptionDetails" not in result, result
-        return result["result"].get("value")
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, EOFError, TimeoutError, AssertionError):
-            self.send("Browser.close")
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._r)
-        os.close(self._w)
-
-
 #: What the page shows, read in the page itself (the numbers are the DOM's text).
 READING = """(() => {
   const $ = (id) => document.getElementById(id);
@@ -458,13 +360,6 @@ def wait_until(
             return reading
         time.sleep(0.1)
     raise AssertionError(f"the page never showed {what}; last reading {reading}")
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", head[16:24])
-    return width, height
 
 
 @pytest.fixture
@@ -571,7 +466,7 @@ def test_dashboard_follows_a_running_migration_in_chromium(slow_migration: Serve
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "dashboard.png"
             assert screenshot(f"{url}/", shot) is True
-            assert _png_size(shot) == (1280, 1400)
+            assert png_size(shot) == (1280, 1400)
             assert shot.stat().st_size > 20_000
     finally:
         if migration is not None and migration.poll() is None:

@@ -8,16 +8,9 @@ with ``ZTOQ_CHROMIUM``). Without it the tests skip, unless ``ZTOQ_REQUIRE_CHROMI
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
-import select
-import struct
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -26,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import ARTIFACTS, Cdp, chromium, png_size
 
 from ztoq.report import (
     CountRow,
@@ -39,7 +33,6 @@ from ztoq.report import (
     write_report,
 )
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 HOSTILE = "<script>alert(1)</script>"
 FLAGS = [
     "--headless",
@@ -52,16 +45,6 @@ FLAGS = [
     "--disable-quic",
 ]
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
-
-
-def chromium() -> str:
-    path = os.environ.get("ZTOQ_CHROMIUM", "/usr/bin/chromium")
-    if not os.access(path, os.X_OK):
-        why = f"Chromium not found at {path}; run scripts/ensure-chromium.sh (needs apt-get and root)"
-        if os.environ.get("ZTOQ_REQUIRE_CHROMIUM"):
-            pytest.fail(why)
-        pytest.skip(why)
-    return path
 
 
 class _Canary(BaseHTTPRequestHandler):
@@ -191,13 +174,6 @@ def test_dump_dom_shows_hostile_names_as_text(
     assert canary[1] == []
 
 
-def _png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", head[16:24])
-    return width, height
-
-
 def test_screenshot_is_saved_as_artifact(
     report_file: Path, tmp_path: Path, canary: tuple[str, list[str]]
 ) -> None:
@@ -208,80 +184,8 @@ def test_screenshot_is_saved_as_artifact(
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.exists()
     assert shot.stat().st_size > 20_000
-    assert _png_size(shot) == (1280, 2000)
+    assert png_size(shot) == (1280, 2000)
     assert canary[1] == []
-
-
-class Cdp:
-    """The Chrome DevTools protocol over --remote-debugging-pipe (fd 3 in, fd 4 out, NUL-framed)."""
-
-    def __init__(self, tmp: Path) -> None:
-        to_chrome_r, self._w = os.pipe()
-        self._r, from_chrome_w = os.pipe()
-        # A tiny Python trampoline puts the pipe ends on fds 3 and 4, then becomes Chromium.
-        trampoline = (
-            "import os,sys;os.dup2(int(sys.argv[1]),3);os.dup2(int(sys.argv[2]),4);"
-            "os.execv(sys.argv[3],sys.argv[3:])"
-        )
-        argv = [chromium(), *FLAGS, f"--user-data-dir={tmp / 'cdp-profile'}", "--remote-debugging-pipe"]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", trampoline, str(to_chrome_r), str(from_chrome_w), *argv],
-            pass_fds=(to_chrome_r, from_chrome_w),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buf = b""
-        self._id = 0
-        self.events: list[dict[str, Any]] = []
-
-    def _recv(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self._buf:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self._r], [], [], max(left, 0))
-            if not ready:
-                raise TimeoutError("no answer from Chromium")
-            chunk = os.read(self._r, 1 << 16)
-            if not chunk:
-                raise EOFError("Chromium closed the pipe")
-            self._buf += chunk
-        raw, self._buf = self._buf.split(b"\0", 1)
-        message: dict[str, Any] = json.loads(raw)
-        return message
-
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
-        self._id += 1
-        message: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._w, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + 15
-        while True:
-            answer = self._recv(deadline)
-            if answer.get("id") == self._id:
-                assert "error" not in answer, answer
-                return answer["result"]
-            self.events.append(answer)
-
-    def wait_for(self, method: str, timeout: float = 15) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.events:
-                if event.get("method") == method:
-                    return event
-            self.events.append(self._recv(deadline))
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, EOFError, TimeoutError, AssertionError):
-            self.send("Browser.close")
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._r)
-        os.close(self._w)
 
 
 def test_no_request_leaves_the_page_and_print_expands(
@@ -300,7 +204,7 @@ def test_no_request_leaves_the_page_and_print_expands(
             result = cdp.send(
                 "Runtime.evaluate",
                 {"expression": expression, "returnByValue": True, "awaitPromise": True},
-                session,
+                session=session,
             )
             return result["result"].get("value")
 
@@ -309,7 +213,7 @@ def test_no_request_leaves_the_page_and_print_expands(
         assert evaluate("document.scripts.length") == 1
         assert evaluate("typeof window.pwned") == "undefined"
         assert evaluate("document.querySelectorAll('details:not([open])').length") > 0
-        cdp.send("Page.printToPDF", {}, session)  # fires beforeprint: every group opens
+        cdp.send("Page.printToPDF", {}, session=session)  # fires beforeprint: every group opens
         assert evaluate("document.querySelectorAll('details:not([open])').length") == 0
 
         requests = [

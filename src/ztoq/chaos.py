@@ -9,6 +9,7 @@ entities are counted.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -90,8 +91,6 @@ def _chain(
     workdir: Path, zephyr_url: str, kill_at: str | None, fail_rate: float, seed: int
 ) -> tuple[Any, int, bool]:
     """One migration (killed at ``kill_at`` first, if given); the qTest snapshot, retries, killed?"""
-    import json
-
     qtest = QTestSimulator.generated(faults=FaultOptions(seed=seed))
     with serve_in_thread(qtest.app) as qurl:
         headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}

@@ -9,30 +9,23 @@ from ztoq.config import ZtoqConfig
 from ztoq.errors import InputError
 from ztoq.pipeline.reporting import report_input
 from ztoq.pipeline.status import type_status
-from ztoq.report import build_report, render, write_report
+from ztoq.report import build_report, format_for, render, write_report
 from ztoq.store import open_store
-
-FORMATS = ("html", "json", "markdown")
 
 
 def report_format(fmt: str | None, path: Path | None) -> str:
     """The report format from ``--output-format``/``--format`` or the file suffix (html by default)."""
-    return _format(fmt, path)
-
-
-def _format(fmt: str | None, path: Path | None) -> str:
-    if fmt is None:
-        suffix = (path.suffix.lower().lstrip(".") if path else "") or "html"
-        fmt = {"md": "markdown", "htm": "html"}.get(suffix, suffix)
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise InputError(f"Unknown report format {fmt!r}; use html, json or markdown.")
-    return fmt
+    if fmt is None and path is None:
+        return "html"
+    try:
+        return format_for(path or "report", fmt)
+    except ValueError as exc:
+        raise InputError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
 
 
 def write_validation_report(cfg: ZtoqConfig, fmt: str | None, path: Path | None) -> Path:
     """Build the report from the store and write it (default file: <output_dir>/validation-report.<ext>)."""
-    kind = _format(fmt, path)
+    kind = report_format(fmt, path)
     ext = {"markdown": "md"}.get(kind, kind)
     target = path or Path(cfg.output_dir) / f"validation-report.{ext}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +75,7 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
             if last.error:
                 out.print(last.error)
         return
-    kind = _format(fmt, path)
+    kind = report_format(fmt, path)
     with open_store(cfg.database, create_if_empty=False, config_file=str(config_file)) as store:
         report = build_report(report_input(store, cfg, f"Migration status: {cfg.zephyr.project_key}"))
     if path is None:

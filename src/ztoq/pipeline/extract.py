@@ -28,26 +28,6 @@ PHASE = "extract"
 #: qTest object types whose field settings transform needs.
 TARGET_OBJECT_TYPES = ("test-cases", "test-runs", "releases", "test-suites")
 
-#: What extract stores, by entity type.
-SOURCE_TYPES = (
-    "project",
-    "folder",
-    "status",
-    "priority",
-    "environment",
-    "test_case",
-    "test_steps",
-    "test_script",
-    "test_plan",
-    "test_cycle",
-    "test_execution",
-    "execution_steps",
-    "qtest_project",
-    "qtest_fields",
-    "qtest_statuses",
-    "qtest_users",
-)
-
 
 def _id(obj: dict[str, Any]) -> int | None:
     value = obj.get("id")

@@ -195,15 +195,17 @@ class Loader:
         sent: dict[str, int] = {}
         for entity_type in LOAD_ORDER:
             loader = self.loaders[entity_type]
+            # Loading a level never changes what a deeper level has to send, so each level's work
+            # is listed once, up front (which also gives the total for the progress bar).
             with self.ctx.session() as repo:
-                levels = repo.planned_levels(self.ctx.project_key, entity_type)
-                total = sum(1 for _ in repo.iter_load_work(self.ctx.project_key, entity_type))
-            self.ctx.reporter.start(PHASE, entity_type, total=total)
+                by_level = [
+                    list(repo.iter_load_work(self.ctx.project_key, entity_type, level=level))
+                    for level in repo.planned_levels(self.ctx.project_key, entity_type)
+                ]
+            self.ctx.reporter.start(PHASE, entity_type, total=sum(len(w) for w in by_level))
             sent[entity_type] = 0
-            for level in levels:
+            for work in by_level:
                 self.refresh_ids()
-                with self.ctx.session() as repo:
-                    work = list(repo.iter_load_work(self.ctx.project_key, entity_type, level=level))
                 if not work:
                     continue
                 sent[entity_type] += len(work)

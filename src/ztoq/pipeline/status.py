@@ -32,28 +32,26 @@ class TypeStatus:
     states: dict[str, int] = field(default_factory=dict)
 
 
-def _source_count(
-    repo: Repository, project_key: str, entity_type: str, planned: dict[str, dict[str, int]]
-) -> int:
-    """How many qTest entities of this type the Zephyr data calls for.
+def source_counts(repo: Repository, project_key: str, planned: dict[str, dict[str, int]]) -> dict[str, int]:
+    """How many qTest entities of each planned type the Zephyr data calls for.
 
     Folder trees: one per folder of their type plus the root. Test cycles: Zephyr's, plus the
     ad hoc cycle when some execution belongs to no cycle. Runs and logs have no one-to-one Zephyr
     object: one run per (cycle, test case) pair and one log per execution that ran, which is
-    exactly what transform planned (planned or skipped with a reason).
+    exactly what transform planned (planned or skipped with a reason). Nothing extracted: all 0.
     """
-    if not repo.source_counts(project_key).get("project"):
-        return 0
-    if entity_type in FOLDER_TYPES:
-        wanted = FOLDER_TYPES[entity_type]
-        folders = repo.iter_source(project_key, "folder")
-        return 1 + sum(1 for f in folders if (f.payload or {}).get("folderType", "TEST_CASE") == wanted)
-    if entity_type in ("test_run", "test_log"):
-        return sum(planned.get(entity_type, {}).values())
-    count = repo.source_counts(project_key).get(SOURCE_OF.get(entity_type, entity_type), 0)
-    if entity_type == "test_cycle" and repo.get_planned(project_key, "test_cycle", "adhoc") is not None:
-        count += 1
-    return count
+    stored = repo.source_counts(project_key)
+    if not stored.get("project"):
+        return {}
+    folder_types = Counter(
+        (f.payload or {}).get("folderType", "TEST_CASE") for f in repo.iter_source(project_key, "folder")
+    )
+    counts = {t: 1 + folder_types[folder_type] for t, folder_type in FOLDER_TYPES.items()}
+    counts.update({t: sum(planned.get(t, {}).values()) for t in ("test_run", "test_log")})
+    counts.update({t: stored.get(source, 0) for t, source in SOURCE_OF.items()})
+    if repo.get_planned(project_key, "test_cycle", "adhoc") is not None:
+        counts["test_cycle"] += 1
+    return counts
 
 
 def type_status(repo: Repository, project_key: str) -> list[TypeStatus]:
@@ -66,13 +64,14 @@ def type_status(repo: Repository, project_key: str) -> list[TypeStatus]:
         if (problem.entity_type, problem.source_key) not in seen:
             seen.add((problem.entity_type, problem.source_key))
             degraded[problem.entity_type] += 1
+    sources = source_counts(repo, project_key, planned)
     rows: list[TypeStatus] = []
     for entity_type in LOAD_ORDER:
         by_state = states.get(entity_type, {})
         by_status = planned.get(entity_type, {})
         row = TypeStatus(
             entity_type,
-            source=_source_count(repo, project_key, entity_type, planned),
+            source=sources.get(entity_type, 0),
             planned=by_status.get("planned", 0),
             skipped=by_status.get("skipped", 0) + by_state.get("skipped", 0),
             loaded=sum(n for s, n in by_state.items() if s in TARGET_STATES),

@@ -97,11 +97,7 @@ def _write(
     ctx.reporter.start(PHASE, entity_type, total=len(plans))
     keys = {p.source_key for p in plans}
     with ctx.session() as repo:
-        stale = [
-            r.source_key
-            for r in repo.iter_planned(ctx.project_key, entity_type, status=None)
-            if r.source_key not in keys
-        ]
+        stale = sorted(repo.planned_keys(ctx.project_key, entity_type) - keys)
         if stale:
             repo.delete_planned(ctx.project_key, entity_type, stale)
             repo.replace_problems_bulk(

@@ -170,6 +170,11 @@ class PlannedQueries(RepoBase):
                 return
             last = (rows[-1].level, rows[-1].sort_key, rows[-1].source_key)
 
+    def planned_keys(self, project_key: str, entity_type: str) -> set[str]:
+        """The source keys of every planned entity of one type, whatever its status (no payloads)."""
+        query = select(t.c.source_key).where(t.c.project_key == project_key, t.c.entity_type == entity_type)
+        return set(self._session.scalars(query))
+
     def planned_levels(self, project_key: str, entity_type: str) -> list[int]:
         """The distinct dependency levels of one type, ascending."""
         query = (

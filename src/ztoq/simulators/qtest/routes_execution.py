@@ -278,7 +278,9 @@ def _create_cycle(req: Req) -> Response:
         name=name_of(body, "Test Cycle"),
         parent_type=parent[0],
         parent_id=parent[1],
-        order=len(_cycles_in(req.state, project_id, parent)) + 1,
+        order=req.state.next_order(
+            "test-cycles", (project_id, *parent), lambda: len(_cycles_in(req.state, project_id, parent))
+        ),
         created=now,
         modified=now,
         description=body.get("description"),
@@ -351,7 +353,9 @@ def _create_suite(req: Req) -> Response:
         name=name_of(body, "Test Suite"),
         parent_type=parent[0],
         parent_id=parent[1],
-        order=len(_suites_in(req.state, project_id, parent)) + 1,
+        order=req.state.next_order(
+            "test-suites", (project_id, *parent), lambda: len(_suites_in(req.state, project_id, parent))
+        ),
         properties=apply_properties(fields, body.get("properties"), {}, member_ids(req), creating=True),
         created=now,
         modified=now,

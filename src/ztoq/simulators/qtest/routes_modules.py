@@ -121,16 +121,20 @@ def new_module(req: Req, name: str, parent_id: int | None, description: str | No
     """
     project_id = req.project_id
     now = req.state.now()
-    siblings = [
-        m for m in req.state.modules.values() if m.parent_id == parent_id and m.project_id == project_id
-    ]
+    order = req.state.next_order(
+        "modules",
+        (project_id, parent_id),
+        lambda: sum(
+            1 for m in req.state.modules.values() if (m.project_id, m.parent_id) == (project_id, parent_id)
+        ),
+    )
     module = Module(
         id=req.state.next_id("modules"),
         project_id=project_id,
         pid=req.state.next_pid(project_id, "modules"),
         name=name,
         parent_id=parent_id,
-        order=len(siblings) + 1,
+        order=order,
         created=now,
         modified=now,
         description=description,

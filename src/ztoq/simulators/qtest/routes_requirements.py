@@ -67,16 +67,22 @@ def _create_requirement(req: Req) -> Response:
     fields = req.state.fields_of(project_id, "requirements")
     properties = apply_properties(fields, body.get("properties"), {}, member_ids(req), creating=True)
     now = req.state.now()
-    siblings = [
-        r for r in req.state.requirements.values() if r.parent_id == parent_id and r.project_id == project_id
-    ]
+    order = req.state.next_order(
+        "requirements",
+        (project_id, parent_id),
+        lambda: sum(
+            1
+            for r in req.state.requirements.values()
+            if (r.project_id, r.parent_id) == (project_id, parent_id)
+        ),
+    )
     requirement = Requirement(
         id=req.state.next_id("requirements"),
         project_id=project_id,
         pid=req.state.next_pid(project_id, "requirements"),
         name=name_of(body, "Requirement"),
         parent_id=parent_id,
-        order=len(siblings) + 1,
+        order=order,
         properties=properties,
         created=now,
         modified=now,

@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 
 from ztoq.config import ZtoqConfig, build_config, load_config
 from ztoq.dashboard import create_dashboard_app, find_chromium, screenshot
-from ztoq.pipeline.transform import LOAD_ORDER
+from ztoq.entities import LOAD_ORDER
 from ztoq.rehearsal import write_config
 from ztoq.simulators.faults import FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator

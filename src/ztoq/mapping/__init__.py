@@ -7,7 +7,7 @@ also name test steps by ``{"$step": [test_case_key, order]}`` (see :mod:`ztoq.ma
 The rules and their reasons: docs/mapping.md.
 """
 
-from ztoq.mapping.base import Planned, Problem, find_refs, ref, resolve_refs
+from ztoq.mapping.base import PlannedEntity, Problem, find_refs, ref, resolve_refs
 from ztoq.mapping.cycles import plan_adhoc_cycle, plan_test_cycle, plan_test_cycles
 from ztoq.mapping.executions import plan_executions, plan_test_log, plan_test_run
 from ztoq.mapping.lookups import SourceLookups, TargetFields, UserResolver
@@ -18,7 +18,7 @@ from ztoq.mapping.testcases import plan_test_case, plan_test_cases, step_counts
 from ztoq.mapping.text import find_source_key, source_key_marker
 
 __all__ = [
-    "Planned",
+    "PlannedEntity",
     "Problem",
     "SourceLookups",
     "TargetFields",

@@ -15,13 +15,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.mapping.base import Planned, ref
+from ztoq.mapping.base import PlannedEntity, ref
 from ztoq.mapping.common import describe, entity_name, map_links, map_owner, new_properties, option_name
 from ztoq.mapping.fields import display
 from ztoq.mapping.lookups import SourceLookups, TargetFields, link_id
 from ztoq.mapping.modules import ROOT_KEY
 from ztoq.mapping.properties import PropertySet
 from ztoq.mapping.text import text_to_html
+from ztoq.vendor import QTEST_PARENT_CYCLE, QTEST_PARENT_RELEASE
 
 ADHOC_KEY = "adhoc"
 
@@ -63,7 +64,7 @@ def _parent(cycle: Mapping[str, Any], lookups: SourceLookups, props: PropertySet
                 f"The cycle is linked to {len(plans)} test plans; qTest gives a test cycle one release, "
                 f"so it goes under {plans[0]} and the others are named in the description.",
             )
-        return {"parent_id": ref("release", plans[0]), "parent_type": "release"}
+        return {"parent": ref("release", plans[0]), "parent_type": QTEST_PARENT_RELEASE}
     folder_id = link_id(cycle.get("folder"))
     if folder_id is not None and folder_id not in lookups.folders:
         props.problem(
@@ -75,12 +76,12 @@ def _parent(cycle: Mapping[str, Any], lookups: SourceLookups, props: PropertySet
         )
         folder_id = None
     parent_key = ROOT_KEY if folder_id is None else str(folder_id)
-    return {"parent_id": ref("cycle_folder", parent_key), "parent_type": "test-cycle"}
+    return {"parent": ref("cycle_folder", parent_key), "parent_type": QTEST_PARENT_CYCLE}
 
 
 def plan_test_cycle(
     cycle: Mapping[str, Any], lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
-) -> Planned:
+) -> PlannedEntity:
     """One Zephyr test cycle as a planned qTest test cycle.
 
     Description, planned dates, owner, status, Jira version and custom fields go into qTest
@@ -90,13 +91,13 @@ def plan_test_cycle(
     resource documents none.
 
     Returns:
-        Planned "test_cycle" keyed by the cycle key (e.g. "PROJ-R1"); ``extra`` holds
+        Planned "test_cycle" keyed by the cycle key (e.g. "PROJ-R1"); ``parent`` and ``parent_type`` hold
         ``parent_id`` (a release or cycle_folder reference) and ``parent_type``.
     """
     key = str(cycle.get("key") or f"id-{cycle.get('id')}")
     props = new_properties("test-cycles", lookups, fields, config)
     name = entity_name(cycle.get("name"), key, "test cycle", props)
-    extra = _parent(cycle, lookups, props)
+    placement = _parent(cycle, lookups, props)
     props.map_value("Planned Start Date", cycle.get("plannedStartDate"))
     props.map_value("Planned End Date", cycle.get("plannedEndDate"))
     map_owner(props, cycle.get("owner"), "Owner")
@@ -116,24 +117,27 @@ def plan_test_cycle(
     payload: dict[str, Any] = {"name": name, "description": description}
     if props.values:
         payload["properties"] = props.properties()
-    return Planned("test_cycle", key, None if props.failed else payload, problems=props.problems, extra=extra)
+    return PlannedEntity(
+        "test_cycle", key, None if props.failed else payload, **placement, problems=props.problems
+    )
 
 
 def plan_test_cycles(
     cycles: Sequence[Mapping[str, Any]], lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
-) -> list[Planned]:
+) -> list[PlannedEntity]:
     """Every test cycle, in the order given (plan the cycle folders with ``plan_cycle_folders``)."""
     return [plan_test_cycle(c, lookups, fields, config) for c in cycles]
 
 
-def plan_adhoc_cycle(config: ZtoqConfig) -> Planned:
+def plan_adhoc_cycle(config: ZtoqConfig) -> PlannedEntity:
     """The test cycle receiving executions that belong to no Zephyr cycle (``qtest.adhoc_cycle``)."""
-    return Planned(
+    return PlannedEntity(
         "test_cycle",
         ADHOC_KEY,
         {
             "name": config.qtest.adhoc_cycle,
             "description": "Zephyr Scale test executions that belong to no test cycle.",
         },
-        extra={"parent_id": ref("cycle_folder", ROOT_KEY), "parent_type": "test-cycle"},
+        parent=ref("cycle_folder", ROOT_KEY),
+        parent_type=QTEST_PARENT_CYCLE,
     )

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.mapping.base import Planned, Problem, ref
+from ztoq.mapping.base import PlannedEntity, Problem, ref
 from ztoq.mapping.common import issue_key, new_properties
 from ztoq.mapping.cycles import ADHOC_KEY, plan_adhoc_cycle
 from ztoq.mapping.fields import (
@@ -32,8 +33,17 @@ from ztoq.mapping.properties import PropertySet
 from ztoq.mapping.statuses import StatusMapper
 from ztoq.mapping.steps import step_ref
 from ztoq.mapping.text import join_html, source_key_marker, table_html, text_to_html, truncate_name
+from ztoq.vendor import QTEST_PARENT_CYCLE
 
 _VERSION_URL = re.compile(r"/testcases/([^/]+)/versions/(\d+)")
+
+
+@dataclass
+class LogLinks:
+    """What a test log carries besides its body: the mapped tester and the linked Jira defects."""
+
+    executed_by: int | None = None
+    defect_links: tuple[str, ...] | None = None
 
 
 def executed_test_case(execution: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -101,7 +111,7 @@ def plan_test_run(
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
-) -> Planned:
+) -> PlannedEntity:
     """The test run of one (cycle, test case) pair; its fields come from the latest execution."""
     cycle_key, _, case_key = key.partition("|")
     latest = max(executions, key=_recency)
@@ -146,12 +156,13 @@ def plan_test_run(
         "test_case": {"id": ref("test_case", case_key)},
         "properties": props.properties(),
     }
-    return Planned(
+    return PlannedEntity(
         "test_run",
         key,
         None if props.failed else payload,
         problems=props.problems,
-        extra={"parent_id": ref("test_cycle", cycle_key), "parent_type": "test-cycle"},
+        parent=ref("test_cycle", cycle_key),
+        parent_type=QTEST_PARENT_CYCLE,
     )
 
 
@@ -212,11 +223,11 @@ def plan_test_log(
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
-) -> Planned | None:
+) -> PlannedEntity | None:
     """One execution as a planned qTest test log, or None for an execution that never ran.
 
     Returns:
-        Planned "test_log" keyed by the execution key (or id), ``extra["run"]`` the run's
+        Planned "test_log" keyed by the execution key (or id), ``parent`` the run's
         reference, ``sort_key`` the end date (ISO, UTC) then the id so a run's logs load oldest
         first; payload None (with the reason) when it cannot be made.
     """
@@ -228,7 +239,7 @@ def plan_test_log(
     statuses = StatusMapper(lookups, fields, config)
     zephyr_status = statuses.zephyr_name(execution.get("testExecutionStatus"))
     end = _end(execution)
-    extra: dict[str, Any] = {"run": ref("test_run", run)}
+    log_links = LogLinks()
     if end is None:
         if statuses.never_run(zephyr_status):
             return None
@@ -238,20 +249,20 @@ def plan_test_log(
             f"Execution {key} has status {zephyr_status!r} but no end date; qTest needs one, "
             "so no log is made.",
         )
-        return Planned("test_log", key, None, problems=props.problems, extra=extra)
+        return PlannedEntity("test_log", key, None, parent=ref("test_run", run), problems=props.problems)
     status = statuses.map(execution.get("testExecutionStatus"), props, f"execution {key}")
     end_text = format_timestamp(end)
     elapsed = execution.get("executionTime")
     start_text = end_text
     if isinstance(elapsed, int) and not isinstance(elapsed, bool) and elapsed > 0:
         start_text = format_timestamp(datetime.fromtimestamp(end.timestamp() - elapsed / 1000, UTC))
-    _people(props, execution, extra)
+    _people(props, execution, log_links)
     _environment(props, execution, config)
     if version is not None:
         props.keep_in_text("Test case version", version, None, "")
     _metadata(props, execution, lookups)
     props.map_custom_fields(execution.get("customFields"), config.custom_fields.test_execution)
-    _defects(props, execution, lookups, extra)
+    _defects(props, execution, lookups, log_links)
     step_logs = _step_logs(case_key or "", steps, statuses, props)
     note = join_html(
         text_to_html(display(execution.get("comment"))), props.block.render(), source_key_marker(key)
@@ -267,17 +278,19 @@ def plan_test_log(
     }
     ident = execution.get("id")
     sort_key = f"{end_text}#{ident:015d}" if isinstance(ident, int) else f"{end_text}#{key}"
-    return Planned(
+    return PlannedEntity(
         "test_log",
         key,
         None if props.failed or status is None else payload,
         sort_key=sort_key,
         problems=props.problems,
-        extra=extra,
+        parent=ref("test_run", run),
+        executed_by=log_links.executed_by,
+        defect_links=log_links.defect_links,
     )
 
 
-def _people(props: PropertySet, execution: Mapping[str, Any], extra: dict[str, Any]) -> None:
+def _people(props: PropertySet, execution: Mapping[str, Any], links: LogLinks) -> None:
     """Executor and assignee: always named in the note (manual logs cannot carry the tester)."""
     for member, label in (("executedById", "Executed by"), ("assignedToId", "Assigned to")):
         account = execution.get(member)
@@ -285,7 +298,7 @@ def _people(props: PropertySet, execution: Mapping[str, Any], extra: dict[str, A
             continue
         user = props.users.resolve(account)
         if member == "executedById" and user is not None:
-            extra["executed_by"] = user
+            links.executed_by = user
         if user is None:
             props.keep_in_text(
                 label,
@@ -315,7 +328,7 @@ def _metadata(props: PropertySet, execution: Mapping[str, Any], lookups: SourceL
 
 
 def _defects(
-    props: PropertySet, execution: Mapping[str, Any], lookups: SourceLookups, extra: dict[str, Any]
+    props: PropertySet, execution: Mapping[str, Any], lookups: SourceLookups, links: LogLinks
 ) -> None:
     lines: list[str] = []
     keys: list[str] = []
@@ -327,7 +340,7 @@ def _defects(
             keys.append(found)
         lines.append(found or f"issue {issue.get('issueId')}")
     if lines:
-        extra["defect_links"] = keys
+        links.defect_links = tuple(keys)
         props.keep_in_text(
             "Jira issues",
             join_html(*lines),
@@ -342,7 +355,7 @@ def plan_executions(
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
-) -> list[Planned]:
+) -> list[PlannedEntity]:
     """Runs (one per cycle and test case), logs (one per execution that ran), and the ad hoc cycle.
 
     Args:
@@ -358,7 +371,7 @@ def plan_executions(
     """
     groups: dict[str, list[Mapping[str, Any]]] = {}
     lost_cycles: dict[str, list[str]] = {}
-    logs: list[Planned] = []
+    logs: list[PlannedEntity] = []
     log_runs: list[str] = []
     for execution in executions:
         case_key, _ = executed_test_case(execution)
@@ -387,10 +400,10 @@ def plan_executions(
                     f"An execution's {why}; the run goes to the ad hoc cycle.",
                 )
             )
-    failed_runs = {r.source_key for r in runs if r.payload is None}
+    failed_runs = {r.source_key for r in runs if r.body is None}
     for log, key in zip(logs, log_runs, strict=True):
-        if log.payload is not None and key in failed_runs:
-            log.payload = None
+        if log.body is not None and key in failed_runs:
+            log.body = None
             log.problems.append(
                 Problem(
                     "skipped",

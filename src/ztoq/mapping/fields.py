@@ -24,7 +24,7 @@ from typing import Any
 
 from ztoq.mapping.lookups import TargetField, fold
 from ztoq.mapping.text import text_to_html
-from ztoq.simulators.catalog import (
+from ztoq.vendor import (
     QTEST_CHECKBOX,
     QTEST_DATE,
     QTEST_DATE_TIME,

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.mapping.base import Planned, Problem, ref
+from ztoq.mapping.base import PlannedEntity, Problem, ref
 from ztoq.mapping.lookups import link_id
 from ztoq.mapping.text import join_html, source_key_marker, truncate_name
+from ztoq.vendor import QTEST_PARENT_CYCLE, QTEST_PARENT_ROOT
 
 ROOT_KEY = "root"
 
@@ -74,12 +75,12 @@ def plan_folder_tree(
     folder_type: str,
     root_name: str,
     root_description: str,
-    root_extra: dict[str, Any],
-    child_extra: dict[str, Any],
-) -> list[Planned]:
+    root_parent_type: str | None,
+    child_parent_type: str | None,
+) -> list[PlannedEntity]:
     """The root and one Planned per folder of ``folder_type``, parents before children.
 
-    ``child_extra`` is merged into each folder's extra next to ``parent_id``.
+    ``root_parent_type`` and ``child_parent_type`` are the qTest ``parentType`` of each.
     """
     selected = {
         int(f["id"]): f
@@ -95,12 +96,13 @@ def plan_folder_tree(
         siblings.sort(key=lambda i: (selected[i].get("index") or 0, i))
 
     plans = [
-        Planned(
+        PlannedEntity(
             entity_type,
             ROOT_KEY,
             {"name": root_name, "description": root_description},
             level=0,
-            extra=dict(root_extra),
+            parent=None,
+            parent_type=root_parent_type,
         )
     ]
     queue: deque[tuple[int, int]] = deque((i, 1) for i in children.get(None, []))
@@ -140,7 +142,7 @@ def plan_folder_tree(
         parent = parents[folder_id]
         parent_key = ROOT_KEY if parent is None else str(parent)
         plans.append(
-            Planned(
+            PlannedEntity(
                 entity_type,
                 str(folder_id),
                 {
@@ -149,14 +151,15 @@ def plan_folder_tree(
                 },
                 level=depth,
                 problems=problems,
-                extra={"parent_id": ref(entity_type, parent_key), **child_extra},
+                parent=ref(entity_type, parent_key),
+                parent_type=child_parent_type,
             )
         )
         queue.extend((child, depth + 1) for child in children.get(folder_id, []))
     return plans
 
 
-def plan_modules(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> list[Planned]:
+def plan_modules(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> list[PlannedEntity]:
     """qTest modules mirroring the Zephyr TEST_CASE folder tree under one root module.
 
     Args:
@@ -165,7 +168,7 @@ def plan_modules(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> li
 
     Returns:
         The root module (source key "root", level 0) then each folder (source key its id,
-        level its depth), parents first. ``extra["parent_id"]`` is the parent's reference
+        level its depth), parents first. ``parent`` is the parent's reference
         (None for the root): qTest takes it as the ``parentId`` query parameter.
     """
     root = config.root_module_name or "Zephyr"
@@ -175,12 +178,12 @@ def plan_modules(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> li
         folder_type="TEST_CASE",
         root_name=root,
         root_description=f"Test cases migrated from Zephyr Scale project {config.zephyr.project_key}.",
-        root_extra={"parent_id": None, "parent": None},
-        child_extra={},
+        root_parent_type=None,
+        child_parent_type=None,
     )
 
 
-def plan_cycle_folders(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> list[Planned]:
+def plan_cycle_folders(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> list[PlannedEntity]:
     """qTest test cycles mirroring the Zephyr TEST_CYCLE folder tree, for cycles without a test plan.
 
     Entity type "cycle_folder"; the root (source key "root") is created at the project root
@@ -194,6 +197,6 @@ def plan_cycle_folders(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig)
         folder_type="TEST_CYCLE",
         root_name=root,
         root_description=f"Test cycles migrated from Zephyr Scale project {config.zephyr.project_key}.",
-        root_extra={"parent_id": None, "parent_type": "root"},
-        child_extra={"parent_type": "test-cycle"},
+        root_parent_type=QTEST_PARENT_ROOT,
+        child_parent_type=QTEST_PARENT_CYCLE,
     )

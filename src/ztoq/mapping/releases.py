@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.mapping.base import Planned
+from ztoq.mapping.base import PlannedEntity
 from ztoq.mapping.common import describe, entity_name, map_links, map_owner, new_properties, option_name
 from ztoq.mapping.fields import display
 from ztoq.mapping.lookups import SourceLookups, TargetFields, link_id
@@ -19,7 +19,7 @@ from ztoq.mapping.text import text_to_html
 
 def plan_release(
     test_plan: Mapping[str, Any], lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
-) -> Planned:
+) -> PlannedEntity:
     """One Zephyr test plan as a planned qTest release.
 
     Args:
@@ -50,7 +50,7 @@ def plan_release(
     map_links(test_plan.get("links"), lookups, props, requirements=False)
     description = describe(text_to_html(display(test_plan.get("objective"))), props, key, config)
     props.finish()
-    return Planned(
+    return PlannedEntity(
         "release",
         key,
         None
@@ -62,6 +62,6 @@ def plan_release(
 
 def plan_releases(
     test_plans: Sequence[Mapping[str, Any]], lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
-) -> list[Planned]:
+) -> list[PlannedEntity]:
     """Every test plan as a release, in the order given."""
     return [plan_release(p, lookups, fields, config) for p in test_plans]

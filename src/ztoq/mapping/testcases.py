@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.mapping.base import Planned, ref
+from ztoq.mapping.base import PlannedEntity, ref
 from ztoq.mapping.common import describe, entity_name, map_links, new_properties, option_name
 from ztoq.mapping.fields import (
     Kind,
@@ -108,7 +108,7 @@ def plan_test_case(
     *,
     level: int = 0,
     broken_calls: frozenset[int] = frozenset(),
-) -> Planned:
+) -> PlannedEntity:
     """One Zephyr test case as a planned qTest test case.
 
     Args:
@@ -160,13 +160,14 @@ def plan_test_case(
         "properties": props.properties(),
         "test_steps": test_steps,
     }
-    return Planned(
+    return PlannedEntity(
         "test_case",
         key,
         None if props.failed else payload,
         level=level,
         problems=props.problems,
-        extra={"approve": config.qtest.approve_test_cases, "requirement_links": requirement_links},
+        approve=config.qtest.approve_test_cases,
+        requirement_links=tuple(requirement_links),
     )
 
 
@@ -177,7 +178,7 @@ def plan_test_cases(
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
-) -> list[Planned]:
+) -> list[PlannedEntity]:
     """Every test case, with call levels computed and call cycles broken (never loops).
 
     A test case calling another of this batch gets a level one above its callee's; test cases
@@ -205,13 +206,13 @@ def plan_test_cases(
     ]
 
 
-def step_counts(planned: Iterable[Planned]) -> dict[str, int]:
+def step_counts(planned: Iterable[PlannedEntity]) -> dict[str, int]:
     """Test case key -> number of qTest steps, from planned test cases (for ``SourceLookups``).
 
     Test logs match step results to steps by order only when the counts agree.
     """
     return {
-        p.source_key: len(p.payload.get("test_steps") or ())
+        p.source_key: len(p.body.get("test_steps") or ())
         for p in planned
-        if p.entity_type == "test_case" and p.payload is not None
+        if p.entity_type == "test_case" and p.body is not None
     }

@@ -3,49 +3,40 @@
 Transform drops the plan of a Zephyr entity that no longer exists and records a
 ``deleted_in_source`` problem, so a deletion is always visible in the report. Only with
 ``migration.propagate_deletions: true`` does load also delete, in qTest, the entity ztoq created
-for it (runs before cycles before releases, test cases before modules; a module only when it is
-empty). Test logs cannot be deleted through the qTest API: a deleted execution's log stays and the
-report says so.
+for it, in the registry's reverse dependency order; containers without force, so a module or a
+cycle goes only when it holds nothing else. Test logs cannot be deleted through the qTest API: a
+deleted execution's log stays and the report says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
+from ztoq.entities import DELETE_ORDER
 from ztoq.errors import FatalApiError, NotFound
 from ztoq.pipeline.context import PhaseContext
-from ztoq.qtest import QTestClient
+from ztoq.pipeline.loaders import build_loaders
 from ztoq.store import TARGET_STATES, ProblemItem
 
 PHASE = "load"
-
-
-def _deleters(client: QTestClient) -> list[tuple[str, Callable[[int], Awaitable[None]]]]:
-    return [
-        ("test_run", client.delete_test_run),
-        ("test_cycle", lambda i: client.delete_test_cycle(i, force=True)),
-        ("release", client.delete_release),
-        ("test_case", client.delete_test_case),
-        ("module", lambda i: client.delete_module(i, force=False)),
-    ]
 
 
 async def propagate_deletions(ctx: PhaseContext) -> dict[str, int]:
     """Delete from qTest what ztoq created for Zephyr entities that are gone; returns counts per type."""
     client, key = ctx.qtest(), ctx.project_key
     deleted: dict[str, int] = {}
-    for entity_type, delete in _deleters(client):
+    loaders = build_loaders()
+    for entity_type in DELETE_ORDER:
         with ctx.session() as repo:
+            planned = repo.planned_keys(key, entity_type)
             gone = [
                 m
                 for m in repo.iter_mappings(key, entity_type, states=TARGET_STATES)
-                if m.target_id is not None and repo.get_planned(key, entity_type, m.source_key) is None
+                if m.target_id is not None and m.source_key not in planned
             ]
         for mapping in gone:
             assert mapping.target_id is not None
             problem: ProblemItem
             try:
-                await delete(mapping.target_id)
+                await loaders[entity_type].delete(client, mapping.target_id)
             except NotFound:
                 pass  # already gone from qTest
             except FatalApiError as exc:
@@ -72,10 +63,11 @@ async def propagate_deletions(ctx: PhaseContext) -> dict[str, int]:
                 )
             deleted[entity_type] = deleted.get(entity_type, 0) + 1
     with ctx.session() as repo:
+        planned_logs = repo.planned_keys(key, "test_log")
         logs = [
             m
             for m in repo.iter_mappings(key, "test_log", states=TARGET_STATES)
-            if repo.get_planned(key, "test_log", m.source_key) is None
+            if m.source_key not in planned_logs
         ]
         for mapping in logs:
             repo.replace_problems(

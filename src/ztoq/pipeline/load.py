@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Mapping
-from typing import Any
 
+from ztoq.entities import LOAD_ORDER
 from ztoq.errors import FatalApiError, RetriableApiError
-from ztoq.mapping import find_source_key, resolve_refs
-from ztoq.mapping.base import REF_KEY, parse_ref
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_execution import CycleLoader, LogLoader, ReleaseLoader, RunLoader
-from ztoq.pipeline.load_types import EntityLoader, Loaded
-from ztoq.pipeline.transform import LOAD_ORDER, load_target_fields, unwrap
+from ztoq.pipeline.load_decision import LoadAction, decide_load
+from ztoq.pipeline.load_types import EntityLoader, Loaded, LoaderInputs
+from ztoq.pipeline.loaders import build_loaders
+from ztoq.pipeline.target import load_target_fields, source_key_field_ids
+from ztoq.plan import REF_KEY, PlannedEntity, decode_planned, parse_ref
 from ztoq.qtest import QTestClient
-from ztoq.qtest.models import Module, TestCase
-from ztoq.store import LoadWork, ProblemItem
+from ztoq.store import LoadWork, PlannedRecord, ProblemItem
 
 log = logging.getLogger(__name__)
 
@@ -38,134 +36,6 @@ PHASE = "load"
 
 #: How often a create that failed in a way that may have created the entity is looked up and retried.
 CREATE_ATTEMPTS = 3
-
-
-class ModuleLoader:
-    """qTest modules (the Zephyr TEST_CASE folder tree)."""
-
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
-        module = await client.create_module(body["name"], extra.get("parent_id"), body.get("description"))
-        return _loaded_module(module)
-
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded:
-        module = await client.update_module(target_id, body, parent_id=extra.get("parent_id"))
-        return _loaded_module(module, target_id)
-
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None:
-        for module in await client.list_modules(parent_id=extra.get("parent_id")):
-            if module.id is None:
-                continue
-            if find_source_key(module.description) == source_key:
-                return _loaded_module(module)
-            # The root module carries no folder key; ours is the one with our name and description.
-            if source_key == "root" and (module.name, module.description) == (
-                body.get("name"),
-                body.get("description"),
-            ):
-                return _loaded_module(module)
-        return None
-
-
-def _loaded_module(module: Module, fallback_id: int | None = None) -> Loaded:
-    target = module.id if module.id is not None else fallback_id
-    if target is None:
-        raise FatalApiError("qTest answered a module without an id.", api="qTest")
-    return Loaded(target, module.pid)
-
-
-class RequirementLinker:
-    """Links test cases to the qTest requirements named after the Jira issues they cover."""
-
-    def __init__(self) -> None:
-        self._found: dict[str, int | None] = {}
-        self._lock = asyncio.Lock()
-
-    async def requirement_for(self, client: QTestClient, issue_key: str) -> int | None:
-        """The qTest requirement whose name begins with the Jira key (searched once per key)."""
-        async with self._lock:
-            if issue_key not in self._found:
-                pattern = re.compile(rf"^\s*{re.escape(issue_key)}(?![A-Za-z0-9-])", re.IGNORECASE)
-                quoted = issue_key.replace("'", "\\'")
-                match: int | None = None
-                async for item in client.search("requirements", f"'Name' ~ '{quoted}'"):
-                    if isinstance(item.get("id"), int) and pattern.match(str(item.get("name") or "")):
-                        match = int(item["id"])
-                        break
-                self._found[issue_key] = match
-            return self._found[issue_key]
-
-    async def link(self, client: QTestClient, case_id: int, issue_keys: list[str]) -> tuple[ProblemItem, ...]:
-        problems: list[ProblemItem] = []
-        for issue_key in issue_keys:
-            requirement = await self.requirement_for(client, issue_key)
-            if requirement is None:
-                problems.append(
-                    ProblemItem(
-                        "degraded",
-                        "requirement_not_found",
-                        f"The test case covers Jira issue {issue_key}, but qTest has no requirement named "
-                        "after it; the key is kept in the description.",
-                        detail={"issue": issue_key},
-                    )
-                )
-            else:
-                await client.link_requirement_to_test_cases(requirement, [case_id])
-        return tuple(problems)
-
-
-class TestCaseLoader:
-    """qTest test cases, approved after each create/update when asked (logs bind to approved versions)."""
-
-    def __init__(self, source_key_field_id: int | None, linker: RequirementLinker | None = None) -> None:
-        self.source_key_field_id = source_key_field_id
-        self.linker = linker or RequirementLinker()
-
-    async def _approved(self, client: QTestClient, case: TestCase, extra: dict[str, Any]) -> Loaded:
-        if case.id is None:
-            raise FatalApiError("qTest answered a test case without an id.", api="qTest")
-        if extra.get("approve") and not (case.version or "").endswith(".0"):
-            fault_point("load.before_approve")
-            approved = await client.approve_test_case(case.id)
-            case = approved if approved.id is not None else case
-        problems: tuple[ProblemItem, ...] = ()
-        links = [str(k) for k in extra.get("requirement_links") or ()]
-        if links:
-            problems = await self.linker.link(client, int(case.id or 0), links)
-        return Loaded(int(case.id or 0), case.pid, case.web_url, case.version, problems)
-
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
-        return await self._approved(client, await client.create_test_case(body), extra)
-
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded:
-        case = await client.update_test_case(target_id, body)
-        if case.id is None:
-            case = case.model_copy(update={"id": target_id})
-        return await self._approved(client, case, extra)
-
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None:
-        parent = body.get("parent_id")
-        async for case in client.iter_test_cases(parent_id=parent if isinstance(parent, int) else None):
-            if case.id is None:
-                continue
-            if find_source_key(case.description) == source_key or self._key_property(case) == source_key:
-                return await self._approved(client, case, extra)
-        return None
-
-    def _key_property(self, case: TestCase) -> str | None:
-        if self.source_key_field_id is None:
-            return None
-        for prop in case.properties or ():
-            if prop.field_id == self.source_key_field_id:
-                return prop.field_value
-        return None
 
 
 class Loader:
@@ -238,36 +108,32 @@ class Loader:
     async def load_one(self, loader: EntityLoader, work: LoadWork) -> None:
         """Create, update or adopt one entity, recording each step durably."""
         ctx, planned, mapping = self.ctx, work.planned, work.mapping
-        if mapping is not None and mapping.state == "deleted":
-            mapping = None  # rolled back (or deleted) in qTest: created anew
         entity_type, key = planned.entity_type, planned.source_key
-        body_raw, extra_raw = unwrap(planned.payload)
+        action = decide_load(planned, mapping)
+        if action is LoadAction.UNCHANGED:
+            ctx.reporter.advance(PHASE, entity_type, skipped=1)
+            return
         try:
-            body = resolve_refs(body_raw or {}, self.resolve)
-            extra = resolve_refs(extra_raw, self.resolve)
+            entity = _decoded(planned).resolved(self.resolve)
         except KeyError as missing:
             self._problem(work, "skipped", "dependency_not_loaded", _dependency_message(key, str(missing)))
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
             return
         client = ctx.qtest()
-        if (
-            entity_type == "test_log"
-            and mapping is not None
-            and mapping.target_id is not None
-            and mapping.loaded_source_hash is not None
-            and mapping.loaded_source_hash == planned.source_hash
-        ):
-            # The execution is unchanged; only its plan moved (its test case was edited since).
-            # The log stays as it is: it is bound to the test case version that was executed.
+        if action is LoadAction.KEEP:
+            assert mapping is not None
+            assert mapping.target_id is not None
             self._recorded(work, Loaded(mapping.target_id), mapping.state)
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
             return
         try:
-            if mapping is not None and mapping.target_id is not None:
-                result = await loader.update(client, mapping.target_id, body, extra)
+            if action is LoadAction.UPDATE:
+                assert mapping is not None
+                assert mapping.target_id is not None
+                result = await loader.update(client, mapping.target_id, entity)
                 self._recorded(work, result, "updated")
             else:
-                result = await self._create(loader, client, work, body, extra)
+                result = await self._create(loader, client, work, entity, action)
         except FatalApiError as exc:
             self._problem(work, "failed", "rejected_by_qtest", f"qTest rejected {key}: {exc}")
             ctx.reporter.advance(PHASE, entity_type, failed=1)
@@ -280,31 +146,31 @@ class Loader:
         loader: EntityLoader,
         client: QTestClient,
         work: LoadWork,
-        body: dict[str, Any],
-        extra: dict[str, Any],
+        entity: PlannedEntity,
+        action: LoadAction,
     ) -> Loaded:
         planned, mapping = work.planned, work.mapping
         entity_type, key = planned.entity_type, planned.source_key
-        if mapping is not None and mapping.state == "intent":
+        if action is LoadAction.RECONCILE and mapping is not None:
             # A previous run may have created it before it could record the answer.
-            found = await loader.find(client, key, body, extra)
+            found = await loader.find(client, entity)
             if found is not None:
-                return await self._adopt(loader, client, work, found, body, extra, mapping.intent_hash)
+                return await self._adopt(loader, client, work, found, entity, mapping.intent_hash)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             with self.ctx.session() as repo:
                 repo.record_intent(self.ctx.project_key, entity_type, key, planned.content_hash)
             fault_point("load.after_intent")
             try:
-                result = await loader.create(client, body, extra)
+                result = await loader.create(client, entity)
             except RetriableApiError:
                 # The create may or may not have happened (a dropped connection, a 5xx after
                 # processing, a timeout while the server is still working on it): give the server
                 # time to finish, then look before sending it again.
                 await asyncio.sleep(self.ctx.config.network.retry_delay * 2 ** (attempt - 1))
-                found = await loader.find(client, key, body, extra)
+                found = await loader.find(client, entity)
                 if found is not None:
                     # What qTest holds is what was just sent.
-                    return await self._adopt(loader, client, work, found, body, extra, planned.content_hash)
+                    return await self._adopt(loader, client, work, found, entity, planned.content_hash)
                 if attempt == CREATE_ATTEMPTS:
                     raise
                 continue
@@ -320,8 +186,7 @@ class Loader:
         client: QTestClient,
         work: LoadWork,
         found: Loaded,
-        body: dict[str, Any],
-        extra: dict[str, Any],
+        entity: PlannedEntity,
         sent_hash: str | None,
     ) -> Loaded:
         """Take over an entity created by a request whose answer was lost.
@@ -330,7 +195,7 @@ class Loader:
         since (a crash, then an edit in Zephyr), the entity is brought up to date.
         """
         if sent_hash != work.planned.content_hash:
-            found = await loader.update(client, found.target_id, body, extra)
+            found = await loader.update(client, found.target_id, entity)
         self._recorded(work, found, "adopted")
         return found
 
@@ -381,38 +246,26 @@ def _group_by_run(work: list[LoadWork]) -> list[list[LoadWork]]:
     """Test logs grouped by their run, each group in load order (oldest first)."""
     groups: dict[str, list[LoadWork]] = {}
     for item in work:
-        _, extra = unwrap(item.planned.payload)
-        run = extra.get("run")
+        run = _decoded(item.planned).parent
         key = str(run.get(REF_KEY)) if isinstance(run, dict) else str(run)
         groups.setdefault(key, []).append(item)
     return list(groups.values())
 
 
-def source_key_field_ids(ctx: PhaseContext) -> dict[str, int | None]:
-    """Per qTest object type, the id of the field that holds Zephyr keys (None when there is none)."""
-    with ctx.session() as repo:
-        fields = load_target_fields(repo, ctx.project_key)
-    found: dict[str, int | None] = {}
-    for object_type in ("test-cases", "test-runs", "releases"):
-        target = fields.field(object_type, ctx.config.qtest.source_key_field)
-        found[object_type] = None if target is None else target.id
-    return found
+def _decoded(planned: PlannedRecord) -> PlannedEntity:
+    return decode_planned(planned.entity_type, planned.source_key, planned.payload, level=planned.level)
 
 
 async def run_load(ctx: PhaseContext) -> dict[str, int]:
     """The load phase; returns how many entities were sent per type."""
-    key_fields = source_key_field_ids(ctx)
+    with ctx.session() as repo:
+        fields = load_target_fields(repo, ctx.project_key)
     loader = Loader(ctx, {})
-    cycles = CycleLoader()
-    loader.loaders = {
-        "module": ModuleLoader(),
-        "test_case": TestCaseLoader(key_fields["test-cases"]),
-        "release": ReleaseLoader(key_fields["releases"]),
-        "cycle_folder": cycles,
-        "test_cycle": cycles,
-        "test_run": RunLoader(key_fields["test-runs"]),
-        "test_log": LogLoader(loader.ids.setdefault("test_case", {})),
-    }
+    inputs = LoaderInputs(
+        key_fields=source_key_field_ids(fields, ctx.config.qtest.source_key_field),
+        case_ids=loader.ids.setdefault("test_case", {}),
+    )
+    loader.loaders = build_loaders(inputs)
     sent = await loader.run()
     if ctx.config.migration.propagate_deletions:
         from ztoq.pipeline.deletions import propagate_deletions

@@ -14,6 +14,7 @@ from ztoq.errors import FatalApiError
 from ztoq.mapping import find_source_key
 from ztoq.mapping.steps import find_step_refs, resolve_step_refs
 from ztoq.pipeline.load_types import Loaded
+from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Property, Release, TestCycle, TestLog, TestRun
 
@@ -42,17 +43,16 @@ class ReleaseLoader:
     def __init__(self, source_key_field_id: int | None = None) -> None:
         self.source_key_field_id = source_key_field_id
 
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
         return _loaded_release(await client.create_release(body))
 
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded:
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
         return _loaded_release(await client.update_release(target_id, body), target_id)
 
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None:
+    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+        source_key = entity.source_key
         for release in await client.list_releases(include_closed=True):
             if release.id is None:
                 continue
@@ -64,6 +64,9 @@ class ReleaseLoader:
                 return _loaded_release(release)
         return None
 
+    async def delete(self, client: QTestClient, target_id: int) -> None:
+        await client.delete_release(target_id)
+
 
 def _loaded_release(release: Release, fallback: int | None = None) -> Loaded:
     return Loaded(_require_id(release, "release", fallback), release.pid, release.web_url)
@@ -72,20 +75,19 @@ def _loaded_release(release: Release, fallback: int | None = None) -> Loaded:
 class CycleLoader:
     """Zephyr test cycles, TEST_CYCLE folders and the ad hoc cycle as qTest test cycles."""
 
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
-        cycle = await client.create_test_cycle(body, extra.get("parent_id"), _parent_type(extra))
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        cycle = await client.create_test_cycle(body, entity.parent, _parent_type(entity))
         return _loaded_cycle(cycle)
 
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded:
-        cycle = await client.update_test_cycle(target_id, body, extra.get("parent_id"), _parent_type(extra))
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        cycle = await client.update_test_cycle(target_id, body, entity.parent, _parent_type(entity))
         return _loaded_cycle(cycle, target_id)
 
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None:
-        for cycle in await client.list_test_cycles(extra.get("parent_id"), _parent_type(extra)):
+    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+        body, source_key = entity.body or {}, entity.source_key
+        for cycle in await client.list_test_cycles(entity.parent, _parent_type(entity)):
             if cycle.id is None:
                 continue
             if find_source_key(cycle.description) == source_key:
@@ -97,10 +99,14 @@ class CycleLoader:
                 return _loaded_cycle(cycle)
         return None
 
+    async def delete(self, client: QTestClient, target_id: int) -> None:
+        # Without force: a cycle that still holds what ztoq did not create stays (and is reported).
+        await client.delete_test_cycle(target_id, force=False)
 
-def _parent_type(extra: dict[str, Any]) -> str | None:
-    parent_type = extra.get("parent_type")
-    if extra.get("parent_id") is None:
+
+def _parent_type(entity: PlannedEntity) -> str | None:
+    parent_type = entity.parent_type
+    if entity.parent is None:
         return "root" if parent_type in (None, "root") else parent_type
     return str(parent_type) if parent_type else None
 
@@ -115,21 +121,20 @@ class RunLoader:
     def __init__(self, source_key_field_id: int | None) -> None:
         self.source_key_field_id = source_key_field_id
 
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
-        run = await client.create_test_run(body, extra.get("parent_id"), extra.get("parent_type"))
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        run = await client.create_test_run(body, entity.parent, entity.parent_type)
         return _loaded_run(run)
 
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded:
-        run = await client.update_test_run(target_id, body, extra.get("parent_id"), extra.get("parent_type"))
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        run = await client.update_test_run(target_id, body, entity.parent, entity.parent_type)
         return _loaded_run(run, target_id)
 
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None:
+    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+        body, source_key = entity.body or {}, entity.source_key
         case_id = (body.get("test_case") or {}).get("id")
-        async for run in client.iter_test_runs(extra.get("parent_id"), extra.get("parent_type")):
+        async for run in client.iter_test_runs(entity.parent, entity.parent_type):
             if run.id is None:
                 continue
             key = _key_in(run.properties, self.source_key_field_id)
@@ -141,6 +146,9 @@ class RunLoader:
             if key is None and self.source_key_field_id is None and run_case == case_id:
                 return _loaded_run(run)
         return None
+
+    async def delete(self, client: QTestClient, target_id: int) -> None:
+        await client.delete_test_run(target_id)
 
 
 class _NoCase:
@@ -176,23 +184,27 @@ class LogLoader:
 
         return dict(resolve_step_refs(body, resolve))
 
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded:
-        log = await client.create_test_log(int(extra["run"]), await self._resolve_steps(client, body))
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        log = await client.create_test_log(int(entity.parent), await self._resolve_steps(client, body))
         return _loaded_log(log)
 
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded:
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
         resolved = await self._resolve_steps(client, body)
-        return _loaded_log(await client.update_test_log(int(extra["run"]), target_id, resolved), target_id)
+        return _loaded_log(await client.update_test_log(int(entity.parent), target_id, resolved), target_id)
 
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None:
-        for log in await client.list_test_logs(int(extra["run"])):
+    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+        source_key = entity.source_key
+        for log in await client.list_test_logs(int(entity.parent)):
             if log.id is not None and find_source_key(log.note) == source_key:
                 return _loaded_log(log)
         return None
+
+    async def delete(self, client: QTestClient, target_id: int) -> None:
+        raise FatalApiError(
+            "qTest has no API to delete one test log; it is deleted with its test run.", api="qTest"
+        )
 
 
 def _loaded_log(log: TestLog, fallback: int | None = None) -> Loaded:

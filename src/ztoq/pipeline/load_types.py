@@ -1,10 +1,12 @@
-"""What every entity loader returns and implements (shared by the design and execution loaders)."""
+"""What every entity loader returns and implements, and the loader of each registered type."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
+from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
 from ztoq.store import ProblemItem
 
@@ -22,14 +24,34 @@ class Loaded:
 
 
 class EntityLoader(Protocol):
-    """How one planned entity type is created, updated and found again in qTest."""
+    """How one planned entity type is created, updated, found again and deleted in qTest.
 
-    async def create(self, client: QTestClient, body: dict[str, Any], extra: dict[str, Any]) -> Loaded: ...
+    Every method takes the planned entity with its references already resolved to qTest ids.
+    """
 
-    async def update(
-        self, client: QTestClient, target_id: int, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded: ...
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded: ...
 
-    async def find(
-        self, client: QTestClient, source_key: str, body: dict[str, Any], extra: dict[str, Any]
-    ) -> Loaded | None: ...
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded: ...
+
+    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+        """The entity qTest already holds with this Zephyr key under its parent, or None."""
+        ...
+
+    async def delete(self, client: QTestClient, target_id: int) -> None: ...
+
+
+@dataclass
+class LoaderInputs:
+    """What loaders are built from.
+
+    Attributes:
+        key_fields: per qTest object type, the id of its "Zephyr Key" field (None: none).
+        case_ids: Zephyr test case key -> qTest id, kept current by the load phase as it goes
+            (test logs bind their step results to the steps of those test cases).
+    """
+
+    key_fields: Mapping[str, int | None] = field(default_factory=dict)
+    case_ids: dict[str, int] = field(default_factory=dict)
+
+
+LoaderFactory = Callable[[LoaderInputs], EntityLoader]

@@ -38,12 +38,13 @@ from typing import Any, Literal
 import httpx
 
 from ztoq.config import ZtoqConfig
+from ztoq.entities import LOAD_ORDER
 from ztoq.errors import ApiError, ConfigError, FatalApiError
 from ztoq.mapping.fields import Kind, field_kind
 from ztoq.mapping.lookups import TargetField, TargetFields, fold
 from ztoq.mapping.properties import BODY_LABELS
 from ztoq.pipeline.extract import TARGET_OBJECT_TYPES
-from ztoq.pipeline.transform import LOAD_ORDER, unwrap
+from ztoq.plan import decode_planned
 from ztoq.qtest import QTestClient
 from ztoq.store import Repository, Store, open_store
 from ztoq.store.records import LoadWork
@@ -928,7 +929,9 @@ def scan_plan(
                 row.create += 1
             else:
                 row.update += 1
-            body, _ = unwrap(work.planned.payload)
+            body = decode_planned(
+                work.planned.entity_type, work.planned.source_key, work.planned.payload
+            ).body
             body = body or {}
             grouper.add(
                 entity_type,

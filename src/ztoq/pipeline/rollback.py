@@ -16,20 +16,18 @@ The mapping table is kept: it is the record of what was in qTest.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ztoq.config import ZtoqConfig
+from ztoq.entities import DELETE_ORDER
 from ztoq.errors import FatalApiError, InputError, NotFound
 from ztoq.pipeline.context import PhaseContext, Transports
+from ztoq.pipeline.loaders import build_loaders
 from ztoq.pipeline.progress import ProgressReporter, QuietProgress
-from ztoq.qtest import QTestClient
 from ztoq.store import TARGET_STATES, MappingRecord, open_store
 
 ROLLBACK_PHASES = ("load", "transform", "extract")
-
-#: Reverse dependency order, and whether deeper levels go first within a type.
-DELETE_ORDER = ("test_run", "test_cycle", "cycle_folder", "release", "test_case", "module")
 
 
 @dataclass
@@ -74,30 +72,19 @@ def plan_rollback(ctx: PhaseContext) -> RollbackPlan:
     return plan
 
 
-def _deleter(client: QTestClient, entity_type: str) -> Callable[[int], Awaitable[None]]:
-    if entity_type == "test_run":
-        return client.delete_test_run
-    if entity_type in ("test_cycle", "cycle_folder"):
-        return lambda i: client.delete_test_cycle(i, force=False)
-    if entity_type == "release":
-        return client.delete_release
-    if entity_type == "test_case":
-        return client.delete_test_case
-    return lambda i: client.delete_module(i, force=False)
-
-
 async def rollback_load(ctx: PhaseContext, plan: RollbackPlan, result: RollbackResult) -> None:
     """Delete what ztoq created in qTest, recording each deletion as it happens."""
     client = ctx.qtest()
+    loaders = build_loaders()
     for entity_type in DELETE_ORDER:
         targets = plan.targets.get(entity_type, [])
         ctx.reporter.start("rollback", entity_type, total=len(targets))
-        delete = _deleter(client, entity_type)
+        loader = loaders[entity_type]
         for mapping in targets:
             ctx.check_cancelled()
             assert mapping.target_id is not None
             try:
-                await delete(mapping.target_id)
+                await loader.delete(client, mapping.target_id)
             except NotFound:
                 pass  # already gone (deleted with its parent, or by someone else)
             except FatalApiError as exc:

@@ -8,13 +8,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ztoq.pipeline.transform import LOAD_ORDER
+from ztoq.entities import ENTITY_TYPES, LOAD_ORDER
 from ztoq.store import TARGET_STATES, Repository
-
-#: Which stored Zephyr type each planned type comes from, one to one.
-SOURCE_OF = {"test_case": "test_case", "release": "test_plan", "test_cycle": "test_cycle"}
-#: Planned types built from folders of one folder type (one entity per folder, plus a root).
-FOLDER_TYPES = {"module": "TEST_CASE", "cycle_folder": "TEST_CYCLE"}
+from ztoq.vendor import ZEPHYR_FOLDER_TEST_CASE
 
 
 @dataclass
@@ -44,11 +40,17 @@ def source_counts(repo: Repository, project_key: str, planned: dict[str, dict[st
     if not stored.get("project"):
         return {}
     folder_types = Counter(
-        (f.payload or {}).get("folderType", "TEST_CASE") for f in repo.iter_source(project_key, "folder")
+        (f.payload or {}).get("folderType", ZEPHYR_FOLDER_TEST_CASE)
+        for f in repo.iter_source(project_key, "folder")
     )
-    counts = {t: 1 + folder_types[folder_type] for t, folder_type in FOLDER_TYPES.items()}
-    counts.update({t: sum(planned.get(t, {}).values()) for t in ("test_run", "test_log")})
-    counts.update({t: stored.get(source, 0) for t, source in SOURCE_OF.items()})
+    counts: dict[str, int] = {}
+    for registered in ENTITY_TYPES:
+        if registered.folder_type is not None:
+            counts[registered.name] = 1 + folder_types[registered.folder_type]
+        elif registered.counted_from is not None:
+            counts[registered.name] = stored.get(registered.counted_from, 0)
+        else:
+            counts[registered.name] = sum(planned.get(registered.name, {}).values())
     if repo.get_planned(project_key, "test_cycle", "adhoc") is not None:
         counts["test_cycle"] += 1
     return counts

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ztoq.entities import LOAD_ORDER
 from ztoq.errors import ConfigError
 from ztoq.mapping import (
-    Planned,
     SourceLookups,
     TargetFields,
     plan_cycle_folders,
@@ -26,12 +26,11 @@ from ztoq.mapping import (
 )
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.target import load_target_fields
+from ztoq.plan import PlannedEntity
 from ztoq.store import PlannedItem, ProblemItem, Repository, content_hash
 
 PHASE = "transform"
-
-#: Planned entity types in load order (dependencies first).
-LOAD_ORDER = ("module", "test_case", "release", "cycle_folder", "test_cycle", "test_run", "test_log")
 
 
 def _payloads(repo: Repository, project_key: str, entity_type: str) -> list[Any]:
@@ -42,25 +41,12 @@ def _by_key(repo: Repository, project_key: str, entity_type: str) -> dict[str, A
     return {r.source_key: r.payload for r in repo.iter_source(project_key, entity_type)}
 
 
-def load_target_fields(repo: Repository, project_key: str) -> TargetFields:
-    """The qTest target's settings as extract stored them."""
-    settings = _by_key(repo, project_key, "qtest_fields")
-    if not settings:
-        raise ConfigError(
-            "The store has no qTest field settings for this project; run the extract phase with the "
-            "qtest section configured (ztoq workflow extract --config <file>)."
-        )
-    statuses = _by_key(repo, project_key, "qtest_statuses").get("execution", [])
-    users = _by_key(repo, project_key, "qtest_users").get("project", [])
-    return TargetFields.from_settings(settings, execution_statuses=statuses, users=users)
-
-
-def to_item(planned: Planned, source_hash: str | None = None) -> PlannedItem:
+def to_item(planned: PlannedEntity, source_hash: str | None = None) -> PlannedItem:
     """A mapping result as the store keeps it (skipped entities keep their reason, not a payload)."""
     return PlannedItem(
         entity_type=planned.entity_type,
         source_key=planned.source_key,
-        payload={"body": planned.payload, "extra": planned.extra},
+        payload=planned.to_payload(),
         depends_on=planned.depends_on,
         level=planned.level,
         sort_key=planned.sort_key,
@@ -82,14 +68,14 @@ def execution_hashes(repo: Repository, project_key: str) -> dict[str, str]:
     }
 
 
-def _problem_items(planned: Planned) -> list[ProblemItem]:
+def _problem_items(planned: PlannedEntity) -> list[ProblemItem]:
     return [ProblemItem(p.severity, p.code, p.message, p.field, p.detail) for p in planned.problems]
 
 
 def _write(
     ctx: PhaseContext,
     entity_type: str,
-    plans: Sequence[Planned],
+    plans: Sequence[PlannedEntity],
     source_hashes: dict[str, str] | None = None,
 ) -> None:
     """Store plans and their problems in batches; drop plans whose source disappeared."""
@@ -136,7 +122,7 @@ def _write(
     ctx.reporter.finish(PHASE, entity_type)
 
 
-def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[Planned]]:
+def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[PlannedEntity]]:
     """Every planned entity, by type, from the stored Zephyr records."""
     key, config = ctx.project_key, ctx.config
     folders = _payloads(repo, key, "folder")
@@ -172,7 +158,7 @@ def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[
     executions = plan_executions(
         _payloads(repo, key, "test_execution"), _by_key(repo, key, "execution_steps"), lookups, fields, config
     )
-    by_type: dict[str, list[Planned]] = {
+    by_type: dict[str, list[PlannedEntity]] = {
         "module": plan_modules(folders, config),
         "test_case": planned_cases,
         "release": plan_releases(plans, lookups, fields, config),
@@ -201,10 +187,3 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
             ctx, entity_type, plans.get(entity_type, []), log_sources if entity_type == "test_log" else None
         )
     return {entity_type: len(p) for entity_type, p in plans.items()}
-
-
-def unwrap(payload: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """The (body, extra) of a stored planned payload."""
-    if isinstance(payload, dict) and "body" in payload:
-        return payload.get("body"), dict(payload.get("extra") or {})
-    return payload, {}

@@ -21,7 +21,8 @@ from ztoq.errors import NotFound
 from ztoq.mapping import find_source_key, resolve_refs
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.transform import load_target_fields, unwrap
+from ztoq.pipeline.target import load_target_fields
+from ztoq.plan import decode_planned
 from ztoq.qtest.models import Module, TestCase, TestCycle, TestRun
 from ztoq.store import PlannedRecord, ProblemItem
 
@@ -233,7 +234,7 @@ async def validate_design(ctx: PhaseContext, result: ValidationResult) -> None:
             result.add("test_case", key, "missing", "not_in_qtest", f"Test case {key} is not in qTest.")
         else:
             counts.target += 1
-            body, _ = unwrap(record.payload)
+            body = decode_planned(record.entity_type, record.source_key, record.payload).body
             expected = resolve_refs(body or {}, lambda t, k: ids.get(t, {}).get(k))
             _compare_case(
                 result, key, expected, actual, paths, checked, None if key_field is None else key_field.id
@@ -313,7 +314,7 @@ async def validate_execution(ctx: PhaseContext, result: ValidationResult) -> Non
         counts.source = sources.get(source_type, 0) if entity_type == "test_cycle" else counts.planned
         for record in planned[entity_type]:
             target = ids[entity_type].get(record.source_key)
-            _, extra = unwrap(record.payload)
+            extra = decode_planned(record.entity_type, record.source_key, record.payload).options
             want_parent = resolve_refs(extra.get("parent_id"), lambda t, k: ids.get(t, {}).get(k))
             if target not in parent_of:
                 result.add(
@@ -386,7 +387,7 @@ async def validate_execution(ctx: PhaseContext, result: ValidationResult) -> Non
     # statuses, and the run's logs are in execution order (its latest log is the latest execution).
     by_run: dict[str, list[PlannedRecord]] = {}
     for record in planned["test_log"]:
-        _, extra = unwrap(record.payload)
+        extra = decode_planned(record.entity_type, record.source_key, record.payload).options
         run_ref = extra.get("run") or {}
         by_run.setdefault(str(run_ref.get("$ref", "")).partition(":")[2], []).append(record)
     counts = result.counts.setdefault("test_log", TypeCounts(planned=len(planned["test_log"])))
@@ -398,7 +399,7 @@ async def validate_execution(ctx: PhaseContext, result: ValidationResult) -> Non
         by_id = {log.id: log for log in logs if log.id is not None}
         for record in sorted(records, key=lambda r: r.sort_key):
             log = by_id.get(ids["test_log"].get(record.source_key, -1))
-            body, _ = unwrap(record.payload)
+            body = decode_planned(record.entity_type, record.source_key, record.payload).body
             body = body or {}
             if log is None:
                 result.add(

@@ -5,18 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-#: Entity types in pipeline order; other types follow alphabetically.
-ENTITY_ORDER: tuple[str, ...] = (
-    "module",
-    "test_case",
-    "test_step",
-    "release",
-    "test_cycle",
-    "test_suite",
-    "test_run",
-    "test_log",
-    "attachment",
-)
+from ztoq.entities import LOAD_ORDER
+
+#: Entity types in pipeline order (the registry's); other types follow alphabetically.
+ENTITY_ORDER: tuple[str, ...] = LOAD_ORDER
 
 
 #: An absolute http(s) URL with a host and no whitespace or control character anywhere.

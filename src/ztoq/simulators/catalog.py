@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# qTest field data types (FieldResource.data_type; the derived models only say Long). Verified
-# against Tricentis' published Swagger file api-manager-v3.0.yaml, "Creates a Custom Field of an
-# Object Type": 1 Text box, 2 Text area, 3 Combo box, 4 Date picker, 5 User list, 6 Rich text
-# editor, 7 Number, 8 Check box, 9 Date time picker, 12 URL, 17 Multiple selection combobox
-# ("data_type 8 or 17" are multiple picklists: multiple=true). See docs/simulators-qtest.md.
-QTEST_TEXT = 1
-QTEST_TEXT_AREA = 2
-QTEST_PICK_LIST = 3
-QTEST_DATE = 4
-QTEST_USER_LIST = 5
-QTEST_RICH_TEXT = 6
-QTEST_NUMBER = 7
-QTEST_CHECKBOX = 8
-QTEST_DATE_TIME = 9
-QTEST_MULTI_SELECT = 17
+# qTest field data types: the vendor facts live in ztoq.vendor (see docs/simulators-qtest.md).
+from ztoq.vendor import (
+    QTEST_CHECKBOX,
+    QTEST_DATE,
+    QTEST_MULTI_SELECT,
+    QTEST_NUMBER,
+    QTEST_PICK_LIST,
+    QTEST_RICH_TEXT,
+    QTEST_TEXT,
+    QTEST_USER_LIST,
+)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ztoq.config import ZtoqConfig, build_config
 from ztoq.mapping.lookups import SourceLookups, TargetFields
-from ztoq.simulators.catalog import (
+from ztoq.vendor import (
     QTEST_CHECKBOX,
     QTEST_DATE,
     QTEST_DATE_TIME,
@@ -262,4 +262,4 @@ def codes(planned: Any) -> list[str]:
 
 
 def prop(planned: Any, field_id: int) -> str | None:
-    return next((p["field_value"] for p in planned.payload["properties"] if p["field_id"] == field_id), None)
+    return next((p["field_value"] for p in planned.body["properties"] if p["field_id"] == field_id), None)

@@ -7,11 +7,11 @@ from typing import Any
 import mapping_builders as mb
 from mapping_builders import codes
 
-from ztoq.mapping.base import Planned, ref
+from ztoq.mapping.base import PlannedEntity, ref
 from ztoq.mapping.executions import executed_test_case, plan_executions, plan_test_log
 from ztoq.mapping.steps import find_step_refs, step_ref
 from ztoq.mapping.text import find_source_key
-from ztoq.simulators.catalog import QTEST_TEXT
+from ztoq.vendor import QTEST_TEXT
 
 
 def execution(ident: int, case: str = "PROJ-T1", cycle: int | None = 300, **more: Any) -> dict[str, Any]:
@@ -60,19 +60,21 @@ USERS = {"users": {mb.ADA: "ada@example.com", mb.GRACE: "grace"}}
 
 def run_all(
     executions: list[dict[str, Any]], steps: dict[Any, Any] | None = None, **config: Any
-) -> list[Planned]:
+) -> list[PlannedEntity]:
     return plan_executions(executions, steps or {}, lookups(), mb.target(), mb.config(**config))
 
 
-def log_of(executions_: dict[str, Any], steps: list[dict[str, Any]] | None = None, **config: Any) -> Planned:
+def log_of(
+    executions_: dict[str, Any], steps: list[dict[str, Any]] | None = None, **config: Any
+) -> PlannedEntity:
     planned = plan_test_log(executions_, steps or [], lookups(), mb.target(), mb.config(**config))
     assert planned is not None
     return planned
 
 
-def body(planned: Planned) -> dict[str, Any]:
-    assert planned.payload is not None, planned.problems
-    return planned.payload
+def body(planned: PlannedEntity) -> dict[str, Any]:
+    assert planned.body is not None, planned.problems
+    return planned.body
 
 
 def test_one_run_per_cycle_and_test_case_one_log_per_execution() -> None:
@@ -93,13 +95,13 @@ def test_one_run_per_cycle_and_test_case_one_log_per_execution() -> None:
     run = runs[0]
     assert body(run)["name"] == "Login works"
     assert body(run)["test_case"] == {"id": ref("test_case", "PROJ-T1")}
-    assert run.extra == {"parent_id": ref("test_cycle", "PROJ-R1"), "parent_type": "test-cycle"}
+    assert run.options == {"parent_id": ref("test_cycle", "PROJ-R1"), "parent_type": "test-cycle"}
     assert run.depends_on == [("test_case", "PROJ-T1"), ("test_cycle", "PROJ-R1")]
-    assert logs[0].extra["run"] == ref("test_run", "PROJ-R1|PROJ-T1")
+    assert logs[0].options["run"] == ref("test_run", "PROJ-R1|PROJ-T1")
     assert logs[0].depends_on == [("test_run", "PROJ-R1|PROJ-T1")]
     # Oldest first within a run: E2 ended before E1.
     same_run = sorted(
-        (entry for entry in logs if entry.extra["run"] == logs[0].extra["run"]), key=lambda p: p.sort_key
+        (entry for entry in logs if entry.options["run"] == logs[0].options["run"]), key=lambda p: p.sort_key
     )
     assert [entry.source_key for entry in same_run] == ["PROJ-E2", "PROJ-E1"]
 
@@ -144,7 +146,7 @@ def test_log_payload() -> None:
     assert "<td>Estimated time</td><td>2m 18s (138000 ms)</td>" in note
     assert find_source_key(note) == "PROJ-E7"
     assert planned.sort_key == "2024-01-02T10:00:00.000Z#000000000000007"
-    assert planned.extra == {"run": ref("test_run", "PROJ-R1|PROJ-T1"), "executed_by": 501}
+    assert planned.options == {"run": ref("test_run", "PROJ-R1|PROJ-T1"), "executed_by": 501}
     assert "unmapped_user" not in codes(planned)
 
 
@@ -178,7 +180,7 @@ def test_no_qtest_statuses_fails_the_log() -> None:
     bare = type(fields)(by_object=fields.by_object, execution_statuses=(), users=fields.users)
     planned = plan_test_log(execution(1), [], lookups(), bare, mb.config())
     assert planned is not None
-    assert planned.payload is None
+    assert planned.body is None
     assert "execution_status_unavailable" in codes(planned)
 
 
@@ -195,7 +197,7 @@ def test_never_run_execution_has_a_run_but_no_log() -> None:
 
 def test_result_without_end_date_is_skipped_with_the_reason() -> None:
     planned = log_of(execution(5, actualEndDate=None))
-    assert planned.payload is None
+    assert planned.body is None
     assert [(p.severity, p.code) for p in planned.problems] == [("skipped", "execution_without_end_date")]
 
 
@@ -231,7 +233,7 @@ def test_unmapped_users_are_named_in_the_note() -> None:
     note = body(planned)["note"]
     assert f"<td>Executed by</td><td>{mb.GONE}</td>" in note
     assert codes(planned).count("unmapped_user") == 2  # executor and assignee (no users mapped)
-    assert "executed_by" not in planned.extra
+    assert "executed_by" not in planned.options
 
 
 def test_environment_without_a_run_field_goes_to_the_note() -> None:
@@ -266,7 +268,7 @@ def test_execution_custom_fields() -> None:
 def test_defects_are_named_in_the_note_and_listed_for_the_load_phase() -> None:
     links = {"issues": [{"issueId": 10100, "type": "RELATED"}, {"issueId": 10200}]}
     planned = log_of(execution(1, links=links))
-    assert planned.extra["defect_links"] == ["BUG-1"]
+    assert planned.options["defect_links"] == ["BUG-1"]
     assert "<td>Jira issues</td><td>BUG-1<br>issue 10200</td>" in body(planned)["note"]
     assert "defects_in_note" in codes(planned)
 
@@ -277,9 +279,9 @@ def test_execution_without_cycle_goes_to_the_adhoc_cycle() -> None:
     assert plans[0].source_key == "adhoc"
     run = plans[1]
     assert run.source_key == "adhoc|PROJ-T1"
-    assert run.extra["parent_id"] == ref("test_cycle", "adhoc")
+    assert run.options["parent_id"] == ref("test_cycle", "adhoc")
     assert "unknown_test_cycle" in codes(run)
-    assert [p.extra["run"] for p in plans if p.entity_type == "test_log"] == [
+    assert [p.options["run"] for p in plans if p.entity_type == "test_log"] == [
         ref("test_run", "adhoc|PROJ-T1")
     ] * 2
 
@@ -287,9 +289,9 @@ def test_execution_without_cycle_goes_to_the_adhoc_cycle() -> None:
 def test_run_of_an_unknown_test_case_fails_with_the_reason() -> None:
     plans = run_all([execution(1, testCase={"id": 1, "self": "https://api/testcases/GONE-T1/versions/1"})])
     run, log = plans
-    assert run.payload is None
+    assert run.body is None
     assert "unknown_test_case" in codes(run)
-    assert log.payload is None
+    assert log.body is None
     assert [(p.severity, p.code) for p in log.problems][-1] == ("skipped", "run_not_created")
 
 

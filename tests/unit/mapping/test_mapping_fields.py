@@ -25,7 +25,7 @@ from ztoq.mapping.fields import (
     shift_ms,
 )
 from ztoq.mapping.lookups import TargetField
-from ztoq.simulators.catalog import (
+from ztoq.vendor import (
     QTEST_CHECKBOX,
     QTEST_DATE,
     QTEST_DATE_TIME,

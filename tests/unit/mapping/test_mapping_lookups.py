@@ -6,7 +6,7 @@ import mapping_builders as mb
 import pytest
 
 from ztoq.mapping.lookups import SourceLookups, TargetField, TargetFields, UserResolver
-from ztoq.simulators.catalog import QTEST_PICK_LIST, QTEST_TEXT
+from ztoq.vendor import QTEST_PICK_LIST, QTEST_TEXT
 
 
 def test_fields_by_label_case_insensitively() -> None:

@@ -18,16 +18,16 @@ def test_root_module_named_after_the_project_by_default() -> None:
     assert len(plans) == 1
     root = plans[0]
     assert (root.entity_type, root.source_key, root.level) == ("module", "root", 0)
-    assert root.payload is not None
-    assert root.payload["name"] == "PROJ"
-    assert root.extra["parent_id"] is None
-    assert root.extra["parent"] is None
+    assert root.body is not None
+    assert root.body["name"] == "PROJ"
+    assert root.options["parent_id"] is None
+    assert "parent" not in root.options  # the stored form no longer carries a second, empty "parent"
     assert root.depends_on == []
 
 
 def test_root_module_name_from_config() -> None:
     plans = plan_modules([], mb.config(qtest={"root_module": "Migrated from Zephyr"}))
-    assert plans[0].payload == {
+    assert plans[0].body == {
         "name": "Migrated from Zephyr",
         "description": "Test cases migrated from Zephyr Scale project PROJ.",
     }
@@ -45,11 +45,11 @@ def test_tree_depths_levels_refs_and_order() -> None:
     assert keys == ["root", "1", "4", "2", "3"]
     plan = by_key(plans)
     assert {k: p.level for k, p in plan.items()} == {"root": 0, "1": 1, "4": 1, "2": 2, "3": 3}
-    assert plan["1"].extra == {"parent_id": ref("module", "root")}
-    assert plan["3"].extra == {"parent_id": ref("module", "2")}
+    assert plan["1"].options == {"parent_id": ref("module", "root")}
+    assert plan["3"].options == {"parent_id": ref("module", "2")}
     assert plan["3"].depends_on == [("module", "2")]
-    assert plan["2"].payload == {"name": "Child", "description": "Zephyr key: 2"}
-    assert find_source_key(plan["2"].payload["description"]) == "2"
+    assert plan["2"].body == {"name": "Child", "description": "Zephyr key: 2"}
+    assert find_source_key(plan["2"].body["description"]) == "2"
     assert all(not p.problems for p in plans)
     # Every parent comes before its children.
     position = {k: i for i, k in enumerate(keys)}
@@ -64,7 +64,7 @@ def test_siblings_follow_zephyr_index_then_id() -> None:
 
 def test_missing_parent_goes_under_root_with_a_problem() -> None:
     plans = by_key(plan_modules([mb.folder(5, "Orphan", 404), mb.folder(6, "Kid", 5)], mb.config()))
-    assert plans["5"].extra == {"parent_id": ref("module", "root")}
+    assert plans["5"].options == {"parent_id": ref("module", "root")}
     assert plans["5"].level == 1
     assert [p.code for p in plans["5"].problems] == ["missing_parent_folder"]
     assert plans["5"].problems[0].severity == "degraded"
@@ -77,7 +77,7 @@ def test_folder_cycles_are_broken_and_never_loop() -> None:
     plans = by_key(plan_modules(folders, mb.config()))
     assert set(plans) == {"root", "1", "2", "3", "4"}
     assert [p.code for p in plans["1"].problems] == ["folder_cycle"]
-    assert plans["1"].extra == {"parent_id": ref("module", "root")}
+    assert plans["1"].options == {"parent_id": ref("module", "root")}
     assert (plans["1"].level, plans["2"].level, plans["3"].level) == (1, 2, 3)
     assert [p.code for p in plans["4"].problems] == ["folder_cycle"]
     assert plans["4"].level == 1
@@ -85,33 +85,33 @@ def test_folder_cycles_are_broken_and_never_loop() -> None:
 
 def test_duplicate_sibling_names_are_both_kept() -> None:
     plans = plan_modules([mb.folder(1, "Same"), mb.folder(2, "Same")], mb.config())
-    assert [p.payload["name"] for p in plans[1:] if p.payload] == ["Same", "Same"]
+    assert [p.body["name"] for p in plans[1:] if p.body] == ["Same", "Same"]
     assert all(not p.problems for p in plans)
 
 
 def test_blank_names_get_a_placeholder() -> None:
     plans = by_key(plan_modules([mb.folder(1, "  "), {**mb.folder(2, ""), "name": None}], mb.config()))
-    assert plans["1"].payload is not None
-    assert plans["1"].payload["name"] == "(unnamed folder 1)"
+    assert plans["1"].body is not None
+    assert plans["1"].body["name"] == "(unnamed folder 1)"
     assert [p.code for p in plans["1"].problems] == ["unnamed_folder"]
-    assert plans["2"].payload is not None
-    assert plans["2"].payload["name"] == "(unnamed folder 2)"
+    assert plans["2"].body is not None
+    assert plans["2"].body["name"] == "(unnamed folder 2)"
 
 
 def test_long_names_are_truncated_with_the_full_name_in_the_description() -> None:
     name = "Ω" * (NAME_MAX_LENGTH + 1)
     plan = by_key(plan_modules([mb.folder(1, name)], mb.config()))["1"]
-    assert plan.payload is not None
-    assert len(plan.payload["name"]) == NAME_MAX_LENGTH
-    assert f"Full name: {name}" in plan.payload["description"]
-    assert find_source_key(plan.payload["description"]) == "1"
+    assert plan.body is not None
+    assert len(plan.body["name"]) == NAME_MAX_LENGTH
+    assert f"Full name: {name}" in plan.body["description"]
+    assert find_source_key(plan.body["description"]) == "1"
     assert [p.code for p in plan.problems] == ["name_truncated"]
 
 
 def test_unicode_names_pass_through() -> None:
     plan = by_key(plan_modules([mb.folder(1, "Connexion ✓ 登录 🚀 שלום")], mb.config()))["1"]
-    assert plan.payload is not None
-    assert plan.payload["name"] == "Connexion ✓ 登录 🚀 שלום"
+    assert plan.body is not None
+    assert plan.body["name"] == "Connexion ✓ 登录 🚀 שלום"
 
 
 def test_only_test_case_folders_become_modules() -> None:
@@ -129,11 +129,11 @@ def test_cycle_folders_mirror_the_test_cycle_tree() -> None:
     assert set(plans) == {"root", "2", "3"}
     root = plans["root"]
     assert root.entity_type == "cycle_folder"
-    assert root.payload is not None
-    assert root.payload["name"] == "PROJ"
-    assert root.extra == {"parent_id": None, "parent_type": "root"}
-    assert plans["2"].extra == {"parent_id": ref("cycle_folder", "root"), "parent_type": "test-cycle"}
-    assert plans["3"].extra == {"parent_id": ref("cycle_folder", "2"), "parent_type": "test-cycle"}
+    assert root.body is not None
+    assert root.body["name"] == "PROJ"
+    assert root.options == {"parent_id": None, "parent_type": "root"}
+    assert plans["2"].options == {"parent_id": ref("cycle_folder", "root"), "parent_type": "test-cycle"}
+    assert plans["3"].options == {"parent_id": ref("cycle_folder", "2"), "parent_type": "test-cycle"}
     assert plans["3"].level == 2
 
 

@@ -11,7 +11,7 @@ from ztoq.mapping.base import ref
 from ztoq.mapping.cycles import plan_adhoc_cycle, plan_test_cycle, plan_test_cycles
 from ztoq.mapping.releases import plan_release, plan_releases
 from ztoq.mapping.text import find_source_key
-from ztoq.simulators.catalog import QTEST_DATE_TIME, QTEST_TEXT
+from ztoq.vendor import QTEST_DATE_TIME, QTEST_TEXT
 
 
 def zephyr_plan(key: str = "PROJ-P1", **more: Any) -> dict[str, Any]:
@@ -53,9 +53,9 @@ def zephyr_cycle(key: str = "PROJ-R1", **more: Any) -> dict[str, Any]:
 def test_plan_becomes_a_release() -> None:
     planned = plan_release(zephyr_plan(), mb.lookups(), mb.target(), mb.config())
     assert (planned.entity_type, planned.source_key) == ("release", "PROJ-P1")
-    assert planned.payload is not None
-    assert planned.payload["name"] == "Release 1.0 plan"
-    description = planned.payload["description"]
+    assert planned.body is not None
+    assert planned.body["name"] == "Release 1.0 plan"
+    description = planned.body["description"]
     assert description.startswith("Ship <b>1.0</b><br>")
     assert find_source_key(description) == "PROJ-P1"
     for row in (
@@ -67,7 +67,7 @@ def test_plan_becomes_a_release() -> None:
     ):
         assert row in description
     # The release Status has no "Approved": defaulted to "Planned".
-    assert planned.payload["properties"] == [{"field_id": 901, "field_value": "911"}]
+    assert planned.body["properties"] == [{"field_id": 901, "field_value": "911"}]
     assert "status_defaulted" in codes(planned)
     assert planned.depends_on == []
 
@@ -84,20 +84,20 @@ def test_plan_status_mapped_and_custom_field_mapped() -> None:
         mappings={"status": {"Approved": "Active"}}, custom_fields={"test_plan": {"Release Train": "Train"}}
     )
     planned = plan_release(zephyr_plan(), mb.lookups(), fields, config)
-    assert planned.payload is not None
-    props = {p["field_id"]: p["field_value"] for p in planned.payload["properties"]}
+    assert planned.body is not None
+    props = {p["field_id"]: p["field_value"] for p in planned.body["properties"]}
     assert props == {901: "912", 902: "RT-5", 903: "PROJ-P1"}
-    assert "Zephyr key:" not in planned.payload["description"]
+    assert "Zephyr key:" not in planned.body["description"]
     assert len(plan_releases([zephyr_plan(), zephyr_plan("PROJ-P2")], mb.lookups(), fields, config)) == 2
 
 
 def test_plan_without_name_and_with_links() -> None:
     links = {"issues": [{"issueId": 10100, "type": "COVERAGE"}], "webLinks": [{"url": "https://w"}]}
     planned = plan_release(zephyr_plan(name=None, links=links), mb.lookups(), mb.target(), mb.config())
-    assert planned.payload is not None
-    assert planned.payload["name"] == "(unnamed PROJ-P1)"
-    assert "issue 10100 (COVERAGE)" in planned.payload["description"]
-    assert '<a href="https://w">https://w</a>' in planned.payload["description"]
+    assert planned.body is not None
+    assert planned.body["name"] == "(unnamed PROJ-P1)"
+    assert "issue 10100 (COVERAGE)" in planned.body["description"]
+    assert '<a href="https://w">https://w</a>' in planned.body["description"]
 
 
 def cycle_lookups(**more: Any) -> Any:
@@ -114,35 +114,35 @@ def cycle_lookups(**more: Any) -> Any:
 def test_cycle_linked_to_a_plan_goes_under_its_release() -> None:
     cycle = zephyr_cycle(links={"testPlans": [{"id": 1, "testPlanId": 900, "type": "RELATED"}]}, id=301)
     planned = plan_test_cycle(cycle, cycle_lookups(), mb.target(), mb.config())
-    assert planned.extra == {"parent_id": ref("release", "PROJ-P1"), "parent_type": "release"}
+    assert planned.options == {"parent_id": ref("release", "PROJ-P1"), "parent_type": "release"}
     assert planned.depends_on == [("release", "PROJ-P1")]
     assert "multiple_plans" not in codes(planned)
 
 
 def test_cycle_linked_from_the_plan_side() -> None:
     planned = plan_test_cycle(zephyr_cycle(), cycle_lookups(), mb.target(), mb.config())
-    assert planned.extra == {"parent_id": ref("release", "PROJ-P2"), "parent_type": "release"}
+    assert planned.options == {"parent_id": ref("release", "PROJ-P2"), "parent_type": "release"}
 
 
 def test_cycle_linked_to_several_plans_goes_under_the_first() -> None:
     cycle = zephyr_cycle(links={"testPlans": [{"id": 1, "testPlanId": 900}, {"id": 2, "testPlanId": 404}]})
     planned = plan_test_cycle(cycle, cycle_lookups(), mb.target(), mb.config())
-    assert planned.extra["parent_id"] == ref("release", "PROJ-P1")
+    assert planned.options["parent_id"] == ref("release", "PROJ-P1")
     assert "multiple_plans" in codes(planned)
     assert "unknown_test_plan" in codes(planned)
-    assert planned.payload is not None
-    assert "<td>Other test plans</td><td>PROJ-P2</td>" in planned.payload["description"]
-    assert "<td>Unknown test plans</td><td>404</td>" in planned.payload["description"]
+    assert planned.body is not None
+    assert "<td>Other test plans</td><td>PROJ-P2</td>" in planned.body["description"]
+    assert "<td>Unknown test plans</td><td>404</td>" in planned.body["description"]
 
 
 def test_cycle_without_plan_goes_into_the_folder_tree() -> None:
     lookups = cycle_lookups(test_plans=[])
     in_folder = plan_test_cycle(zephyr_cycle(folder={"id": 500}), lookups, mb.target(), mb.config())
-    assert in_folder.extra == {"parent_id": ref("cycle_folder", "500"), "parent_type": "test-cycle"}
+    assert in_folder.options == {"parent_id": ref("cycle_folder", "500"), "parent_type": "test-cycle"}
     no_folder = plan_test_cycle(zephyr_cycle(), lookups, mb.target(), mb.config())
-    assert no_folder.extra == {"parent_id": ref("cycle_folder", "root"), "parent_type": "test-cycle"}
+    assert no_folder.options == {"parent_id": ref("cycle_folder", "root"), "parent_type": "test-cycle"}
     lost = plan_test_cycle(zephyr_cycle(folder={"id": 777}), lookups, mb.target(), mb.config())
-    assert lost.extra["parent_id"] == ref("cycle_folder", "root")
+    assert lost.options["parent_id"] == ref("cycle_folder", "root")
     assert "missing_folder" in codes(lost)
 
 
@@ -153,9 +153,9 @@ def test_cycle_fields_go_to_the_block_when_qtest_cycles_have_none() -> None:
         mb.target(),
         mb.config(),
     )
-    assert planned.payload is not None
-    assert "properties" not in planned.payload
-    description = planned.payload["description"]
+    assert planned.body is not None
+    assert "properties" not in planned.body
+    description = planned.body["description"]
     assert description.startswith("Regression test cycle 1<br>")
     for row in (
         "<td>Planned Start Date</td><td>2018-05-19T13:15:13Z</td>",
@@ -179,12 +179,12 @@ def test_cycle_fields_go_to_qtest_fields_when_present() -> None:
     )
     config = mb.config(custom_fields={"test_cycle": {"Sprint": "Sprint Number"}})
     planned = plan_test_cycle(zephyr_cycle(), cycle_lookups(), fields, config)
-    assert planned.payload is not None
-    assert planned.payload["properties"] == [
+    assert planned.body is not None
+    assert planned.body["properties"] == [
         {"field_id": 702, "field_value": "2018-05-19T13:15:13.000Z"},
         {"field_id": 701, "field_value": "S-1"},
     ]
-    assert "<td>Sprint</td>" not in planned.payload["description"]
+    assert "<td>Sprint</td>" not in planned.body["description"]
     assert (
         len(plan_test_cycles([zephyr_cycle(), zephyr_cycle("PROJ-R2")], cycle_lookups(), fields, config)) == 2
     )
@@ -193,6 +193,6 @@ def test_cycle_fields_go_to_qtest_fields_when_present() -> None:
 def test_adhoc_cycle() -> None:
     planned = plan_adhoc_cycle(mb.config(qtest={"adhoc_cycle": "Loose runs"}))
     assert (planned.entity_type, planned.source_key) == ("test_cycle", "adhoc")
-    assert planned.payload is not None
-    assert planned.payload["name"] == "Loose runs"
-    assert planned.extra == {"parent_id": ref("cycle_folder", "root"), "parent_type": "test-cycle"}
+    assert planned.body is not None
+    assert planned.body["name"] == "Loose runs"
+    assert planned.options == {"parent_id": ref("cycle_folder", "root"), "parent_type": "test-cycle"}

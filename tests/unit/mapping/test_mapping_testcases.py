@@ -8,11 +8,11 @@ from typing import Any
 import mapping_builders as mb
 from mapping_builders import codes, prop
 
-from ztoq.mapping.base import Planned, ref
+from ztoq.mapping.base import PlannedEntity, ref
 from ztoq.mapping.lookups import TargetFields
 from ztoq.mapping.testcases import plan_test_case, plan_test_cases
 from ztoq.mapping.text import NAME_MAX_LENGTH, find_source_key
-from ztoq.simulators.catalog import QTEST_NUMBER, QTEST_PICK_LIST, QTEST_TEXT
+from ztoq.vendor import QTEST_NUMBER, QTEST_PICK_LIST, QTEST_TEXT
 
 
 def plan(
@@ -22,7 +22,7 @@ def plan(
     *,
     fields: TargetFields | None = None,
     **config: Any,
-) -> Planned:
+) -> PlannedEntity:
     return plan_test_case(
         test_case or mb.zephyr_test_case(),
         steps or [],
@@ -33,9 +33,9 @@ def plan(
     )
 
 
-def payload(planned: Planned) -> dict[str, Any]:
-    assert planned.payload is not None, planned.problems
-    return planned.payload
+def payload(planned: PlannedEntity) -> dict[str, Any]:
+    assert planned.body is not None, planned.problems
+    return planned.body
 
 
 def test_a_plain_test_case() -> None:
@@ -51,7 +51,7 @@ def test_a_plain_test_case() -> None:
     assert body["description"].startswith("To ensure the axial pump can be enabled<br>")
     assert find_source_key(body["description"]) == "PROJ-T1"
     assert body["description"].endswith("<br>Zephyr key: PROJ-T1")
-    assert planned.extra == {"approve": True, "requirement_links": []}
+    assert planned.options == {"approve": True, "requirement_links": []}
     assert planned.depends_on == [("module", "100")]
     # createdOn has no target: kept in the block and counted.
     assert codes(planned) == ["field_in_description"]
@@ -149,7 +149,7 @@ def test_mapping_to_a_missing_label_of_a_required_field_without_default_fails() 
     planned = plan(
         mb.zephyr_test_case(priority={"id": 8}), fields=fields, mappings={"priority": {"Normal": "P9"}}
     )
-    assert planned.payload is None
+    assert planned.body is None
     assert planned.skipped
     failure = next(p for p in planned.problems if p.severity == "failed")
     assert failure.code == "mapping_target_missing"
@@ -302,7 +302,7 @@ def test_links_requirements_and_web_links() -> None:
         mb.target(),
         mb.config(),
     )
-    assert planned.extra["requirement_links"] == ["PROJ-1", "PROJ-9"]
+    assert planned.options["requirement_links"] == ["PROJ-1", "PROJ-9"]
     description = payload(planned)["description"]
     assert "issue 10101 (COVERAGE)" in description
     assert '<a href="https://jira/issue/10102">PROJ-3 (RELATED)</a>' in description
@@ -329,7 +329,7 @@ def test_required_field_defaults_and_failures() -> None:
     )
     assert prop(defaulted, 18) == "QA"
     missing = plan(fields=mb.target(mb.case_fields(mb.qfield(18, "Team", QTEST_TEXT, required=True))))
-    assert missing.payload is None
+    assert missing.body is None
     failure = [p for p in missing.problems if p.severity == "failed"]
     assert [(p.code, p.field) for p in failure] == [("required_field_missing", "Team")]
     # "Name" is required in qTest but set from the body: never a reason to fail.
@@ -337,7 +337,7 @@ def test_required_field_defaults_and_failures() -> None:
 
 
 def test_approve_flag_follows_config() -> None:
-    assert plan(qtest={"approve_test_cases": False}).extra["approve"] is False
+    assert plan(qtest={"approve_test_cases": False}).options["approve"] is False
 
 
 def test_steps_script_and_refs() -> None:

@@ -14,38 +14,42 @@ from typing import Any
 
 from ztoq.simulators.qtest.render import iso, parse_datetime
 from ztoq.simulators.qtest.state import QTestError
+from ztoq.vendor import (
+    QTEST_CHECKBOX,
+    QTEST_DATA_TYPES,
+    QTEST_DATE,
+    QTEST_DATE_TIME,
+    QTEST_FIELD_OBJECT_TYPES,
+    QTEST_MULTI_SELECT,
+    QTEST_NUMBER,
+    QTEST_PICK_LIST,
+    QTEST_RICH_TEXT,
+    QTEST_TEXT,
+    QTEST_TEXT_AREA,
+    QTEST_URL,
+    QTEST_USER_LIST,
+)
 
 TEXT, TEXT_AREA, COMBO, DATE, USER_LIST, RICH_TEXT, NUMBER, CHECKBOX, DATE_TIME, URL, MULTI = (
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-    12,
-    17,
+    QTEST_TEXT,
+    QTEST_TEXT_AREA,
+    QTEST_PICK_LIST,
+    QTEST_DATE,
+    QTEST_USER_LIST,
+    QTEST_RICH_TEXT,
+    QTEST_NUMBER,
+    QTEST_CHECKBOX,
+    QTEST_DATE_TIME,
+    QTEST_URL,
+    QTEST_MULTI_SELECT,
 )
-DATA_TYPES = frozenset(
-    {TEXT, TEXT_AREA, COMBO, DATE, USER_LIST, RICH_TEXT, NUMBER, CHECKBOX, DATE_TIME, URL, MULTI}
-)
+DATA_TYPES = QTEST_DATA_TYPES
 #: Types whose value is one or more allowed-value IDs.
 PICKLIST_TYPES = frozenset({COMBO, CHECKBOX, MULTI})
 
 #: Object types accepted by ``/settings/{objectType}/fields`` (the Swagger enum). Test cycles are
 #: not among them: qTest has no custom fields on test cycles (TestCycleResource has no properties).
-FIELD_OBJECT_TYPES = (
-    "releases",
-    "builds",
-    "requirements",
-    "test-cases",
-    "test-steps",
-    "defects",
-    "test-suites",
-    "test-runs",
-)
+FIELD_OBJECT_TYPES = QTEST_FIELD_OBJECT_TYPES
 
 #: FieldResource.instanceType per data type. The Swagger file only shows "NumberDataType"; the
 #: other names follow the same pattern and are a guess.

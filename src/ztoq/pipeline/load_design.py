@@ -1,0 +1,152 @@
+"""How modules and test cases are created, updated, found again and deleted in qTest.
+
+Finders look only under the entity's parent and recognise it by its Zephyr key (the marker line
+in a description, or the "Zephyr Key" field), never by name alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from ztoq.errors import FatalApiError
+from ztoq.mapping import find_source_key
+from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.load_types import Loaded
+from ztoq.plan import PlannedEntity
+from ztoq.qtest import QTestClient
+from ztoq.qtest.models import Module, TestCase
+from ztoq.store import ProblemItem
+
+
+class ModuleLoader:
+    """qTest modules (the Zephyr TEST_CASE folder tree)."""
+
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        module = await client.create_module(body["name"], entity.parent, body.get("description"))
+        return _loaded_module(module)
+
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        module = await client.update_module(target_id, body, parent_id=entity.parent)
+        return _loaded_module(module, target_id)
+
+    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+        body, source_key = entity.body or {}, entity.source_key
+        for module in await client.list_modules(parent_id=entity.parent):
+            if module.id is None:
+                continue
+            if find_source_key(module.description) == source_key:
+                return _loaded_module(module)
+            # The root module carries no folder key; ours is the one with our name and description.
+            if source_key == "root" and (module.name, module.description) == (
+                body.get("name"),
+                body.get("description"),
+            ):
+                return _loaded_module(module)
+        return None
+
+    async def delete(self, client: QTestClient, target_id: int) -> None:
+        # Without force: qTest refuses to delete a module that still holds what ztoq did not create.
+        await client.delete_module(target_id, force=False)
+
+
+def _loaded_module(module: Module, fallback_id: int | None = None) -> Loaded:
+    target = module.id if module.id is not None else fallback_id
+    if target is None:
+        raise FatalApiError("qTest answered a module without an id.", api="qTest")
+    return Loaded(target, module.pid)
+
+
+class RequirementLinker:
+    """Links test cases to the qTest requirements named after the Jira issues they cover."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, int | None] = {}
+        self._lock = asyncio.Lock()
+
+    async def requirement_for(self, client: QTestClient, issue_key: str) -> int | None:
+        """The qTest requirement whose name begins with the Jira key (searched once per key)."""
+        async with self._lock:
+            if issue_key not in self._found:
+                pattern = re.compile(rf"^\s*{re.escape(issue_key)}(?![A-Za-z0-9-])", re.IGNORECASE)
+                quoted = issue_key.replace("'", "\\'")
+                match: int | None = None
+                async for item in client.search("requirements", f"'Name' ~ '{quoted}'"):
+                    if isinstance(item.get("id"), int) and pattern.match(str(item.get("name") or "")):
+                        match = int(item["id"])
+                        break
+                self._found[issue_key] = match
+            return self._found[issue_key]
+
+    async def link(self, client: QTestClient, case_id: int, issue_keys: list[str]) -> tuple[ProblemItem, ...]:
+        problems: list[ProblemItem] = []
+        for issue_key in issue_keys:
+            requirement = await self.requirement_for(client, issue_key)
+            if requirement is None:
+                problems.append(
+                    ProblemItem(
+                        "degraded",
+                        "requirement_not_found",
+                        f"The test case covers Jira issue {issue_key}, but qTest has no requirement named "
+                        "after it; the key is kept in the description.",
+                        detail={"issue": issue_key},
+                    )
+                )
+            else:
+                await client.link_requirement_to_test_cases(requirement, [case_id])
+        return tuple(problems)
+
+
+class TestCaseLoader:
+    """qTest test cases, approved after each create/update when asked (logs bind to approved versions)."""
+
+    def __init__(self, source_key_field_id: int | None, linker: RequirementLinker | None = None) -> None:
+        self.source_key_field_id = source_key_field_id
+        self.linker = linker or RequirementLinker()
+
+    async def _approved(self, client: QTestClient, case: TestCase, entity: PlannedEntity) -> Loaded:
+        if case.id is None:
+            raise FatalApiError("qTest answered a test case without an id.", api="qTest")
+        if entity.approve and not (case.version or "").endswith(".0"):
+            fault_point("load.before_approve")
+            approved = await client.approve_test_case(case.id)
+            case = approved if approved.id is not None else case
+        problems: tuple[ProblemItem, ...] = ()
+        links = [str(k) for k in entity.requirement_links or ()]
+        if links:
+            problems = await self.linker.link(client, int(case.id or 0), links)
+        return Loaded(int(case.id or 0), case.pid, case.web_url, case.version, problems)
+
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        return await self._approved(client, await client.create_test_case(body), entity)
+
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
+        body = entity.body or {}
+        case = await client.update_test_case(target_id, body)
+        if case.id is None:
+            case = case.model_copy(update={"id": target_id})
+        return await self._approved(client, case, entity)
+
+    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+        body, source_key = entity.body or {}, entity.source_key
+        parent = body.get("parent_id")
+        async for case in client.iter_test_cases(parent_id=parent if isinstance(parent, int) else None):
+            if case.id is None:
+                continue
+            if find_source_key(case.description) == source_key or self._key_property(case) == source_key:
+                return await self._approved(client, case, entity)
+        return None
+
+    async def delete(self, client: QTestClient, target_id: int) -> None:
+        await client.delete_test_case(target_id)
+
+    def _key_property(self, case: TestCase) -> str | None:
+        if self.source_key_field_id is None:
+            return None
+        for prop in case.properties or ():
+            if prop.field_id == self.source_key_field_id:
+                return prop.field_value
+        return None

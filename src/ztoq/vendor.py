@@ -1,0 +1,85 @@
+"""Facts the vendors publish: qTest codes and names, Zephyr Scale hosts and enumerations.
+
+A leaf module (it imports nothing of ztoq): the product, the simulators and the tests all read
+these constants from here, so a vendor fact is written down exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- qTest Manager v3 ----------------------------------------------------------------------------
+
+#: Field data type codes, as Tricentis documents them for ``POST .../settings/{objectType}/fields``
+#: (qtest-manager-v3-swagger.yaml): 1 Text box, 2 Text area, 3 Combo box, 4 Date picker,
+#: 5 User list, 6 Rich text editor, 7 Number, 8 Check box, 9 Date time picker, 12 URL,
+#: 17 Multiple selection combobox.
+QTEST_TEXT: Final = 1
+QTEST_TEXT_AREA: Final = 2
+QTEST_PICK_LIST: Final = 3
+QTEST_DATE: Final = 4
+QTEST_USER_LIST: Final = 5
+QTEST_RICH_TEXT: Final = 6
+QTEST_NUMBER: Final = 7
+QTEST_CHECKBOX: Final = 8
+QTEST_DATE_TIME: Final = 9
+QTEST_URL: Final = 12
+QTEST_MULTI_SELECT: Final = 17
+
+QTEST_DATA_TYPES: Final = frozenset(
+    {
+        QTEST_TEXT,
+        QTEST_TEXT_AREA,
+        QTEST_PICK_LIST,
+        QTEST_DATE,
+        QTEST_USER_LIST,
+        QTEST_RICH_TEXT,
+        QTEST_NUMBER,
+        QTEST_CHECKBOX,
+        QTEST_DATE_TIME,
+        QTEST_URL,
+        QTEST_MULTI_SELECT,
+    }
+)
+
+#: Object types accepted by ``/settings/{objectType}/fields`` (the Swagger's enum). Test cycles
+#: are not among them: qTest has no custom fields on test cycles (TestCycleResource has no
+#: ``properties``).
+QTEST_FIELD_OBJECT_TYPES: Final = (
+    "releases",
+    "builds",
+    "requirements",
+    "test-cases",
+    "test-steps",
+    "defects",
+    "test-suites",
+    "test-runs",
+)
+
+#: qTest object types whose field settings ztoq reads and stores for transform.
+QTEST_SETTINGS_OBJECT_TYPES: Final = ("test-cases", "test-runs", "releases", "test-suites")
+
+#: ``parentType`` values of test cycles and test runs.
+QTEST_PARENT_ROOT: Final = "root"
+QTEST_PARENT_RELEASE: Final = "release"
+QTEST_PARENT_CYCLE: Final = "test-cycle"
+
+#: Permission areas of a qTest user profile (``GET /user-profiles/current``), and their actions.
+QTEST_PERMISSION_AREAS: Final = ("module", "test_case", "release", "test_cycle", "test_run")
+QTEST_PERMISSION_ACTIONS: Final = ("view", "create", "edit", "delete", "approve", "execute")
+
+# -- Zephyr Scale ------------------------------------------------------------------------------
+
+#: Zephyr Scale Cloud API hosts per region; a token only works in the region of its Jira site.
+ZEPHYR_REGIONS: Final = {
+    "api.zephyrscale.smartbear.com": "eu.api.zephyrscale.smartbear.com",
+    "eu.api.zephyrscale.smartbear.com": "api.zephyrscale.smartbear.com",
+}
+
+ZEPHYR_CLOUD_EXAMPLE: Final = "https://api.zephyrscale.smartbear.com/v2"
+
+#: Zephyr folder types (``Folder.folderType``).
+ZEPHYR_FOLDER_TEST_CASE: Final = "TEST_CASE"
+ZEPHYR_FOLDER_TEST_PLAN: Final = "TEST_PLAN"
+ZEPHYR_FOLDER_TEST_CYCLE: Final = "TEST_CYCLE"
+ZEPHYR_FOLDER_TYPES: Final = (ZEPHYR_FOLDER_TEST_CASE, ZEPHYR_FOLDER_TEST_PLAN, ZEPHYR_FOLDER_TEST_CYCLE)

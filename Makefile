@@ -20,6 +20,7 @@ demo: install
 lint: install
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 
 from ztoq.rehearsal import simulator_config, write_config
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.faults import FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
-from ztoq.simulators.server import serve_in_thread
 from ztoq.simulators.snapshot import qtest_snapshot
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
 

@@ -129,6 +129,8 @@ class PerformanceConfig(_Section):
 
     batch_size: int = Field(100, ge=1, le=10_000)
     max_workers: int = Field(8, ge=1, le=256)
+    #: Transform always works in batches of ``batch_size``; ``false`` is accepted, warned about
+    #: once per run (:func:`inert_settings`), and changes nothing.
     use_batch_transformer: bool = True
 
 
@@ -136,8 +138,10 @@ class MigrationConfig(_Section):
     """What to migrate and how."""
 
     incremental: bool = False
+    #: Attachments are not migrated by this version yet: ``true`` is warned about once per run.
     include_attachments: bool = True
     phases: list[str] = Field(default_factory=lambda: list(PHASES))
+    #: ``true`` refuses ``ztoq workflow rollback`` for this configuration (a production guard).
     no_rollback: bool = False
     #: Delete (in qTest) what was deleted in Zephyr; off by default: deletions are only reported.
     propagate_deletions: bool = False
@@ -394,3 +398,23 @@ def _warn_if_secret_file_is_shared(path: Path, data: dict[str, Any]) -> None:
             UserWarning,
             stacklevel=2,
         )
+
+
+def inert_settings(config: ZtoqConfig) -> list[str]:
+    """One sentence for each setting of ``config`` that is accepted but changes nothing.
+
+    The seed guide's configuration carries these keys, so they are valid; a run says once that
+    they have no effect instead of ignoring them silently.
+    """
+    sentences: list[str] = []
+    if config.migration.include_attachments:
+        sentences.append(
+            "migration.include_attachments is on, but this version of ztoq does not migrate attachments "
+            "yet; set it to false to silence this notice."
+        )
+    if not config.performance.use_batch_transformer:
+        sentences.append(
+            "performance.use_batch_transformer: false has no effect; transform always works in batches "
+            "of performance.batch_size."
+        )
+    return sentences

@@ -64,8 +64,21 @@ QTEST_PARENT_ROOT: Final = "root"
 QTEST_PARENT_RELEASE: Final = "release"
 QTEST_PARENT_CYCLE: Final = "test-cycle"
 
-#: Permission areas of a qTest user profile (``GET /user-profiles/current``), and their actions.
-QTEST_PERMISSION_AREAS: Final = ("module", "test_case", "release", "test_cycle", "test_run")
+#: Permission areas of a qTest user profile (``GET /user-profiles/current``: the keys holding a
+#: ``*Permission`` object), and the actions ztoq checks in them.
+QTEST_PERMISSION_AREAS: Final = (
+    "release",
+    "build",
+    "module",
+    "requirement",
+    "test_case",
+    "test_cycle",
+    "test_suite",
+    "test_run",
+    "defect",
+    "session",
+    "schedule",
+)
 QTEST_PERMISSION_ACTIONS: Final = ("view", "create", "edit", "delete", "approve", "execute")
 
 # -- Zephyr Scale ------------------------------------------------------------------------------
@@ -83,3 +96,10 @@ ZEPHYR_FOLDER_TEST_CASE: Final = "TEST_CASE"
 ZEPHYR_FOLDER_TEST_PLAN: Final = "TEST_PLAN"
 ZEPHYR_FOLDER_TEST_CYCLE: Final = "TEST_CYCLE"
 ZEPHYR_FOLDER_TYPES: Final = (ZEPHYR_FOLDER_TEST_CASE, ZEPHYR_FOLDER_TEST_PLAN, ZEPHYR_FOLDER_TEST_CYCLE)
+
+#: The Zephyr issue link type meaning "this test case covers that Jira issue" (``IssueLink.type``).
+ZEPHYR_ISSUE_LINK_COVERAGE: Final = "COVERAGE"
+
+#: Zephyr Scale Cloud test script types (``TestScript.type``) that hold text rather than steps.
+ZEPHYR_SCRIPT_PLAIN: Final = "plain"
+ZEPHYR_SCRIPT_BDD: Final = "bdd"

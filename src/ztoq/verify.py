@@ -1,7 +1,7 @@
 """``verify_tokens``: do the Zephyr and qTest credentials, URLs and projects work, and if not, why.
 
-Each check sends one or two GET requests (no retries, a short timeout) and classifies the answer
-precisely, in one sentence:
+Each check sends GET requests (no retries, a short timeout) and classifies the answer precisely,
+in one sentence (:mod:`ztoq.http.probe`):
 
 * **base URL**: the host cannot be resolved (DNS), refuses the connection, does not answer in
   time, fails TLS, redirects elsewhere, answers 404 on the API root, or answers with a web page
@@ -11,7 +11,9 @@ precisely, in one sentence:
   ``eu.api.zephyrscale.smartbear.com``) a 401 suggests the other one. That is a heuristic: a
   401 from the right region means the token itself is wrong, and the token is never sent to a
   host the user did not configure to find out;
-* **project**: Zephyr ``GET /projects/{key}`` answers 404, qTest ``GET /projects/{id}`` 403/404;
+* **project**: Zephyr ``GET /projects/{key}`` answers 404; qTest's project and settings are read
+  by the reader extract and the preflight use (:func:`ztoq.qtest.settings.read_target_settings`),
+  so its policy holds here first: the project answers 403/404, or its field settings 403;
 * **permissions** (qTest): ``user-profiles/current`` refuses something a migration needs.
 
 Nothing here prints or returns a token: every message is built from statuses, paths and
@@ -21,10 +23,7 @@ configuration values, and is scrubbed of the configured secrets once more before
 from __future__ import annotations
 
 import asyncio
-import json
-import socket
-import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -32,33 +31,19 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from ztoq.config import NetworkConfig, ZtoqConfig
-from ztoq.errors import (
-    ApiError,
-    AuthenticationFailed,
-    NetworkError,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    ServerError,
-    safe_path,
-)
-from ztoq.http import ApiSession
-from ztoq.pipeline.preflight import denied, migration_permissions
+from ztoq.errors import ApiError, safe_path
+from ztoq.http.probe import Answer, answer_for, probe
+from ztoq.pipeline.preflight_config_checks import denied, lists_permissions, migration_permissions
 from ztoq.qtest import QTestClient
-from ztoq.zephyr import ZephyrClient
+from ztoq.qtest.settings import FieldSettingsRefused, ProjectNotAccessible, read_target_settings
+from ztoq.sources.zephyr_cloud import ZephyrClient
+from ztoq.vendor import ZEPHYR_CLOUD_EXAMPLE, ZEPHYR_REGIONS
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 
 #: Seconds each verification request may take (at most; a shorter ``network.timeout`` wins).
 TIMEOUT = 20.0
 
-#: Zephyr Scale Cloud API hosts per region; a token only works in the region of its Jira site.
-ZEPHYR_REGIONS: dict[str, str] = {
-    "api.zephyrscale.smartbear.com": "eu.api.zephyrscale.smartbear.com",
-    "eu.api.zephyrscale.smartbear.com": "api.zephyrscale.smartbear.com",
-}
-
-ZEPHYR_EXAMPLE = "https://api.zephyrscale.smartbear.com/v2"
 QTEST_EXAMPLE = "https://yoursite.qtestnet.com"
 
 
@@ -98,112 +83,6 @@ def other_region(base_url: str) -> str | None:
     if other is None:
         return None
     return urlunsplit((parts.scheme, other, parts.path, "", ""))
-
-
-# -- one request, classified -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What one GET produced: ``kind`` is "ok" or the kind of failure, ``detail`` says more."""
-
-    kind: str
-    status: int | None = None
-    body: Any = None
-    detail: str = ""
-
-
-_DNS_HINTS = (
-    "name or service not known",
-    "nodename nor servname",
-    "getaddrinfo",
-    "name resolution",
-    "no address associated",
-    "name does not resolve",
-    "no such host",
-)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and every exception it was raised from or while handling, outermost first."""
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and all(current is not seen for seen in found):
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
-
-
-def classify_network(exc: BaseException, url: str, timeout: float) -> Answer:
-    """A transport failure as DNS, refused, timeout, TLS or unreachable, naming the host."""
-    parts = urlsplit(url)
-    host = parts.hostname or url
-    where = f"{host}:{parts.port}" if parts.port else host
-    chain = _chain(exc)
-    text = " ".join(str(e) for e in chain).lower()
-    if any(isinstance(e, httpx.TimeoutException | TimeoutError) for e in chain):
-        return Answer("timeout", detail=f"{where} did not answer within {timeout:g} s")
-    if any(isinstance(e, socket.gaierror) for e in chain) or any(hint in text for hint in _DNS_HINTS):
-        return Answer(
-            "dns", detail=f"the host {host} cannot be resolved (DNS): check the spelling of the URL"
-        )
-    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
-        return Answer("refused", detail=f"{where} refused the connection: nothing listens there")
-    if any(isinstance(e, ssl.SSLError) for e in chain) or "certificate" in text or "ssl" in text:
-        return Answer(
-            "tls",
-            detail=f"the TLS handshake with {where} failed (certificate not trusted?); fix the CA bundle, "
-            "or use --insecure for a test server",
-        )
-    transport = next((e for e in chain if isinstance(e, httpx.HTTPError | OSError)), exc)
-    return Answer("unreachable", detail=f"{where} cannot be reached ({type(transport).__name__})")
-
-
-def _looks_html(content_type: str, body: bytes) -> bool:
-    head = body.lstrip()[:200].lower()
-    return "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html")) or b"<html" in head
-
-
-async def probe(
-    session: ApiSession, path: str, params: Mapping[str, Any] | None = None, *, timeout: float = TIMEOUT
-) -> Answer:
-    """GET ``path`` once and classify the outcome (never raises an :class:`ApiError`).
-
-    ``timeout`` is the session's, for the message of a request that timed out.
-    """
-    url = f"{session.base_url}/{path.lstrip('/')}"
-    try:
-        response = await session.request("GET", path, params=params)
-    except AuthenticationFailed as exc:
-        if exc.status in (None, 400, 401):
-            return Answer("unauthorized", exc.status, detail=str(exc))
-        # A password login that met something other than qTest's token endpoint.
-        return Answer("not_found" if exc.status == 404 else "not_json", exc.status, detail=str(exc))
-    except PermissionDenied as exc:
-        return Answer("forbidden", exc.status, detail=str(exc))
-    except NotFound as exc:
-        return Answer("not_found", exc.status, detail=str(exc))
-    except RateLimited as exc:
-        return Answer("rate_limited", exc.status, detail=str(exc))
-    except ServerError as exc:
-        return Answer("server", exc.status, detail=str(exc))
-    except NetworkError as exc:
-        return classify_network(exc, url, timeout)
-    except ApiError as exc:
-        if exc.status is not None and 300 <= exc.status < 400:
-            return Answer("redirect", exc.status, detail=str(exc))
-        if exc.status is None:
-            return classify_network(exc, url, timeout)
-        return Answer("failed", exc.status, detail=str(exc))
-    content_type = response.headers.get("content-type", "").split(";")[0].strip()
-    raw = response.content
-    if not raw.strip():
-        return Answer("ok", response.status_code, None)
-    try:
-        return Answer("ok", response.status_code, json.loads(raw))
-    except (ValueError, UnicodeDecodeError):
-        kind = "html" if _looks_html(content_type, raw) else "not_json"
-        return Answer(kind, response.status_code, detail=content_type or "no content type")
 
 
 # -- the base URL, shared by both services ---------------------------------------------------------
@@ -248,10 +127,6 @@ def _url_check(service: str, base_url: str, path: str, answer: Answer, root_hint
     return Check(service, "base URL", FAIL, message, 2)
 
 
-def _reached(answer: Answer) -> bool:
-    return answer.kind in ("ok", "unauthorized", "forbidden")
-
-
 # -- Zephyr ----------------------------------------------------------------------------------------
 
 
@@ -273,7 +148,7 @@ async def check_zephyr(
                 zephyr.base_url,
                 "/projects",
                 root,
-                f"the base URL is the API root, ending in /v2 (e.g. {ZEPHYR_EXAMPLE})",
+                f"the base URL is the API root, ending in /v2 (e.g. {ZEPHYR_CLOUD_EXAMPLE})",
             )
         ]
         checks.append(_zephyr_token(zephyr.base_url, token_set, root))
@@ -467,24 +342,32 @@ async def _qtest_project(client: QTestClient, project_id: int, token: Check) -> 
     if token.status != PASS:
         why = "the base URL failed" if token.status == SKIP else "the credentials were not accepted"
         return Check(service, "project", SKIP, f"Project {project_id} not checked: {why}.")
-    answer = await probe(client.session, f"/api/v3/projects/{project_id}")
-    if answer.kind == "ok":
-        body = answer.body if isinstance(answer.body, dict) else {}
-        return Check(
-            service, "project", PASS, f"Project {project_id} {body.get('name', '')!r} is accessible."
-        )
-    if answer.kind in ("not_found", "forbidden"):
+    # What extract and the preflight read, under the same policy: a refusal fails here first.
+    try:
+        settings = await read_target_settings(client)
+    except ProjectNotAccessible as exc:
         visible = await _visible_projects(client)
         return Check(
             service,
             "project",
             FAIL,
             f"qTest project {project_id} does not exist or the token's user is not a member of it "
-            f"({answer.status}); check qtest.project_id (the number in the project's URL, /p/<id>/)"
+            f"({exc.status}); check qtest.project_id (the number in the project's URL, /p/<id>/)"
             + (f"; this user sees {visible}." if visible else "."),
             2,
         )
-    return _other_failure(service, "project", f"GET /api/v3/projects/{project_id}", answer)
+    except FieldSettingsRefused as exc:
+        return Check(service, "project", FAIL, str(exc), exc.exit_code)
+    except ApiError as exc:
+        return _other_failure(service, "project", *_failed_read(client, exc))
+    name = settings.project.name or ""
+    return Check(service, "project", PASS, f"Project {project_id} {name!r} is accessible.")
+
+
+def _failed_read(client: QTestClient, exc: ApiError) -> tuple[str, Answer]:
+    """The request a client call failed on ("GET /api/v3/..."), and its classified answer."""
+    url = exc.path or client.session.base_url
+    return f"{exc.method or 'GET'} {urlsplit(url).path or url}", answer_for(exc, url)
 
 
 async def _visible_projects(client: QTestClient, limit: int = 5) -> str:
@@ -498,9 +381,10 @@ async def _qtest_permissions(client: QTestClient, project: Check, *, approve: bo
     service = "qTest"
     if project.status != PASS:
         return Check(service, "permissions", SKIP, "Not checked: the project is not accessible.")
-    path = f"/api/v3/projects/{client.project_id}/user-profiles/current"
-    answer = await probe(client.session, path)
-    if answer.kind != "ok" or not isinstance(answer.body, dict):
+    try:
+        profile = await client.current_permissions()
+    except ApiError as exc:
+        answer = _failed_read(client, exc)[1]
         return Check(
             service,
             "permissions",
@@ -508,8 +392,15 @@ async def _qtest_permissions(client: QTestClient, project: Check, *, approve: bo
             f"The permissions could not be read (GET .../user-profiles/current answered "
             f"{answer.status or answer.kind}); they were not checked.",
         )
+    if not lists_permissions(profile):
+        return Check(
+            service,
+            "permissions",
+            WARN,
+            "qTest reported no permissions for the token's user; they were not checked.",
+        )
     needed = migration_permissions(approve=approve)
-    missing = [p for p in needed if denied(answer.body, p.name)]
+    missing = [p for p in needed if denied(profile, p.name)]
     if missing:
         listed = ", ".join(f"{p.name} ({p.purpose})" for p in missing)
         return Check(

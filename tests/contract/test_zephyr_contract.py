@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.faults import FaultOptions
-from ztoq.simulators.server import serve_in_thread
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
 
 KEY = "DEMO"

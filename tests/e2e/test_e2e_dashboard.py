@@ -33,9 +33,9 @@ from ztoq.config import ZtoqConfig, build_config, load_config
 from ztoq.dashboard import create_dashboard_app, find_chromium, screenshot
 from ztoq.entities import LOAD_ORDER
 from ztoq.rehearsal import write_config
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.faults import FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
-from ztoq.simulators.server import serve_in_thread
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
 from ztoq.store import PlannedItem, ProblemItem, init_store, open_store
 
@@ -118,18 +118,18 @@ def filled(tmp_path: Path, database: dict[str, Any]) -> tuple[ZtoqConfig, int]:
             },
         )
         for key in ("PROJ-T1", "PROJ-T2", "PROJ-T3"):
-            repo.add_problem(
+            repo.replace_problems(
                 PROJECT,
                 "transform",
                 "test_case",
                 key,
-                ProblemItem("degraded", "field_in_description", "kept"),
+                [ProblemItem("degraded", "field_in_description", "kept")],
             )
-        repo.add_problem(
-            PROJECT, "transform", "test_log", "PROJ-E1", ProblemItem("skipped", "no_end", "no end date")
+        repo.replace_problems(
+            PROJECT, "transform", "test_log", "PROJ-E1", [ProblemItem("skipped", "no_end", "no end date")]
         )
-        repo.add_problem(
-            PROJECT, "load", "test_case", HOSTILE_KEY, ProblemItem("failed", "rejected_by_qtest", HOSTILE)
+        repo.replace_problems(
+            PROJECT, "load", "test_case", HOSTILE_KEY, [ProblemItem("failed", "rejected_by_qtest", HOSTILE)]
         )
     return cfg, run_id
 
@@ -380,12 +380,12 @@ def test_dashboard_follows_a_running_migration_in_chromium(slow_migration: Serve
     cfg = load_config(config_path)
     project = cfg.zephyr.project_key
     with init_store(cfg.database) as store, store.session() as repo:
-        repo.add_problem(
+        repo.replace_problems(
             project,
             "load",
             "test_case",
             HOSTILE_KEY,
-            ProblemItem("failed", "hostile_text", f"Rejected: {HOSTILE}"),
+            [ProblemItem("failed", "hostile_text", f"Rejected: {HOSTILE}")],
         )
     app = create_dashboard_app(cfg)
     log = (tmp_path / "migrate.log").open("w", encoding="utf-8")

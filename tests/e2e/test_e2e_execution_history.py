@@ -25,6 +25,7 @@ import httpx
 import pytest
 from e2e_support import Served, serve
 
+from store_queries import get_mapping
 from ztoq.cli.main import run
 from ztoq.config import load_config
 from ztoq.simulators import catalog
@@ -587,7 +588,7 @@ def forget(served: Served, entity_type: str, source_key: str) -> None:
         assert planned is not None, (entity_type, source_key)
         assert repo.mark_deleted(PROJECT, entity_type, source_key)
         repo.record_intent(PROJECT, entity_type, source_key, planned.content_hash)
-        mapping = repo.get_mapping(PROJECT, entity_type, source_key)
+        mapping = get_mapping(repo, PROJECT, entity_type, source_key)
         assert mapping is not None
         assert (mapping.state, mapping.target_id) == ("intent", None)
 

@@ -22,9 +22,9 @@ import pytest
 from e2e_support import qtest_snapshot
 
 from ztoq.rehearsal import simulator_config, write_config
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.faults import FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
-from ztoq.simulators.server import serve_in_thread
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
 
 pytestmark = pytest.mark.e2e

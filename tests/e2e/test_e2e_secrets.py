@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from ztoq.rehearsal import simulator_config, write_config
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.qtest import DEFAULT_QTEST_USER, QTestSimulator
-from ztoq.simulators.server import serve_in_thread
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
 
 pytestmark = pytest.mark.e2e

@@ -26,10 +26,11 @@ from starlette.routing import Route
 from ztoq.cli.main import run
 from ztoq.config import build_config
 from ztoq.errors import NetworkError
+from ztoq.http.probe import classify_network
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.qtest import QTestSimulator
-from ztoq.simulators.server import serve_in_thread
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
-from ztoq.verify import FAIL, PASS, Check, classify_network, exit_code, other_region, verify_tokens
+from ztoq.verify import FAIL, PASS, Check, exit_code, other_region, verify_tokens
 
 ZEPHYR_TOKEN = "zq7Kp2Vw9Hc4Ld8Tn1Fb"
 QTEST_TOKEN = "qt4Rs9Xb2Mv6Jw3Ye5Pa"

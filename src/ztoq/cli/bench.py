@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ztoq.cli.common import load, out
+from ztoq.cli.console import load, out
 from ztoq.pipeline.orchestrator import RunSummary, run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.rehearsal import simulators, write_config

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ztoq.cli.common import ConfigOpt, err, load
+from ztoq.cli.console import ConfigOpt, err, load
 
 
 def dashboard(
@@ -16,7 +16,7 @@ def dashboard(
 ) -> None:
     """Serve a web page showing the migration's live progress (read-only; Ctrl+C stops it)."""
     from ztoq.dashboard import create_dashboard_app, is_loopback
-    from ztoq.simulators.server import serve_forever
+    from ztoq.serving import serve_forever
 
     cfg = load(config)
     loopback = is_loopback(host)

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ztoq.cli.common import ConfigOpt, load, out, status_table
+from ztoq.cli.console import ConfigOpt, load, out, status_table
 from ztoq.config import DatabaseConfig
 from ztoq.errors import ConfigError
 from ztoq.pipeline.status import type_status

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import typer
 
-from ztoq.cli.common import QuietOpt, api_line, load, out, reporter, status_table, summary_table
+from ztoq.cli.console import QuietOpt, api_line, load, out, reporter, status_table, summary_table
 from ztoq.cli.reports import write_validation_report
 from ztoq.dashboard import create_dashboard_app, screenshot
 from ztoq.pipeline.orchestrator import run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.rehearsal import simulators, write_config
-from ztoq.simulators.server import serve_in_thread
+from ztoq.serving import serve_in_thread
 from ztoq.store import open_store
 
 

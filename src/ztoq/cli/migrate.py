@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ztoq.cli.common import (
+from ztoq.cli.console import (
     ConfigOpt,
     CustomFieldMapOpt,
     InsecureOpt,
@@ -168,7 +168,8 @@ def print_preflight(report: Any, *, quiet: bool = False) -> None:
     from rich.text import Text
 
     from ztoq.cli.verify import mark
-    from ztoq.pipeline.preflight import CHECKS, NOUNS, noun
+    from ztoq.entities import BY_NAME, noun
+    from ztoq.pipeline.preflight import CHECKS
 
     gets = report.qtest_requests.get("GET", 0)
     out.print(
@@ -181,8 +182,9 @@ def print_preflight(report: Any, *, quiet: bool = False) -> None:
     for column in ("Entity", "Planned", "Create", "Update", "Unchanged", "Not planned"):
         table.add_column(column, justify="left" if column == "Entity" else "right")
     for row in report.counts:
+        registered = BY_NAME.get(row.entity_type)
         table.add_row(
-            NOUNS.get(row.entity_type, (row.entity_type,))[0],
+            row.entity_type if registered is None else registered.singular,
             str(row.planned),
             str(row.create),
             str(row.update),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ztoq.cli.common import out, status_table
+from ztoq.cli.console import out, status_table
 from ztoq.config import ZtoqConfig
 from ztoq.errors import InputError
 from ztoq.pipeline.reporting import report_input

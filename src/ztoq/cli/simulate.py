@@ -67,7 +67,7 @@ def zephyr(
     ),
 ) -> None:
     """Serve the Zephyr Scale Cloud REST API v2 under /v2 until interrupted."""
-    from ztoq.simulators.server import serve_forever
+    from ztoq.serving import serve_forever
     from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN, ZephyrSimulator, generate_dataset
 
     dataset = load_dataset(data)
@@ -104,8 +104,8 @@ def qtest(
     token: str | None = typer.Option(None, "--token", help="A bearer (API) token the simulator accepts."),
 ) -> None:
     """Serve the qTest Manager REST API v3 (and /oauth) until interrupted."""
+    from ztoq.serving import serve_forever
     from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator, generate_target
-    from ztoq.simulators.server import serve_forever
 
     dataset = load_dataset(data)
     if generate is not None:

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.text import Text
 
-from ztoq.cli.common import ConfigOpt, InsecureOpt, JsonOpt, load, out
+from ztoq.cli.console import ConfigOpt, InsecureOpt, JsonOpt, load, out
 from ztoq.errors import safe_path
 from ztoq.verify import FAIL, PASS, SKIP, WARN, Check, checks_json, exit_code
 from ztoq.verify import verify_tokens as run_checks

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ztoq.cli.common import ConfigOpt, CustomFieldMapOpt, InsecureOpt, JsonOpt, QuietOpt, load, reporter
+from ztoq.cli.console import ConfigOpt, CustomFieldMapOpt, InsecureOpt, JsonOpt, QuietOpt, load, reporter
 from ztoq.cli.migrate import finish
 from ztoq.pipeline.orchestrator import run_migration
 
@@ -103,7 +103,7 @@ def rollback(
     """Undo a migration: delete from qTest exactly what ztoq created, then forget the stored data."""
     from rich.table import Table
 
-    from ztoq.cli.common import err, out
+    from ztoq.cli.console import err, out
     from ztoq.errors import InputError
     from ztoq.pipeline.rollback import RollbackPlan, run_rollback
 

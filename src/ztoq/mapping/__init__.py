@@ -1,6 +1,8 @@
-"""Pure transform functions: a Zephyr record + lookup tables + mapping config -> a planned qTest payload.
+"""Pure transform functions: a source record + lookup tables + mapping config -> a planned qTest payload.
 
-Nothing here calls an API or the database. Planned payloads refer to other migrated entities by
+The records are the canonical ones of :mod:`ztoq.sources.records` (a source adapter decodes them
+from what extract stored), so mapping never reads a source's wire format. Nothing here calls an
+API or the database. Planned payloads refer to other migrated entities by
 their *source* keys (``ref("module", "123")``); the load phase resolves them to qTest ids through
 the mapping table, so transform output never depends on what has been loaded yet. Test logs
 also name test steps by ``{"$step": [test_case_key, order]}`` (see :mod:`ztoq.mapping.steps`).

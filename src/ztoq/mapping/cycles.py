@@ -1,4 +1,4 @@
-"""Zephyr test cycles -> qTest test cycles (``TestCycleResource``), placed under a release or folder.
+"""Test cycles -> qTest test cycles (``TestCycleResource``), placed under a release or folder.
 
 Where a cycle goes:
 
@@ -11,35 +11,49 @@ Where a cycle goes:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.base import PlannedEntity, ref
-from ztoq.mapping.common import describe, entity_name, map_links, map_owner, new_properties, option_name
-from ztoq.mapping.fields import display
-from ztoq.mapping.lookups import SourceLookups, TargetFields, link_id
+from ztoq.mapping.entity_rules import (
+    describe,
+    entity_name,
+    map_links,
+    map_owner,
+    new_properties,
+    option_name,
+    reference_name,
+)
+from ztoq.mapping.lookups import SourceLookups, TargetFields
 from ztoq.mapping.modules import ROOT_KEY
 from ztoq.mapping.properties import PropertySet
 from ztoq.mapping.text import text_to_html
+from ztoq.sources.records import Ref, TestCycle
 from ztoq.vendor import QTEST_PARENT_CYCLE, QTEST_PARENT_RELEASE
 
 ADHOC_KEY = "adhoc"
 
 
-def linked_plan_keys(cycle: Mapping[str, Any], lookups: SourceLookups, props: PropertySet) -> list[str]:
+def _plan_key(plan: Ref, lookups: SourceLookups) -> str | None:
+    if plan.id is not None:
+        return lookups.test_plan_keys.get(plan.id)
+    return plan.name if plan.name in lookups.test_plan_keys.values() else None
+
+
+def linked_plan_keys(cycle: TestCycle, lookups: SourceLookups, props: PropertySet) -> list[str]:
     """Keys of the plans a cycle is linked to, from both sides, in link order, without duplicates."""
     keys: list[str] = []
     unknown: list[str] = []
-    for link in (cycle.get("links") or {}).get("testPlans") or ():
-        plan_id = link.get("testPlanId") if isinstance(link, Mapping) else None
-        plan_key = lookups.test_plan_keys.get(plan_id) if isinstance(plan_id, int) else None
+    for plan in cycle.test_plans:
+        plan_key = _plan_key(plan, lookups)
         if plan_key is None:
-            unknown.append(str(plan_id))
+            unknown.append(str(plan.shown))
         elif plan_key not in keys:
             keys.append(plan_key)
-    cycle_id = link_id(cycle)
-    for plan_key in lookups.plan_keys_by_cycle.get(cycle_id, ()) if cycle_id is not None else ():
+    # Plans name their cycles by id (Cloud) or by key (Server): look the cycle up both ways.
+    names = [name for name in (cycle.id, cycle.key) if name is not None]
+    for plan_key in (k for name in names for k in lookups.plan_keys_by_cycle.get(name, ())):
         if plan_key not in keys:
             keys.append(plan_key)
     if unknown:
@@ -53,7 +67,7 @@ def linked_plan_keys(cycle: Mapping[str, Any], lookups: SourceLookups, props: Pr
     return keys
 
 
-def _parent(cycle: Mapping[str, Any], lookups: SourceLookups, props: PropertySet) -> dict[str, Any]:
+def _parent(cycle: TestCycle, lookups: SourceLookups, props: PropertySet) -> dict[str, Any]:
     plans = linked_plan_keys(cycle, lookups, props)
     if plans:
         if len(plans) > 1:
@@ -65,24 +79,25 @@ def _parent(cycle: Mapping[str, Any], lookups: SourceLookups, props: PropertySet
                 f"so it goes under {plans[0]} and the others are named in the description.",
             )
         return {"parent": ref("release", plans[0]), "parent_type": QTEST_PARENT_RELEASE}
-    folder_id = link_id(cycle.get("folder"))
-    if folder_id is not None and folder_id not in lookups.folders:
+    folder = cycle.folder
+    if folder is not None and folder.key not in lookups.folders:
         props.problem(
             "degraded",
             "missing_folder",
-            f"Folder {folder_id} of the cycle does not exist in Zephyr; the cycle goes under the root cycle.",
+            f"Folder {folder.shown} of the cycle does not exist in Zephyr; the cycle goes under the root "
+            "cycle.",
             "folder",
-            folder_id=folder_id,
+            folder_id=folder.shown,
         )
-        folder_id = None
-    parent_key = ROOT_KEY if folder_id is None else str(folder_id)
+        folder = None
+    parent_key = ROOT_KEY if folder is None else folder.key
     return {"parent": ref("cycle_folder", parent_key), "parent_type": QTEST_PARENT_CYCLE}
 
 
 def plan_test_cycle(
-    cycle: Mapping[str, Any], lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
+    cycle: TestCycle, lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
 ) -> PlannedEntity:
-    """One Zephyr test cycle as a planned qTest test cycle.
+    """One test cycle as a planned qTest test cycle.
 
     Description, planned dates, owner, status, Jira version and custom fields go into qTest
     "test-cycles" fields with the same label ("Planned Start Date", "Owner", ...) or the
@@ -94,25 +109,24 @@ def plan_test_cycle(
         Planned "test_cycle" keyed by the cycle key (e.g. "PROJ-R1"); ``parent`` and ``parent_type`` hold
         ``parent_id`` (a release or cycle_folder reference) and ``parent_type``.
     """
-    key = str(cycle.get("key") or f"id-{cycle.get('id')}")
+    key = cycle.key or f"id-{cycle.id}"
     props = new_properties("test-cycles", lookups, fields, config)
-    name = entity_name(cycle.get("name"), key, "test cycle", props)
+    name = entity_name(cycle.name, key, "test cycle", props)
     placement = _parent(cycle, lookups, props)
-    props.map_value("Planned Start Date", cycle.get("plannedStartDate"))
-    props.map_value("Planned End Date", cycle.get("plannedEndDate"))
-    map_owner(props, cycle.get("owner"), "Owner")
+    props.map_value("Planned Start Date", cycle.planned_start_date)
+    props.map_value("Planned End Date", cycle.planned_end_date)
+    map_owner(props, cycle.owner, "Owner")
     props.map_choice(
         "Status",
-        option_name(lookups.statuses, cycle.get("status"), "status"),
+        option_name(lookups.statuses, cycle.status, "status"),
         config.mappings.status,
         "status_defaulted",
     )
-    version_id = link_id(cycle.get("jiraProjectVersion"))
-    if version_id is not None:
-        props.map_value("Jira Version", lookups.version_names.get(version_id, f"version {version_id}"))
-    props.map_custom_fields(cycle.get("customFields"), config.custom_fields.test_cycle)
-    map_links(cycle.get("links"), lookups, props, requirements=False)
-    description = describe(text_to_html(display(cycle.get("description"))), props, key, config)
+    if cycle.jira_version is not None:
+        props.map_value("Jira Version", reference_name(cycle.jira_version, lookups.version_names, "version"))
+    props.map_custom_fields(cycle.custom_fields, config.custom_fields.test_cycle)
+    map_links(cycle.links, lookups, props, requirements=False)
+    description = describe(text_to_html(cycle.description), props, key, config)
     props.finish()
     payload: dict[str, Any] = {"name": name, "description": description}
     if props.values:
@@ -123,7 +137,7 @@ def plan_test_cycle(
 
 
 def plan_test_cycles(
-    cycles: Sequence[Mapping[str, Any]], lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
+    cycles: Sequence[TestCycle], lookups: SourceLookups, fields: TargetFields, config: ZtoqConfig
 ) -> list[PlannedEntity]:
     """Every test cycle, in the order given (plan the cycle folders with ``plan_cycle_folders``)."""
     return [plan_test_cycle(c, lookups, fields, config) for c in cycles]

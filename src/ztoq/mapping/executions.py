@@ -1,4 +1,4 @@
-"""Zephyr test executions -> qTest test runs and test logs.
+"""Test executions -> qTest test runs and test logs.
 
 qTest keeps one test run per test case in a container and any number of test logs on it; Zephyr
 keeps one execution per run of a test case in a cycle. So executions map to **one test run per
@@ -9,8 +9,7 @@ has its run but no log.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,24 +17,22 @@ from typing import Any
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.base import PlannedEntity, Problem, ref
-from ztoq.mapping.common import issue_key, new_properties
 from ztoq.mapping.cycles import ADHOC_KEY, plan_adhoc_cycle
+from ztoq.mapping.entity_rules import issue_key, new_properties, reference_name
 from ztoq.mapping.fields import (
     UnconvertibleValue,
     convert_value,
-    display,
     duration_text,
     format_timestamp,
     parse_timestamp,
 )
-from ztoq.mapping.lookups import SourceLookups, TargetFields, link_id
+from ztoq.mapping.lookups import SourceLookups, TargetFields
 from ztoq.mapping.properties import PropertySet
 from ztoq.mapping.statuses import StatusMapper
 from ztoq.mapping.steps import step_ref
 from ztoq.mapping.text import join_html, source_key_marker, table_html, text_to_html, truncate_name
+from ztoq.sources.records import StepResult, TestExecution
 from ztoq.vendor import QTEST_PARENT_CYCLE
-
-_VERSION_URL = re.compile(r"/testcases/([^/]+)/versions/(\d+)")
 
 
 @dataclass
@@ -46,40 +43,37 @@ class LogLinks:
     defect_links: tuple[str, ...] | None = None
 
 
-def executed_test_case(execution: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """``(test case key, version)`` of an execution; the API gives them in ``testCase.self``."""
-    link = execution.get("testCase")
-    if not isinstance(link, Mapping):
-        return None, None
-    match = _VERSION_URL.search(str(link.get("self") or ""))
-    key = link.get("key") or link.get("testCaseKey") or (match.group(1) if match else None)
-    version = link.get("version") or (match.group(2) if match else None)
-    return (str(key) if key else None), (str(version) if version is not None else None)
+def executed_test_case(execution: TestExecution) -> tuple[str | None, str | None]:
+    """``(test case key, version)`` of an execution."""
+    return execution.test_case_key, execution.test_case_version
 
 
-def cycle_of(execution: Mapping[str, Any], lookups: SourceLookups) -> tuple[str, str | None]:
+def execution_key(execution: TestExecution) -> str:
+    """The source key of an execution: its key, or its id when it has none."""
+    return str(execution.key or execution.id)
+
+
+def cycle_of(execution: TestExecution, lookups: SourceLookups) -> tuple[str, str | None]:
     """``(cycle source key, problem)``: the cycle's key, or "adhoc" when it has none we know."""
-    link = execution.get("testCycle")
-    if not isinstance(link, Mapping) or not link:
+    cycle = execution.test_cycle
+    if cycle is None:
         return ADHOC_KEY, None
-    cycle_id = link_id(link)
-    key = link.get("key") or (lookups.test_cycle_keys.get(cycle_id) if cycle_id is not None else None)
-    if isinstance(key, str) and key:
+    key = cycle.name or (lookups.test_cycle_keys.get(cycle.id) if cycle.id is not None else None)
+    if key:
         return key, None
-    return ADHOC_KEY, f"test cycle {cycle_id} was not extracted"
+    return ADHOC_KEY, f"test cycle {cycle.id} was not extracted"
 
 
-def _end(execution: Mapping[str, Any]) -> datetime | None:
+def _end(execution: TestExecution) -> datetime | None:
     try:
-        return parse_timestamp(execution.get("actualEndDate"))
+        return parse_timestamp(execution.actual_end_date)
     except UnconvertibleValue:
         return None
 
 
-def _recency(execution: Mapping[str, Any]) -> tuple[datetime, int]:
+def _recency(execution: TestExecution) -> tuple[datetime, int]:
     moment = _end(execution) or datetime.min.replace(tzinfo=UTC)
-    ident = execution.get("id")
-    return moment, ident if isinstance(ident, int) else 0
+    return moment, execution.id if execution.id is not None else 0
 
 
 def run_key(cycle_key: str, case_key: str) -> str:
@@ -87,10 +81,10 @@ def run_key(cycle_key: str, case_key: str) -> str:
     return f"{cycle_key}|{case_key}"
 
 
-def _environment(props: PropertySet, execution: Mapping[str, Any], config: ZtoqConfig) -> None:
-    env = props.source.name_of(props.source.environments, execution.get("environment"))
-    if env is None and link_id(execution.get("environment")) is not None:
-        env = f"environment {link_id(execution.get('environment'))}"
+def _environment(props: PropertySet, execution: TestExecution, config: ZtoqConfig) -> None:
+    env = props.source.name_of(props.source.environments, execution.environment)
+    if env is None and execution.environment is not None and execution.environment.id is not None:
+        env = f"environment {execution.environment.id}"
     if env is None:
         return
     label = config.mappings.environment_field
@@ -107,7 +101,7 @@ def _environment(props: PropertySet, execution: Mapping[str, Any], config: ZtoqC
 
 def plan_test_run(
     key: str,
-    executions: Sequence[Mapping[str, Any]],
+    executions: Sequence[TestExecution],
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
@@ -124,13 +118,13 @@ def plan_test_run(
             "the run cannot be created.",
         )
     name, _ = truncate_name(lookups.test_case_names.get(case_key) or case_key or key)
-    env = lookups.name_of(lookups.environments, latest.get("environment"))
+    env = lookups.name_of(lookups.environments, latest.environment)
     env_field = props.field(config.mappings.environment_field)
     if env and env_field is not None:
         # Only what fits: each log names its own environment in its note when it does not.
         with suppress(UnconvertibleValue):
             props.put(env_field, convert_value(env, env_field))
-    assignee = latest.get("assignedToId")
+    assignee = latest.assigned_to
     assigned = props.field("Assigned To")
     user = props.users.resolve(assignee) if isinstance(assignee, str) else None
     if user is None and isinstance(assignee, str) and assignee:
@@ -166,27 +160,21 @@ def plan_test_run(
     )
 
 
-def _step_rows(steps: Sequence[Mapping[str, Any]], statuses: StatusMapper) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for order, step in enumerate(steps, 1):
-        inline = step.get("inline") or {}
-        description = join_html(
-            text_to_html(display(inline.get("description"))), text_to_html(display(inline.get("testData")))
+def _step_rows(steps: Sequence[StepResult], statuses: StatusMapper) -> list[tuple[str, ...]]:
+    return [
+        (
+            str(step.index + 1),
+            join_html(text_to_html(step.description), text_to_html(step.test_data)),
+            text_to_html(step.expected_result),
+            statuses.source_name(step.status) or "",
+            text_to_html(step.actual_result),
         )
-        rows.append(
-            (
-                str(order),
-                description,
-                text_to_html(display(inline.get("expectedResult"))),
-                statuses.zephyr_name(inline.get("status")) or "",
-                text_to_html(display(inline.get("actualResult"))),
-            )
-        )
-    return rows
+        for step in steps
+    ]
 
 
 def _step_logs(
-    case_key: str, steps: Sequence[Mapping[str, Any]], statuses: StatusMapper, props: PropertySet
+    case_key: str, steps: Sequence[StepResult], statuses: StatusMapper, props: PropertySet
 ) -> list[dict[str, Any]] | None:
     """``test_step_logs`` matched by order, or None when the steps no longer match (kept in the note)."""
     if not steps:
@@ -203,14 +191,14 @@ def _step_logs(
         )
         return None
     logs = []
-    for order, step in enumerate(steps, 1):
-        inline = step.get("inline") or {}
-        status = statuses.map(inline.get("status"), props, f"step {order}")
+    for step in steps:
+        order = step.index + 1
+        status = statuses.map(step.status, props, f"step {order}")
         logs.append(
             {
                 "test_step_id": step_ref(case_key, order),
                 "status": {"id": status},
-                "actual_result": text_to_html(display(inline.get("actualResult"))),
+                "actual_result": text_to_html(step.actual_result),
                 "order": order,
             }
         )
@@ -218,55 +206,52 @@ def _step_logs(
 
 
 def plan_test_log(
-    execution: Mapping[str, Any],
-    steps: Sequence[Mapping[str, Any]],
+    execution: TestExecution,
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
 ) -> PlannedEntity | None:
-    """One execution as a planned qTest test log, or None for an execution that never ran.
+    """One execution (with its step results) as a planned qTest test log, or None when it never ran.
 
     Returns:
         Planned "test_log" keyed by the execution key (or id), ``parent`` the run's
         reference, ``sort_key`` the end date (ISO, UTC) then the id so a run's logs load oldest
         first; payload None (with the reason) when it cannot be made.
     """
-    key = str(execution.get("key") or execution.get("id"))
+    key = execution_key(execution)
     case_key, version = executed_test_case(execution)
     cycle_key, _ = cycle_of(execution, lookups)
     run = run_key(cycle_key, case_key or "")
     props = new_properties("test-runs", lookups, fields, config)
     statuses = StatusMapper(lookups, fields, config)
-    zephyr_status = statuses.zephyr_name(execution.get("testExecutionStatus"))
+    source_status = statuses.source_name(execution.status)
     end = _end(execution)
     log_links = LogLinks()
     if end is None:
-        if statuses.never_run(zephyr_status):
+        if statuses.never_run(source_status):
             return None
         props.problem(
             "skipped",
             "execution_without_end_date",
-            f"Execution {key} has status {zephyr_status!r} but no end date; qTest needs one, "
+            f"Execution {key} has status {source_status!r} but no end date; qTest needs one, "
             "so no log is made.",
         )
         return PlannedEntity("test_log", key, None, parent=ref("test_run", run), problems=props.problems)
-    status = statuses.map(execution.get("testExecutionStatus"), props, f"execution {key}")
+    status = statuses.map(execution.status, props, f"execution {key}")
     end_text = format_timestamp(end)
-    elapsed = execution.get("executionTime")
+    elapsed = execution.execution_time
     start_text = end_text
-    if isinstance(elapsed, int) and not isinstance(elapsed, bool) and elapsed > 0:
+    if elapsed is not None and elapsed > 0:
         start_text = format_timestamp(datetime.fromtimestamp(end.timestamp() - elapsed / 1000, UTC))
     _people(props, execution, log_links)
     _environment(props, execution, config)
     if version is not None:
         props.keep_in_text("Test case version", version, None, "")
     _metadata(props, execution, lookups)
-    props.map_custom_fields(execution.get("customFields"), config.custom_fields.test_execution)
+    props.map_custom_fields(execution.custom_fields, config.custom_fields.test_execution)
     _defects(props, execution, lookups, log_links)
-    step_logs = _step_logs(case_key or "", steps, statuses, props)
-    note = join_html(
-        text_to_html(display(execution.get("comment"))), props.block.render(), source_key_marker(key)
-    )
+    step_logs = _step_logs(case_key or "", execution.steps, statuses, props)
+    note = join_html(text_to_html(execution.comment), props.block.render(), source_key_marker(key))
     payload: dict[str, Any] = {
         "name": truncate_name(lookups.test_case_names.get(case_key or "") or case_key or key)[0],
         "status": {"id": status},
@@ -276,8 +261,8 @@ def plan_test_log(
         "properties": props.properties(),
         "test_step_logs": step_logs or [],
     }
-    ident = execution.get("id")
-    sort_key = f"{end_text}#{ident:015d}" if isinstance(ident, int) else f"{end_text}#{key}"
+    ident = execution.id
+    sort_key = f"{end_text}#{ident:015d}" if ident is not None else f"{end_text}#{key}"
     return PlannedEntity(
         "test_log",
         key,
@@ -290,14 +275,14 @@ def plan_test_log(
     )
 
 
-def _people(props: PropertySet, execution: Mapping[str, Any], links: LogLinks) -> None:
+def _people(props: PropertySet, execution: TestExecution, links: LogLinks) -> None:
     """Executor and assignee: always named in the note (manual logs cannot carry the tester)."""
-    for member, label in (("executedById", "Executed by"), ("assignedToId", "Assigned to")):
-        account = execution.get(member)
-        if not isinstance(account, str) or not account:
+    people = ((execution.executed_by, "Executed by", True), (execution.assigned_to, "Assigned to", False))
+    for account, label, is_tester in people:
+        if not account:
             continue
         user = props.users.resolve(account)
-        if member == "executedById" and user is not None:
+        if is_tester and user is not None:
             links.executed_by = user
         if user is None:
             props.keep_in_text(
@@ -316,29 +301,25 @@ def _people(props: PropertySet, execution: Mapping[str, Any], links: LogLinks) -
             )
 
 
-def _metadata(props: PropertySet, execution: Mapping[str, Any], lookups: SourceLookups) -> None:
-    estimated = execution.get("estimatedTime")
-    if isinstance(estimated, int) and not isinstance(estimated, bool):
-        props.map_value("Estimated time", duration_text(estimated))
-    version_id = link_id(execution.get("jiraProjectVersion"))
-    if version_id is not None:
-        props.map_value("Jira Version", lookups.version_names.get(version_id, f"version {version_id}"))
-    if execution.get("automated") is True:
+def _metadata(props: PropertySet, execution: TestExecution, lookups: SourceLookups) -> None:
+    if execution.estimated_time is not None:
+        props.map_value("Estimated time", duration_text(execution.estimated_time))
+    if execution.jira_version is not None:
+        props.map_value(
+            "Jira Version", reference_name(execution.jira_version, lookups.version_names, "version")
+        )
+    if execution.automated:
         props.map_value("Automated", "true")
 
 
-def _defects(
-    props: PropertySet, execution: Mapping[str, Any], lookups: SourceLookups, links: LogLinks
-) -> None:
+def _defects(props: PropertySet, execution: TestExecution, lookups: SourceLookups, links: LogLinks) -> None:
     lines: list[str] = []
     keys: list[str] = []
-    for issue in (execution.get("links") or {}).get("issues") or ():
-        if not isinstance(issue, Mapping):
-            continue
+    for issue in execution.links.issues:
         found = issue_key(issue, lookups)
         if found and found not in keys:
             keys.append(found)
-        lines.append(found or f"issue {issue.get('issueId')}")
+        lines.append(found or f"issue {issue.issue_id}")
     if lines:
         links.defect_links = tuple(keys)
         props.keep_in_text(
@@ -350,8 +331,7 @@ def _defects(
 
 
 def plan_executions(
-    executions: Sequence[Mapping[str, Any]],
-    steps_by_execution: Mapping[Any, Sequence[Mapping[str, Any]]],
+    executions: Sequence[TestExecution],
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
@@ -359,8 +339,7 @@ def plan_executions(
     """Runs (one per cycle and test case), logs (one per execution that ran), and the ad hoc cycle.
 
     Args:
-        executions: Zephyr TestExecution JSON.
-        steps_by_execution: execution id (or key) -> its TestExecutionStep JSON list.
+        executions: the test executions, each with its step results.
         lookups: cycles by id, test case names and step counts, statuses, environments, users.
         fields: the qTest "test-runs" fields, execution statuses, users.
         config: mappings (execution_status, users, environment_field), custom_fields.test_execution.
@@ -369,7 +348,7 @@ def plan_executions(
         The ad hoc test cycle (only when some execution has no known cycle), the test runs in
         first-seen order, then the logs in execution order.
     """
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    groups: dict[str, list[TestExecution]] = {}
     lost_cycles: dict[str, list[str]] = {}
     logs: list[PlannedEntity] = []
     log_runs: list[str] = []
@@ -380,13 +359,7 @@ def plan_executions(
         groups.setdefault(key, []).append(execution)
         if why is not None and why not in lost_cycles.setdefault(key, []):
             lost_cycles[key].append(why)
-        steps = (
-            steps_by_execution.get(execution.get("id"))
-            or steps_by_execution.get(execution.get("key"))
-            or steps_by_execution.get(str(execution.get("id")))
-            or ()
-        )
-        log = plan_test_log(execution, steps, lookups, fields, config)
+        log = plan_test_log(execution, lookups, fields, config)
         if log is not None:
             logs.append(log)
             log_runs.append(key)

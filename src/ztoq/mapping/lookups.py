@@ -1,7 +1,8 @@
-"""The lookup tables every mapping function reads: what the qTest target offers, what Zephyr referenced.
+"""The lookup tables every mapping function reads: what the qTest target offers, what the source referenced.
 
-All are small frozen dataclasses built once per transform run from raw API JSON, so the mapping
-functions stay pure: the same record and the same lookups always give the same plan.
+All are small frozen dataclasses built once per transform run (the target's from its raw API
+JSON, the source's from canonical records), so the mapping functions stay pure: the same record
+and the same lookups always give the same plan.
 """
 
 from __future__ import annotations
@@ -11,21 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ztoq.config import ZtoqConfig
+from ztoq.sources.records import Folder, Option, Ref, TestCase, TestCycle, TestPlan
+from ztoq.values import int_or_none
 
 
 def fold(text: str) -> str:
     """The form two labels are compared in: qTest labels are matched case-insensitively, trimmed."""
     return text.strip().casefold()
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,7 @@ class TargetField:
     @classmethod
     def from_resource(cls, raw: Mapping[str, Any]) -> TargetField | None:
         """A field from its API JSON; None for a field qTest reports inactive or without id/label."""
-        field_id = _int(raw.get("id"))
+        field_id = int_or_none(raw.get("id"))
         label = raw.get("label")
         if field_id is None or not isinstance(label, str) or raw.get("is_active") is False:
             return None
@@ -63,13 +56,13 @@ class TargetField:
             AllowedValue(int(v["value"]), str(v.get("label", "")), bool(v.get("is_default")))
             for v in raw.get("allowed_values") or ()
             # Inactive choices cannot be set any more; matching them would make qTest reject the body.
-            if _int(v.get("value")) is not None and v.get("is_active") is not False
+            if int_or_none(v.get("value")) is not None and v.get("is_active") is not False
         )
         default = raw.get("default_value")
         return cls(
             id=field_id,
             label=label,
-            data_type=_int(raw.get("data_type")),
+            data_type=int_or_none(raw.get("data_type")),
             allowed_values=values,
             multiple=bool(raw.get("multiple")),
             required=bool(raw.get("required")),
@@ -154,7 +147,7 @@ class TargetFields:
         statuses = tuple(
             ExecutionStatus(int(s["id"]), str(s.get("name", "")), bool(s.get("is_default")))
             for s in execution_statuses
-            if _int(s.get("id")) is not None
+            if int_or_none(s.get("id")) is not None
         )
         people = tuple(
             TargetUser(
@@ -165,7 +158,7 @@ class TargetFields:
                 last_name=str(u.get("last_name") or ""),
             )
             for u in users
-            if _int(u.get("id")) is not None
+            if int_or_none(u.get("id")) is not None
         )
         return cls(by_object=by_object, execution_statuses=statuses, users=people)
 
@@ -192,7 +185,7 @@ class TargetFields:
 
     def user(self, login_or_id: str | int) -> TargetUser | None:
         """The qTest user with this id, username or email (case-insensitive), or None."""
-        as_id = _int(login_or_id)
+        as_id = int_or_none(login_or_id)
         if as_id is not None:
             return next((u for u in self.users if u.id == as_id), None)
         wanted = fold(str(login_or_id))
@@ -215,7 +208,7 @@ class UserResolver:
         user = self.target.user(login_or_id)
         if user is not None:
             return user.id
-        as_id = _int(login_or_id)
+        as_id = int_or_none(login_or_id)
         # A numeric id is trusted when the target's user list was not supplied: it cannot be checked.
         return as_id if as_id is not None and not self.target.users else None
 
@@ -231,47 +224,43 @@ class UserResolver:
         return self._to_id(self.default_user)
 
 
-def _index(records: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    return {int(r["id"]): r for r in records if _int(r.get("id")) is not None}
-
-
-def link_id(link: Any) -> int | None:
-    """The ``id`` of a Zephyr link object such as ``{"id": 10, "self": "..."}``, or None."""
-    return _int(link.get("id")) if isinstance(link, Mapping) else None
+def _options(records: Iterable[Option]) -> dict[int, Option]:
+    return {r.id: r for r in records if r.id is not None}
 
 
 @dataclass(frozen=True)
 class SourceLookups:
-    """What Zephyr records refer to by id, indexed from the raw API JSON.
+    """What source records refer to, indexed from canonical records (:mod:`ztoq.sources.records`).
 
     Attributes:
-        folders: folder id -> Folder JSON (all folder types).
-        statuses: status id -> Status JSON (test case, plan, cycle and execution statuses).
-        priorities: priority id -> Priority JSON.
-        environments: environment id -> Environment JSON.
-        test_case_keys: keys of every Zephyr test case that exists (targets of call-to-test steps).
+        folders: folder key -> Folder (all folder kinds).
+        statuses: status id -> Status (test case, plan, cycle and execution statuses).
+        priorities: priority id -> Priority.
+        environments: environment id -> Environment.
+        test_case_keys: keys of every test case that exists (targets of call-to-test steps).
         test_case_names: test case key -> name (names test runs).
         test_case_step_counts: test case key -> number of qTest steps its migrated version has
             (see :func:`ztoq.mapping.testcases.planned_step_count`).
-        test_cycle_keys: test cycle id -> key (executions refer to cycles by id).
-        test_plan_keys: test plan id -> key (cycles refer to plans by id).
-        plan_keys_by_cycle: test cycle id -> keys of the plans linking it (from the plans' side).
+        test_cycle_keys: test cycle id -> key (executions may refer to cycles by id).
+        test_plan_keys: test plan id -> key (cycles may refer to plans by id).
+        plan_keys_by_cycle: test cycle id (or key) -> keys of the plans linking it (from the
+            plans' side), keyed the way the plans refer to it.
         issue_keys: Jira issue id -> issue key, when the extractor resolved them.
         user_names: Jira account id -> display name, when known.
         component_names: Jira component id -> name, when known.
         version_names: Jira version id -> name, when known.
     """
 
-    folders: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
-    statuses: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
-    priorities: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
-    environments: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    folders: Mapping[str, Folder] = field(default_factory=dict)
+    statuses: Mapping[int, Option] = field(default_factory=dict)
+    priorities: Mapping[int, Option] = field(default_factory=dict)
+    environments: Mapping[int, Option] = field(default_factory=dict)
     test_case_keys: frozenset[str] = frozenset()
     test_case_names: Mapping[str, str] = field(default_factory=dict)
     test_case_step_counts: Mapping[str, int] = field(default_factory=dict)
     test_cycle_keys: Mapping[int, str] = field(default_factory=dict)
     test_plan_keys: Mapping[int, str] = field(default_factory=dict)
-    plan_keys_by_cycle: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    plan_keys_by_cycle: Mapping[int | str, tuple[str, ...]] = field(default_factory=dict)
     issue_keys: Mapping[int, str] = field(default_factory=dict)
     user_names: Mapping[str, str] = field(default_factory=dict)
     component_names: Mapping[int, str] = field(default_factory=dict)
@@ -281,38 +270,40 @@ class SourceLookups:
     def build(
         cls,
         *,
-        folders: Iterable[Mapping[str, Any]] = (),
-        statuses: Iterable[Mapping[str, Any]] = (),
-        priorities: Iterable[Mapping[str, Any]] = (),
-        environments: Iterable[Mapping[str, Any]] = (),
-        test_cases: Iterable[Mapping[str, Any]] = (),
-        test_cycles: Iterable[Mapping[str, Any]] = (),
-        test_plans: Iterable[Mapping[str, Any]] = (),
+        folders: Iterable[Folder] = (),
+        statuses: Iterable[Option] = (),
+        priorities: Iterable[Option] = (),
+        environments: Iterable[Option] = (),
+        test_cases: Iterable[TestCase] = (),
+        test_cycles: Iterable[TestCycle] = (),
+        test_plans: Iterable[TestPlan] = (),
         test_case_step_counts: Mapping[str, int] | None = None,
         issue_keys: Mapping[int, str] | None = None,
         user_names: Mapping[str, str] | None = None,
         component_names: Mapping[int, str] | None = None,
         version_names: Mapping[int, str] | None = None,
     ) -> SourceLookups:
-        """Index raw Zephyr API JSON lists (each record as the API returns it)."""
-        cases = [c for c in test_cases if isinstance(c.get("key"), str)]
+        """Index canonical records (a source adapter's reader decodes them from the store)."""
+        cases = [c for c in test_cases if c.key is not None]
         plans = list(test_plans)
-        by_cycle: dict[int, list[str]] = {}
+        by_cycle: dict[int | str, list[str]] = {}
         for plan in plans:
-            for link in (plan.get("links") or {}).get("testCycles") or ():
-                cycle_id = _int(link.get("testCycleId"))
-                if cycle_id is not None and isinstance(plan.get("key"), str):
-                    by_cycle.setdefault(cycle_id, []).append(plan["key"])
+            if plan.key is None:
+                continue
+            for cycle in plan.test_cycles:
+                cycle_ref = cycle.id if cycle.id is not None else cycle.name
+                if cycle_ref is not None:
+                    by_cycle.setdefault(cycle_ref, []).append(plan.key)
         return cls(
-            folders=_index(folders),
-            statuses=_index(statuses),
-            priorities=_index(priorities),
-            environments=_index(environments),
-            test_case_keys=frozenset(c["key"] for c in cases),
-            test_case_names={c["key"]: str(c.get("name") or "") for c in cases},
+            folders={f.key: f for f in folders},
+            statuses=_options(statuses),
+            priorities=_options(priorities),
+            environments=_options(environments),
+            test_case_keys=frozenset(c.key for c in cases if c.key is not None),
+            test_case_names={c.key: str(c.name or "") for c in cases if c.key is not None},
             test_case_step_counts=dict(test_case_step_counts or {}),
-            test_cycle_keys={int(c["id"]): c["key"] for c in test_cycles if _int(c.get("id")) is not None},
-            test_plan_keys={int(p["id"]): p["key"] for p in plans if _int(p.get("id")) is not None},
+            test_cycle_keys={c.id: c.key for c in test_cycles if c.id is not None and c.key is not None},
+            test_plan_keys={p.id: p.key for p in plans if p.id is not None and p.key is not None},
             plan_keys_by_cycle={k: tuple(v) for k, v in by_cycle.items()},
             issue_keys=dict(issue_keys or {}),
             user_names=dict(user_names or {}),
@@ -320,25 +311,28 @@ class SourceLookups:
             version_names=dict(version_names or {}),
         )
 
-    def name_of(self, table: Mapping[int, Mapping[str, Any]], link: Any) -> str | None:
-        """The ``name`` of the record a link points at (``{"id": ...}``), or None when unknown."""
-        record_id = link_id(link)
-        record = None if record_id is None else table.get(record_id)
-        name = None if record is None else record.get("name")
-        return name if isinstance(name, str) else None
+    def name_of(self, table: Mapping[int, Option], ref: Ref | None) -> str | None:
+        """The name a reference gives, else that of the record it points at; None when unknown."""
+        if ref is None:
+            return None
+        if ref.name is not None:
+            return ref.name
+        record = None if ref.id is None else table.get(ref.id)
+        return None if record is None else record.name
 
     def user_label(self, account_id: str) -> str:
         """A person as written in text: "Ada Lovelace (5b10...)" or the bare account id."""
         name = self.user_names.get(account_id)
         return f"{name} ({account_id})" if name else account_id
 
-    def folder_path(self, folder_id: int) -> str:
-        """The "/"-joined folder names from the top down to ``folder_id`` (cycle-safe)."""
+    def folder_path(self, folder: Ref) -> str:
+        """The "/"-joined folder names from the top down to ``folder`` (cycle-safe)."""
         names: list[str] = []
-        seen: set[int] = set()
-        current: int | None = folder_id
+        seen: set[str] = set()
+        current: str | None = folder.key
         while current is not None and current in self.folders and current not in seen:
             seen.add(current)
-            names.append(str(self.folders[current].get("name") or current))
-            current = _int(self.folders[current].get("parentId"))
-        return "/".join(reversed(names)) if names else str(folder_id)
+            record = self.folders[current]
+            names.append(record.name or current)
+            current = None if record.parent is None else record.parent.key
+        return "/".join(reversed(names)) if names else folder.key

@@ -1,4 +1,4 @@
-"""Zephyr folder trees -> qTest module trees (test cases) and test-cycle trees (cycles without a plan).
+"""Folder trees -> qTest module trees (test cases) and test-cycle trees (cycles without a plan).
 
 One root holds everything migrated, named ``config.root_module_name`` (the Zephyr project key by
 default), so a migration never mixes with what the qTest project already holds. Each Zephyr
@@ -11,56 +11,57 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.base import PlannedEntity, Problem, ref
-from ztoq.mapping.lookups import link_id
 from ztoq.mapping.text import join_html, source_key_marker, truncate_name
+from ztoq.sources.records import Folder, FolderKind
 from ztoq.vendor import QTEST_PARENT_CYCLE, QTEST_PARENT_ROOT
 
 ROOT_KEY = "root"
 
 
-def _folder_name(folder: Mapping[str, Any], folder_id: int, problems: list[Problem]) -> str:
-    raw = folder.get("name")
-    name = raw if isinstance(raw, str) else ""
+def _folder_name(folder: Folder, problems: list[Problem]) -> str:
+    name = folder.name or ""
     if not name.strip():
         problems.append(
             Problem(
                 "degraded",
                 "unnamed_folder",
-                f"Zephyr folder {folder_id} has no name; it is named '(unnamed folder {folder_id})'.",
+                f"Zephyr folder {folder.key} has no name; it is named '(unnamed folder {folder.key})'.",
             )
         )
-        return f"(unnamed folder {folder_id})"
+        return f"(unnamed folder {folder.key})"
     return name
 
 
-def _effective_parents(
-    folders: Mapping[int, Mapping[str, Any]],
-) -> tuple[dict[int, int | None], dict[int, str]]:
-    """Each folder's parent id (None: under the root) and, per repaired folder, the reason code."""
-    parents: dict[int, int | None] = {}
-    repaired: dict[int, str] = {}
-    for folder_id, folder in folders.items():
-        parent = link_id({"id": folder.get("parentId")})
+def _order(folder: Folder) -> tuple[bool, int, str]:
+    """A folder's place among folders sharing an index: by id when the source numbers them, else by key."""
+    return folder.id is None, folder.id or 0, folder.key
+
+
+def _effective_parents(folders: Mapping[str, Folder]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each folder's parent key (None: under the root) and, per repaired folder, the reason code."""
+    parents: dict[str, str | None] = {}
+    repaired: dict[str, str] = {}
+    for key, folder in folders.items():
+        parent = None if folder.parent is None else folder.parent.key
         if parent is not None and parent not in folders:
-            repaired[folder_id] = "missing_parent_folder"
+            repaired[key] = "missing_parent_folder"
             parent = None
-        parents[folder_id] = parent
-    # Break every parent cycle at its smallest id (deterministic), which then hangs under the root.
-    state: dict[int, int] = {}
-    for start in sorted(parents):
-        path: list[int] = []
-        current: int | None = start
+        parents[key] = parent
+    # Break every parent cycle at its first folder (deterministic), which then hangs under the root.
+    state: dict[str, int] = {}
+    for start in sorted(parents, key=lambda k: _order(folders[k])):
+        path: list[str] = []
+        current: str | None = start
         while current is not None and state.get(current, 0) == 0:
             state[current] = 1
             path.append(current)
             current = parents[current]
         if current is not None and state.get(current) == 1:
             cycle = path[path.index(current) :]
-            breaker = min(cycle)
+            breaker = min(cycle, key=lambda k: _order(folders[k]))
             parents[breaker] = None
             repaired[breaker] = "folder_cycle"
         for node in path:
@@ -69,31 +70,27 @@ def _effective_parents(
 
 
 def plan_folder_tree(
-    folders: Iterable[Mapping[str, Any]],
+    folders: Iterable[Folder],
     *,
     entity_type: str,
-    folder_type: str,
+    kind: FolderKind,
     root_name: str,
     root_description: str,
     root_parent_type: str | None,
     child_parent_type: str | None,
 ) -> list[PlannedEntity]:
-    """The root and one Planned per folder of ``folder_type``, parents before children.
+    """The root and one Planned per folder of ``kind`` (or of no kind), parents before children.
 
     ``root_parent_type`` and ``child_parent_type`` are the qTest ``parentType`` of each.
     """
-    selected = {
-        int(f["id"]): f
-        for f in folders
-        if link_id(f) is not None and f.get("folderType", folder_type) == folder_type
-    }
+    selected = {f.key: f for f in folders if f.kind in (None, kind)}
     parents, repaired = _effective_parents(selected)
-    children: dict[int | None, list[int]] = {}
-    for folder_id, parent in parents.items():
-        children.setdefault(parent, []).append(folder_id)
+    children: dict[str | None, list[str]] = {}
+    for key, parent in parents.items():
+        children.setdefault(parent, []).append(key)
     for siblings in children.values():
-        # Zephyr's own order: its index, then the id for folders sharing an index.
-        siblings.sort(key=lambda i: (selected[i].get("index") or 0, i))
+        # The source's own order: its index, then the id for folders sharing an index.
+        siblings.sort(key=lambda k: (selected[k].index, _order(selected[k])))
 
     plans = [
         PlannedEntity(
@@ -105,12 +102,12 @@ def plan_folder_tree(
             parent_type=root_parent_type,
         )
     ]
-    queue: deque[tuple[int, int]] = deque((i, 1) for i in children.get(None, []))
+    queue: deque[tuple[str, int]] = deque((k, 1) for k in children.get(None, []))
     while queue:
-        folder_id, depth = queue.popleft()
-        folder = selected[folder_id]
+        key, depth = queue.popleft()
+        folder = selected[key]
         problems: list[Problem] = []
-        name = _folder_name(folder, folder_id, problems)
+        name = _folder_name(folder, problems)
         short, cut = truncate_name(name)
         notes = [f"Full name: {name}"] if cut else []
         if cut:
@@ -118,18 +115,18 @@ def plan_folder_tree(
                 Problem(
                     "degraded",
                     "name_truncated",
-                    f"The name of Zephyr folder {folder_id} is longer than qTest accepts; it is "
+                    f"The name of Zephyr folder {key} is longer than qTest accepts; it is "
                     "truncated and the full name kept in the description.",
                 )
             )
-        reason = repaired.get(folder_id)
+        reason = repaired.get(key)
         if reason is not None:
-            wanted = folder.get("parentId")
+            wanted = None if folder.parent is None else folder.parent.shown
             problems.append(
                 Problem(
                     "degraded",
                     reason,
-                    f"Zephyr folder {folder_id} "
+                    f"Zephyr folder {key} "
                     + (
                         f"names parent folder {wanted}, which does not exist"
                         if reason == "missing_parent_folder"
@@ -139,15 +136,15 @@ def plan_folder_tree(
                     detail={"parent_id": wanted},
                 )
             )
-        parent = parents[folder_id]
-        parent_key = ROOT_KEY if parent is None else str(parent)
+        parent = parents[key]
+        parent_key = ROOT_KEY if parent is None else parent
         plans.append(
             PlannedEntity(
                 entity_type,
-                str(folder_id),
+                key,
                 {
                     "name": short,
-                    "description": join_html(*notes, source_key_marker(str(folder_id))),
+                    "description": join_html(*notes, source_key_marker(key)),
                 },
                 level=depth,
                 problems=problems,
@@ -155,15 +152,16 @@ def plan_folder_tree(
                 parent_type=child_parent_type,
             )
         )
-        queue.extend((child, depth + 1) for child in children.get(folder_id, []))
+        queue.extend((child, depth + 1) for child in children.get(key, []))
     return plans
 
 
-def plan_modules(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> list[PlannedEntity]:
-    """qTest modules mirroring the Zephyr TEST_CASE folder tree under one root module.
+def plan_modules(folders: Iterable[Folder], config: ZtoqConfig) -> list[PlannedEntity]:
+    """qTest modules mirroring the test case folder tree under one root module.
 
     Args:
-        folders: Zephyr Folder JSON (any type; only ``folderType`` TEST_CASE, or none, is used).
+        folders: the source's folders (of every kind; only TEST_CASE folders, and folders of no
+            kind, are used).
         config: the migration configuration (``root_module_name``).
 
     Returns:
@@ -175,7 +173,7 @@ def plan_modules(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> li
     return plan_folder_tree(
         folders,
         entity_type="module",
-        folder_type="TEST_CASE",
+        kind=FolderKind.TEST_CASE,
         root_name=root,
         root_description=f"Test cases migrated from Zephyr Scale project {config.zephyr.project_key}.",
         root_parent_type=None,
@@ -183,8 +181,8 @@ def plan_modules(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> li
     )
 
 
-def plan_cycle_folders(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig) -> list[PlannedEntity]:
-    """qTest test cycles mirroring the Zephyr TEST_CYCLE folder tree, for cycles without a test plan.
+def plan_cycle_folders(folders: Iterable[Folder], config: ZtoqConfig) -> list[PlannedEntity]:
+    """qTest test cycles mirroring the test cycle folder tree, for cycles without a test plan.
 
     Entity type "cycle_folder"; the root (source key "root") is created at the project root
     (``parent_type`` "root") and named like the root module; each folder is a test cycle under
@@ -194,7 +192,7 @@ def plan_cycle_folders(folders: Iterable[Mapping[str, Any]], config: ZtoqConfig)
     return plan_folder_tree(
         folders,
         entity_type="cycle_folder",
-        folder_type="TEST_CYCLE",
+        kind=FolderKind.TEST_CYCLE,
         root_name=root,
         root_description=f"Test cycles migrated from Zephyr Scale project {config.zephyr.project_key}.",
         root_parent_type=QTEST_PARENT_ROOT,

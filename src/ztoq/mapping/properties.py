@@ -83,7 +83,7 @@ class PropertySet:
     def describe(self, value: Any, kind: Kind | None = None) -> str:
         """A value as HTML for the block; user accounts with their display name."""
         if kind is Kind.USER:
-            items = value if isinstance(value, list) else [value]
+            items = value if isinstance(value, list | tuple) else [value]
             return ", ".join(self.source.user_label(display(v)) for v in items)
         return text_to_html(display(value))
 

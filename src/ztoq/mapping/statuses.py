@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.mapping.lookups import SourceLookups, TargetFields, fold, link_id
+from ztoq.mapping.lookups import SourceLookups, TargetFields, fold
 from ztoq.mapping.properties import PropertySet, lookup_label
 from ztoq.mapping.text import text_to_html
+from ztoq.sources.records import Ref
 
 #: Zephyr's default execution statuses and their qTest counterparts.
 EQUIVALENTS: dict[str, str] = {
@@ -30,15 +31,15 @@ EQUIVALENTS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class StatusMapper:
-    """Maps Zephyr status links (``{"id": ...}``) to qTest execution status ids."""
+    """Maps source status references to qTest execution status ids."""
 
     lookups: SourceLookups
     fields: TargetFields
     config: ZtoqConfig
 
-    def zephyr_name(self, link: Any) -> str | None:
-        """The Zephyr name of a status link, or None when absent or unknown."""
-        return self.lookups.name_of(self.lookups.statuses, link)
+    def source_name(self, status: Ref | None) -> str | None:
+        """The source's name of a status reference, or None when absent or unknown."""
+        return self.lookups.name_of(self.lookups.statuses, status)
 
     def _target(self, name: str) -> Any:
         return self.fields.execution_status(name) or self.fields.execution_status(
@@ -57,15 +58,15 @@ class StatusMapper:
         if not any(p.code == code and p.field == name for p in props.problems):
             props.problem(severity, code, message, name)
 
-    def map(self, link: Any, props: PropertySet, what: str) -> int | None:
-        """The qTest status id for a Zephyr status link; None only when qTest offers no status.
+    def map(self, status: Ref | None, props: PropertySet, what: str) -> int | None:
+        """The qTest status id for a source status reference; None only when qTest offers no status.
 
         Args:
-            link: the Zephyr status link; absent means "not run" and takes the default silently.
+            status: the status reference; absent means "not run" and takes the default silently.
             props: receives Problems and, when defaulted, the original status in the note.
             what: names the subject in the note, e.g. "execution PROJ-E1" or "step 3".
         """
-        name = self.zephyr_name(link)
+        name = self.source_name(status)
         if name is not None:
             mapped = lookup_label(self.config.mappings.execution_status, name)
             target = self.fields.execution_status(mapped) if mapped is not None else self._target(name)
@@ -90,9 +91,9 @@ class StatusMapper:
                 name or "status",
             )
             return None
-        if link_id(link) is None:
+        if status is None or status.shown is None:
             return int(default.id)
-        shown = name or f"status {link_id(link)}"
+        shown = name or f"status {status.shown}"
         self._once(
             props,
             "degraded",

@@ -1,4 +1,4 @@
-"""Zephyr test scripts (inline steps, call-to-test steps, plain and BDD scripts) -> qTest test steps.
+"""Test scripts (inline steps, call-to-test steps, plain and BDD scripts) -> qTest test steps.
 
 Also the step placeholder test logs use: qTest step ids exist only once the test case is loaded,
 so a step result names its step as ``{"$step": [test_case_key, order]}`` and the load phase swaps
@@ -14,6 +14,7 @@ from typing import Any
 from ztoq.mapping.base import Problem, find_placeholders, ref, replace_placeholders
 from ztoq.mapping.fields import display, is_empty
 from ztoq.mapping.text import join_html, text_to_html
+from ztoq.sources.records import CallParameter, TestScript, TestStep
 
 STEP_REF_KEY = "$step"
 
@@ -48,73 +49,54 @@ def resolve_step_refs(payload: Any, resolve: Callable[[str, int], int | None]) -
     )
 
 
-def called_key(step: Mapping[str, Any]) -> str | None:
-    """The key a call-to-test step calls, or None for an inline step."""
-    call = step.get("testCase")
-    key = call.get("testCaseKey") if isinstance(call, Mapping) else None
-    return key if isinstance(key, str) and key else None
-
-
-def script_text(script: Mapping[str, Any] | None) -> tuple[str, str] | None:
-    """``(type, text)`` of a plain or BDD script worth a step, else None."""
-    if not script:
+def script_text(script: TestScript | None) -> tuple[str, str] | None:
+    """``(kind, text)`` of a plain or BDD script worth a step, else None."""
+    if script is None or not script.text.strip():
         return None
-    kind = str(script.get("type") or "").lower()
-    text = script.get("text")
-    if kind in ("plain", "bdd") and isinstance(text, str) and text.strip():
-        return kind, text
-    return None
+    return script.kind.value, script.text
 
 
-def planned_step_count(steps: Sequence[Mapping[str, Any]], script: Mapping[str, Any] | None) -> int:
-    """How many qTest steps the migrated test case has: one per Zephyr step, one for a script."""
+def planned_step_count(steps: Sequence[TestStep], script: TestScript | None) -> int:
+    """How many qTest steps the migrated test case has: one per source step, one for a script."""
     return len(steps) + (1 if script_text(script) else 0)
 
 
-def _parameters_html(parameters: Any) -> str:
-    lines = [
-        f"{display(p.get('name'))} = {display(p.get('value'))} ({display(p.get('type'))})"
-        for p in parameters or ()
-        if isinstance(p, Mapping)
-    ]
+def _parameters_html(parameters: Sequence[CallParameter]) -> str:
+    lines = [f"{p.name or ''} = {p.value or ''} ({p.type or ''})" for p in parameters]
     return join_html("<b>Parameters</b>", *lines) if lines else ""
 
 
-def _inline_step(inline: Mapping[str, Any], order: int, field_names: list[str]) -> dict[str, Any]:
-    description = text_to_html(display(inline.get("description")))
-    test_data = text_to_html(display(inline.get("testData")))
+def _inline_step(step: TestStep, order: int, field_names: list[str]) -> dict[str, Any]:
+    description = text_to_html(step.description)
+    test_data = text_to_html(step.test_data)
     if test_data:
         description = join_html(description, "<b>Test data</b>", test_data)
-    extras = {
-        name: value for name, value in (inline.get("customFields") or {}).items() if not is_empty(value)
-    }
-    if not is_empty(inline.get("reflectRef")):
-        extras["reflectRef"] = inline["reflectRef"]
+    extras = {name: value for name, value in step.fields.items() if not is_empty(value)}
     if extras:
         lines = [f"{name}: {text_to_html(display(value))}" for name, value in extras.items()]
         description = join_html(description, "<b>Zephyr step fields</b>", *lines)
         field_names.extend(n for n in extras if n not in field_names)
     return {
         "description": description,
-        "expected": text_to_html(display(inline.get("expectedResult"))),
+        "expected": text_to_html(step.expected_result),
         "order": order,
     }
 
 
 def build_test_steps(
     test_case_key: str,
-    steps: Sequence[Mapping[str, Any]],
-    script: Mapping[str, Any] | None,
+    steps: Sequence[TestStep],
+    script: TestScript | None,
     known_keys: frozenset[str] | set[str],
     broken_calls: frozenset[int] = frozenset(),
     problems: list[Problem] | None = None,
 ) -> list[dict[str, Any]]:
-    """The qTest ``test_steps`` of a test case, in Zephyr's order, with ``order`` 1..n.
+    """The qTest ``test_steps`` of a test case, in the source's order, with ``order`` 1..n.
 
     Args:
         test_case_key: the calling test case (a call to itself is a cycle).
-        steps: Zephyr TestStep JSON (``inline`` or ``testCase``), in order.
-        script: the Zephyr TestScript (``plain``/``bdd``), or None; it becomes the last step.
+        steps: the test case's steps (inline or call-to-test), in order.
+        script: its plain or BDD script, or None; it becomes the last step.
         known_keys: keys of every test case that will exist in qTest.
         broken_calls: indexes (0-based) of call steps that close a call cycle.
         problems: receives what was degraded.
@@ -124,13 +106,11 @@ def build_test_steps(
     field_names: list[str] = []
     for index, step in enumerate(steps):
         order = index + 1
-        key = called_key(step)
+        key = step.called_test_case
         if key is None:
-            inline = step.get("inline")
-            out.append(_inline_step(inline if isinstance(inline, Mapping) else {}, order, field_names))
+            out.append(_inline_step(step, order, field_names))
             continue
-        call = step["testCase"]
-        text = join_html(f"Call to test {key}", _parameters_html(call.get("parameters")))
+        text = join_html(f"Call to test {key}", _parameters_html(step.parameters))
         if key == test_case_key or index in broken_calls:
             problems.append(
                 Problem(
@@ -153,7 +133,7 @@ def build_test_steps(
             )
             out.append({"description": text, "expected": "", "order": order})
         else:
-            if call.get("parameters"):
+            if step.parameters:
                 problems.append(
                     Problem(
                         "degraded",
@@ -193,7 +173,7 @@ def build_test_steps(
 
 
 def call_levels(
-    steps_by_key: Mapping[str, Sequence[Mapping[str, Any]]],
+    steps_by_key: Mapping[str, Sequence[TestStep]],
 ) -> tuple[dict[str, int], dict[str, frozenset[int]]]:
     """Call depth of each test case and the call steps that close a cycle.
 
@@ -208,7 +188,7 @@ def call_levels(
         key: [
             (i, c)
             for i, step in enumerate(steps)
-            if (c := called_key(step)) is not None and c in steps_by_key
+            if (c := step.called_test_case) is not None and c in steps_by_key
         ]
         for key, steps in steps_by_key.items()
     }
@@ -242,7 +222,6 @@ __all__ = [
     "STEP_REF_KEY",
     "build_test_steps",
     "call_levels",
-    "called_key",
     "find_step_refs",
     "parse_step_ref",
     "planned_step_count",

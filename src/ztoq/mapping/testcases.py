@@ -1,4 +1,4 @@
-"""Zephyr test cases -> qTest test cases (``TestCaseWithCustomFieldResource``).
+"""Test cases -> qTest test cases (``TestCaseWithCustomFieldResource``).
 
 A test case is never lost: a blank name gets a placeholder, an unknown folder puts it under the
 root module, a value without a qTest field goes into the description. Only a required qTest field
@@ -7,13 +7,20 @@ that can get no value at all makes the test case fail, and then with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.base import PlannedEntity, ref
-from ztoq.mapping.common import describe, entity_name, map_links, new_properties, option_name
+from ztoq.mapping.entity_rules import (
+    describe,
+    entity_name,
+    map_links,
+    new_properties,
+    option_name,
+    reference_name,
+)
 from ztoq.mapping.fields import (
     Kind,
     UnconvertibleValue,
@@ -23,32 +30,37 @@ from ztoq.mapping.fields import (
     field_kind,
     is_empty,
 )
-from ztoq.mapping.lookups import SourceLookups, TargetFields, link_id
+from ztoq.mapping.lookups import SourceLookups, TargetFields
 from ztoq.mapping.modules import ROOT_KEY
 from ztoq.mapping.properties import PropertySet, lookup_label
 from ztoq.mapping.steps import build_test_steps, call_levels
 from ztoq.mapping.text import text_to_html
+from ztoq.sources.records import Ref, TestCase
 
-#: Zephyr test case members that have no fixed qTest home; ``mappings.test_case_fields`` may name one.
-SYSTEM_FIELDS: tuple[str, ...] = ("estimatedTime", "labels", "component", "owner", "createdOn")
+#: Test case members that have no fixed qTest home, by the name ``mappings.test_case_fields`` uses
+#: (Zephyr's) and the block shows; the configuration may name a qTest field for each.
+SYSTEM_FIELDS: tuple[tuple[str, Callable[[TestCase], Any]], ...] = (
+    ("estimatedTime", lambda c: c.estimated_time),
+    ("labels", lambda c: c.labels),
+    ("component", lambda c: c.component),
+    ("owner", lambda c: c.owner),
+    ("createdOn", lambda c: c.created_on),
+)
 
 
-def _parent_module(
-    test_case: Mapping[str, Any], lookups: SourceLookups, props: PropertySet
-) -> dict[str, str]:
-    folder = test_case.get("folder")
-    folder_id = link_id(folder)
-    if folder_id is None:
+def _parent_module(test_case: TestCase, lookups: SourceLookups, props: PropertySet) -> dict[str, str]:
+    folder = test_case.folder
+    if folder is None:
         return ref("module", ROOT_KEY)
-    if folder_id in lookups.folders:
-        return ref("module", str(folder_id))
+    if folder.key in lookups.folders:
+        return ref("module", folder.key)
     props.problem(
         "degraded",
         "missing_folder",
-        f"Folder {folder_id} of the test case does not exist in Zephyr; the test case is placed "
+        f"Folder {folder.shown} of the test case does not exist in Zephyr; the test case is placed "
         "directly under the root module.",
         "folder",
-        folder_id=folder_id,
+        folder_id=folder.shown,
     )
     return ref("module", ROOT_KEY)
 
@@ -61,7 +73,7 @@ def _map_system_field(
         return
     target = props.field(label) if label else None
     kind = field_kind(target) if target is not None else None
-    if name == "estimatedTime" and isinstance(value, int) and not isinstance(value, bool):
+    if name == "estimatedTime" and isinstance(value, int):
         shown = duration_text(value)
         if kind is Kind.NUMBER:
             try:
@@ -76,17 +88,13 @@ def _map_system_field(
                 name, shown, "field_in_description", "estimatedTime has no qTest field mapped; kept in text."
             )
         return
-    if name == "component":
-        component_id = link_id(value)
-        value = (
-            lookups.component_names.get(component_id, f"component {component_id}") if component_id else value
-        )
+    if isinstance(value, Ref):
+        value = reference_name(value, lookups.component_names, "component")
     if name == "owner":
-        account = display(value)
         if kind is Kind.USER:
-            props.map_value(name, account, label, shown=lookups.user_label(account))
+            props.map_value(name, value, label, shown=lookups.user_label(value))
             return
-        value = lookups.user_label(account)
+        value = lookups.user_label(value)
     if label:
         props.map_value(name, value, label)
     else:
@@ -99,9 +107,7 @@ def _map_system_field(
 
 
 def plan_test_case(
-    test_case: Mapping[str, Any],
-    steps: Sequence[Mapping[str, Any]],
-    script: Mapping[str, Any] | None,
+    test_case: TestCase,
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
@@ -109,53 +115,51 @@ def plan_test_case(
     level: int = 0,
     broken_calls: frozenset[int] = frozenset(),
 ) -> PlannedEntity:
-    """One Zephyr test case as a planned qTest test case.
+    """One test case as a planned qTest test case.
 
     Args:
-        test_case: Zephyr TestCase JSON.
-        steps: its TestStep JSON list (inline and call-to-test), in order; [] for none.
-        script: its TestScript JSON (plain or bdd), or None.
-        lookups: Zephyr folders, statuses, priorities, known test case keys, ...
+        test_case: the test case, with its steps (inline and call-to-test) or its script.
+        lookups: source folders, statuses, priorities, known test case keys, ...
         fields: the qTest target's fields ("test-cases"), users.
         config: mappings, custom field map, ``qtest.source_key_field``, ``approve_test_cases``.
         level: call depth (from :func:`plan_test_cases`): a called case loads before its callers.
         broken_calls: indexes of call steps closing a call cycle (kept as text steps).
 
     Returns:
-        Planned "test_case" keyed by the Zephyr key; payload None when it cannot be created.
+        Planned "test_case" keyed by the source key; payload None when it cannot be created.
     """
-    key = str(test_case.get("key") or f"id-{test_case.get('id')}")
+    key = test_case.key or f"id-{test_case.id}"
     props = new_properties("test-cases", lookups, fields, config)
-    name = entity_name(test_case.get("name"), key, "test case", props)
+    name = entity_name(test_case.name, key, "test case", props)
     parent = _parent_module(test_case, lookups, props)
     mappings = config.mappings
     props.map_choice(
         "Priority",
-        option_name(lookups.priorities, test_case.get("priority"), "priority"),
+        option_name(lookups.priorities, test_case.priority, "priority"),
         mappings.priority,
         "priority_defaulted",
     )
     props.map_choice(
         "Status",
-        option_name(lookups.statuses, test_case.get("status"), "status"),
+        option_name(lookups.statuses, test_case.status, "status"),
         mappings.status,
         "status_defaulted",
     )
-    for member in SYSTEM_FIELDS:
+    for member, value_of in SYSTEM_FIELDS:
         _map_system_field(
-            member, test_case.get(member), lookups, props, lookup_label(mappings.test_case_fields, member)
+            member, value_of(test_case), lookups, props, lookup_label(mappings.test_case_fields, member)
         )
-    props.map_custom_fields(test_case.get("customFields"), config.custom_fields.test_case)
-    requirement_links = map_links(test_case.get("links"), lookups, props, requirements=True)
+    props.map_custom_fields(test_case.custom_fields, config.custom_fields.test_case)
+    requirement_links = map_links(test_case.links, lookups, props, requirements=True)
 
     known = lookups.test_case_keys | {key}
-    test_steps = build_test_steps(key, steps, script, known, broken_calls, props.problems)
-    description = describe(text_to_html(display(test_case.get("objective"))), props, key, config)
+    test_steps = build_test_steps(key, test_case.steps, test_case.script, known, broken_calls, props.problems)
+    description = describe(text_to_html(test_case.objective), props, key, config)
     props.finish()
     payload: dict[str, Any] | None = {
         "name": name,
         "description": description,
-        "precondition": text_to_html(display(test_case.get("precondition"))),
+        "precondition": text_to_html(test_case.precondition),
         "parent_id": parent,
         "properties": props.properties(),
         "test_steps": test_steps,
@@ -172,9 +176,7 @@ def plan_test_case(
 
 
 def plan_test_cases(
-    test_cases: Sequence[Mapping[str, Any]],
-    steps_by_key: Mapping[str, Sequence[Mapping[str, Any]]],
-    scripts_by_key: Mapping[str, Mapping[str, Any] | None],
+    test_cases: Sequence[TestCase],
     lookups: SourceLookups,
     fields: TargetFields,
     config: ZtoqConfig,
@@ -188,14 +190,12 @@ def plan_test_cases(
     Returns:
         One Planned per test case, in the order given.
     """
-    keys = [str(tc.get("key")) for tc in test_cases]
-    levels, broken = call_levels({k: steps_by_key.get(k, ()) for k in keys})
+    keys = [str(tc.key) for tc in test_cases]
+    levels, broken = call_levels({k: tc.steps for k, tc in zip(keys, test_cases, strict=True)})
     batch = replace(lookups, test_case_keys=lookups.test_case_keys | frozenset(keys))
     return [
         plan_test_case(
             tc,
-            steps_by_key.get(key, ()),
-            scripts_by_key.get(key),
             batch,
             fields,
             config,

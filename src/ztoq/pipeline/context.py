@@ -1,4 +1,5 @@
-"""What every phase works with: the config, the store, the API clients, progress and cancellation."""
+"""What every phase works with: the config, the store, the source adapter, the qTest client, progress
+and cancellation."""
 
 from __future__ import annotations
 
@@ -14,15 +15,19 @@ from ztoq.config import ZtoqConfig
 from ztoq.errors import RunInterrupted
 from ztoq.pipeline.progress import ProgressReporter, QuietProgress
 from ztoq.qtest import QTestClient
+from ztoq.sources import source_for
+from ztoq.sources.base import SourceAdapter
 from ztoq.store import Repository, Store
-from ztoq.zephyr import ZephyrClient
 
 T = TypeVar("T")
 
 
 @dataclass
 class Transports:
-    """Optional httpx transports (tests hand in-process simulators to the clients)."""
+    """Optional httpx transports (tests hand in-process simulators to the clients).
+
+    ``zephyr`` is the source's transport (the source adapter's client uses it).
+    """
 
     zephyr: httpx.AsyncBaseTransport | None = None
     qtest: httpx.AsyncBaseTransport | None = None
@@ -38,7 +43,7 @@ class PhaseContext:
     reporter: ProgressReporter = field(default_factory=QuietProgress)
     transports: Transports = field(default_factory=Transports)
     cancelled: asyncio.Event | None = None
-    _zephyr: ZephyrClient | None = None
+    _source: SourceAdapter | None = None
     _qtest: QTestClient | None = None
 
     @property
@@ -49,17 +54,11 @@ class PhaseContext:
         """A repository over a new database session (commits on success)."""
         return self.store.session()
 
-    def zephyr(self) -> ZephyrClient:
-        """The Zephyr client, built on first use."""
-        if self._zephyr is None:
-            self.config.require_source()
-            self._zephyr = ZephyrClient.from_config(
-                self.config.zephyr,
-                network=self.config.network,
-                performance=self.config.performance,
-                transport=self.transports.zephyr,
-            )
-        return self._zephyr
+    def source(self) -> SourceAdapter:
+        """The adapter of the configured source, built on first use (its client on its first read)."""
+        if self._source is None:
+            self._source = source_for(self.config, transport=self.transports.zephyr)
+        return self._source
 
     def qtest(self) -> QTestClient:
         """The qTest client, built on first use."""
@@ -81,16 +80,17 @@ class PhaseContext:
     def api_stats(self) -> dict[str, dict[str, Any]]:
         """Request counters of each API used so far."""
         stats: dict[str, dict[str, Any]] = {}
-        if self._zephyr is not None:
-            stats["zephyr"] = self._zephyr.session.snapshot()
+        if self._source is not None:
+            stats.update(self._source.api_stats())
         if self._qtest is not None:
             stats["qtest"] = self._qtest.session.snapshot()
         return stats
 
     async def aclose(self) -> None:
-        for client in (self._zephyr, self._qtest):
-            if client is not None:
-                await client.aclose()
+        if self._source is not None:
+            await self._source.aclose()
+        if self._qtest is not None:
+            await self._qtest.aclose()
 
     def check_cancelled(self) -> None:
         """Raise RunInterrupted at a safe point once SIGINT/SIGTERM was received."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ztoq.store import TARGET_STATES, MappingRecord, PlannedRecord
+from ztoq.store.records import TARGET_STATES, MappingRecord, PlannedRecord
 
 
 class LoadAction(StrEnum):

@@ -12,7 +12,7 @@ import re
 from ztoq.errors import FatalApiError
 from ztoq.mapping import find_source_key
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_types import Loaded
+from ztoq.pipeline.load_types import Loaded, LoaderFactory
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Module, TestCase
@@ -150,3 +150,10 @@ class TestCaseLoader:
             if prop.field_id == self.source_key_field_id:
                 return prop.field_value
         return None
+
+
+#: How the test design side's loaders are built, by entity type.
+DESIGN_LOADERS: dict[str, LoaderFactory] = {
+    "module": lambda _: ModuleLoader(),
+    "test_case": lambda inputs: TestCaseLoader(inputs.key_fields.get("test-cases"), RequirementLinker()),
+}

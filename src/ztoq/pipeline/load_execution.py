@@ -13,7 +13,7 @@ from typing import Any
 from ztoq.errors import FatalApiError
 from ztoq.mapping import find_source_key
 from ztoq.mapping.steps import find_step_refs, resolve_step_refs
-from ztoq.pipeline.load_types import Loaded
+from ztoq.pipeline.load_types import Loaded, LoaderFactory
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Property, Release, TestCycle, TestLog, TestRun
@@ -209,3 +209,13 @@ class LogLoader:
 
 def _loaded_log(log: TestLog, fallback: int | None = None) -> Loaded:
     return Loaded(_require_id(log, "test log", fallback))
+
+
+#: How the execution side's loaders are built, by entity type.
+EXECUTION_LOADERS: dict[str, LoaderFactory] = {
+    "release": lambda inputs: ReleaseLoader(inputs.key_fields.get("releases")),
+    "cycle_folder": lambda _: CycleLoader(),
+    "test_cycle": lambda _: CycleLoader(),
+    "test_run": lambda inputs: RunLoader(inputs.key_fields.get("test-runs")),
+    "test_log": lambda inputs: LogLoader(inputs.case_ids),
+}

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ztoq.config import PHASES, ZtoqConfig
+from ztoq.config import PHASES, ZtoqConfig, inert_settings
 from ztoq.errors import ApiError, ConfigError, PhaseFailed, RunInterrupted, ZtoqError
 from ztoq.pipeline.context import PhaseContext, Transports
 from ztoq.pipeline.extract import run_extract
@@ -223,6 +223,8 @@ def run_migration(
                 repo.interrupt_abandoned_runs(config.zephyr.project_key)
                 run_id = repo.start_run(config.zephyr.project_key, command, ordered)
             ctx = PhaseContext(config, store, run_id, reporter, transports or Transports())
+            for sentence in inert_settings(config):
+                reporter.message(f"notice: {sentence}")
             status, error = "succeeded", None
             validation: ValidationResult | None = None
             try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ztoq.config import ZtoqConfig
 from ztoq.entities import DELETE_ORDER
-from ztoq.errors import FatalApiError, InputError, NotFound
+from ztoq.errors import ConfigError, FatalApiError, InputError, NotFound
 from ztoq.pipeline.context import PhaseContext, Transports
 from ztoq.pipeline.loaders import build_loaders
 from ztoq.pipeline.progress import ProgressReporter, QuietProgress
@@ -131,6 +131,11 @@ def run_rollback(
     Returns:
         The plan, and what was done (None for a dry run or when not confirmed).
     """
+    if config.migration.no_rollback:
+        raise ConfigError(
+            "Rollback is disabled for this configuration (migration.no_rollback: true); set it to false "
+            "to roll back."
+        )
     unknown = [p for p in phases if p not in ROLLBACK_PHASES]
     if unknown:
         raise InputError(

@@ -9,8 +9,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ztoq.entities import ENTITY_TYPES, LOAD_ORDER
+from ztoq.pipeline.source_rows import StoreRows
+from ztoq.sources import reader_for
+from ztoq.sources.base import RecordReader
+from ztoq.sources.records import FolderKind
 from ztoq.store import TARGET_STATES, Repository
-from ztoq.vendor import ZEPHYR_FOLDER_TEST_CASE
 
 
 @dataclass
@@ -28,20 +31,27 @@ class TypeStatus:
     states: dict[str, int] = field(default_factory=dict)
 
 
-def source_counts(repo: Repository, project_key: str, planned: dict[str, dict[str, int]]) -> dict[str, int]:
-    """How many qTest entities of each planned type the Zephyr data calls for.
+def source_counts(
+    repo: Repository,
+    project_key: str,
+    planned: dict[str, dict[str, int]],
+    reader: RecordReader | None = None,
+) -> dict[str, int]:
+    """How many qTest entities of each planned type the source data calls for.
 
     Folder trees: one per folder of their type plus the root. Test cycles: Zephyr's, plus the
     ad hoc cycle when some execution belongs to no cycle. Runs and logs have no one-to-one Zephyr
     object: one run per (cycle, test case) pair and one log per execution that ran, which is
     exactly what transform planned (planned or skipped with a reason). Nothing extracted: all 0.
+    Folders are counted by their kind as ``reader`` (default: the default source's) decodes them;
+    a folder of no kind counts as a test case folder.
     """
     stored = repo.source_counts(project_key)
     if not stored.get("project"):
         return {}
+    reader = reader or reader_for()
     folder_types = Counter(
-        (f.payload or {}).get("folderType", ZEPHYR_FOLDER_TEST_CASE)
-        for f in repo.iter_source(project_key, "folder")
+        (folder.kind or FolderKind.TEST_CASE).value for folder in reader.folders(StoreRows(repo, project_key))
     )
     counts: dict[str, int] = {}
     for registered in ENTITY_TYPES:
@@ -56,8 +66,8 @@ def source_counts(repo: Repository, project_key: str, planned: dict[str, dict[st
     return counts
 
 
-def type_status(repo: Repository, project_key: str) -> list[TypeStatus]:
-    """One row per planned entity type, in load order."""
+def type_status(repo: Repository, project_key: str, reader: RecordReader | None = None) -> list[TypeStatus]:
+    """One row per planned entity type, in load order (``reader`` decodes the stored source rows)."""
     planned = repo.planned_counts(project_key)
     states = repo.state_counts(project_key)
     degraded: Counter[str] = Counter()
@@ -66,7 +76,7 @@ def type_status(repo: Repository, project_key: str) -> list[TypeStatus]:
         if (problem.entity_type, problem.source_key) not in seen:
             seen.add((problem.entity_type, problem.source_key))
             degraded[problem.entity_type] += 1
-    sources = source_counts(repo, project_key, planned)
+    sources = source_counts(repo, project_key, planned, reader)
     rows: list[TypeStatus] = []
     for entity_type in LOAD_ORDER:
         by_state = states.get(entity_type, {})

@@ -1,16 +1,20 @@
 """Transform: the pure mapping over what extract stored, written back as planned qTest payloads.
 
-Reads only the store (never an API): the Zephyr records and the qTest target's settings that
-extract saved. Every planned entity keeps references to other entities by *source* key; load
-resolves them. Problems found while mapping (degraded values, skipped entities) replace those
-of the previous transform of the same entity, so re-running never piles up duplicates.
+Reads only the store (never an API): the source records extract saved, decoded by the
+configured source's record reader, and the qTest target's settings. Each registered entity type
+has its planner (:data:`PLANNERS`). Every planned entity keeps references to other entities by
+*source* key; load resolves them. Problems found while mapping (degraded values, skipped
+entities) replace those of the previous transform of the same entity, so re-running never piles
+up duplicates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
+from ztoq.config import ZtoqConfig
 from ztoq.entities import LOAD_ORDER
 from ztoq.errors import ConfigError
 from ztoq.mapping import (
@@ -26,19 +30,14 @@ from ztoq.mapping import (
 )
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.source_rows import StoreRows
 from ztoq.pipeline.target import load_target_fields
 from ztoq.plan import PlannedEntity
+from ztoq.sources.base import read_records
+from ztoq.sources.records import SourceRecords
 from ztoq.store import PlannedItem, ProblemItem, Repository, content_hash
 
 PHASE = "transform"
-
-
-def _payloads(repo: Repository, project_key: str, entity_type: str) -> list[Any]:
-    return [r.payload for r in repo.iter_source(project_key, entity_type)]
-
-
-def _by_key(repo: Repository, project_key: str, entity_type: str) -> dict[str, Any]:
-    return {r.source_key: r.payload for r in repo.iter_source(project_key, entity_type)}
 
 
 def to_item(planned: PlannedEntity, source_hash: str | None = None) -> PlannedItem:
@@ -122,54 +121,78 @@ def _write(
     ctx.reporter.finish(PHASE, entity_type)
 
 
-def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[PlannedEntity]]:
-    """Every planned entity, by type, from the stored Zephyr records."""
-    key, config = ctx.project_key, ctx.config
-    folders = _payloads(repo, key, "folder")
-    test_cases = _payloads(repo, key, "test_case")
-    cycles = _payloads(repo, key, "test_cycle")
-    plans = _payloads(repo, key, "test_plan")
-    statuses = _payloads(repo, key, "status")
-    priorities = _payloads(repo, key, "priority")
-    environments = _payloads(repo, key, "environment")
+@dataclass
+class Planning:
+    """What the planners share: the source's records, the target's fields, the config, and the plans so far.
 
-    def lookups_with(counts: dict[str, int] | None = None) -> SourceLookups:
+    Planners run in load order, so a planner may read what an earlier one planned (test logs
+    match step results to the steps of the planned test cases).
+    """
+
+    records: SourceRecords
+    fields: TargetFields
+    config: ZtoqConfig
+    planned: dict[str, list[PlannedEntity]] = field(default_factory=dict)
+
+    @cached_property
+    def source_lookups(self) -> SourceLookups:
+        """What the records refer to, without the planned step counts."""
+        records = self.records
         return SourceLookups.build(
-            folders=folders,
-            statuses=statuses,
-            priorities=priorities,
-            environments=environments,
-            test_cases=test_cases,
-            test_cycles=cycles,
-            test_plans=plans,
-            test_case_step_counts=counts,
+            folders=records.folders,
+            statuses=records.statuses,
+            priorities=records.priorities,
+            environments=records.environments,
+            test_cases=records.test_cases,
+            test_cycles=records.test_cycles,
+            test_plans=records.test_plans,
         )
 
-    planned_cases = plan_test_cases(
-        test_cases,
-        _by_key(repo, key, "test_steps"),
-        _by_key(repo, key, "test_script"),
-        lookups_with(),
-        fields,
-        config,
+    @cached_property
+    def lookups(self) -> SourceLookups:
+        """:attr:`source_lookups` with the step count of every planned test case."""
+        return replace(self.source_lookups, test_case_step_counts=step_counts(self.planned["test_case"]))
+
+    @cached_property
+    def executions(self) -> list[PlannedEntity]:
+        """The runs, the logs and (when needed) the ad hoc test cycle the executions call for."""
+        return plan_executions(self.records.test_executions, self.lookups, self.fields, self.config)
+
+    def executions_of(self, entity_type: str) -> list[PlannedEntity]:
+        """The planned entities of one type among :attr:`executions`."""
+        return [p for p in self.executions if p.entity_type == entity_type]
+
+
+def _test_cycles(planning: Planning) -> list[PlannedEntity]:
+    cycles = plan_test_cycles(
+        planning.records.test_cycles, planning.lookups, planning.fields, planning.config
     )
-    # Step results are matched to the migrated steps by order, so the logs need the step counts.
-    lookups = lookups_with(step_counts(planned_cases))
-    executions = plan_executions(
-        _payloads(repo, key, "test_execution"), _by_key(repo, key, "execution_steps"), lookups, fields, config
-    )
-    by_type: dict[str, list[PlannedEntity]] = {
-        "module": plan_modules(folders, config),
-        "test_case": planned_cases,
-        "release": plan_releases(plans, lookups, fields, config),
-        "cycle_folder": plan_cycle_folders(folders, config),
-        "test_cycle": plan_test_cycles(cycles, lookups, fields, config),
-        "test_run": [],
-        "test_log": [],
-    }
-    for planned in executions:
-        by_type[planned.entity_type].append(planned)
-    return by_type
+    return cycles + planning.executions_of("test_cycle")
+
+
+#: How each registered entity type is planned (keyed exactly by :data:`ztoq.entities.LOAD_ORDER`).
+PLANNERS: dict[str, Callable[[Planning], list[PlannedEntity]]] = {
+    "module": lambda p: plan_modules(p.records.folders, p.config),
+    "test_case": lambda p: plan_test_cases(p.records.test_cases, p.source_lookups, p.fields, p.config),
+    "release": lambda p: plan_releases(p.records.test_plans, p.lookups, p.fields, p.config),
+    "cycle_folder": lambda p: plan_cycle_folders(p.records.folders, p.config),
+    "test_cycle": _test_cycles,
+    "test_run": lambda p: p.executions_of("test_run"),
+    "test_log": lambda p: p.executions_of("test_log"),
+}
+
+
+def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[PlannedEntity]]:
+    """Every planned entity, by type in load order, from the stored source records.
+
+    The stored rows are decoded by the configured source's record reader, then each type's
+    planner runs in load order.
+    """
+    records = read_records(ctx.source().reader, StoreRows(repo, ctx.project_key))
+    planning = Planning(records, fields, ctx.config)
+    for entity_type in LOAD_ORDER:
+        planning.planned[entity_type] = PLANNERS[entity_type](planning)
+    return planning.planned
 
 
 def run_transform(ctx: PhaseContext) -> dict[str, int]:

@@ -22,22 +22,26 @@ from ztoq.store.database import (
 from ztoq.store.hashing import canonical_json, content_hash
 from ztoq.store.lock import LockOwner, StoreLock
 from ztoq.store.records import (
+    TARGET_STATES,
     EntityKey,
     IndexInfo,
     LoadWork,
     MappingRecord,
+    MappingState,
     PhaseRunRecord,
     PlannedItem,
     PlannedRecord,
+    PlannedStatus,
     ProblemItem,
     ProblemRecord,
     RunRecord,
+    RunStatus,
+    Severity,
     SourceItem,
     SourceRecord,
     UpsertResult,
 )
 from ztoq.store.repository import Repository
-from ztoq.store.tables import TARGET_STATES, MappingState, PlannedStatus, RunStatus, Severity
 
 __all__ = [
     "TARGET_STATES",

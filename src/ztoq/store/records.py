@@ -9,7 +9,57 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class RunStatus(StrEnum):
+    """Status of a run or of one phase of a run."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
+
+
+class MappingState(StrEnum):
+    """Where a source entity stands in qTest."""
+
+    #: The create request is about to be sent (recorded durably first, for crash reconciliation).
+    INTENT = "intent"
+    CREATED = "created"
+    UPDATED = "updated"
+    #: An entity that already existed in qTest (found by its source key) was taken over.
+    ADOPTED = "adopted"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    DELETED = "deleted"
+
+
+class Severity(StrEnum):
+    """How bad a recorded problem is."""
+
+    SKIPPED = "skipped"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    MISSING = "missing"
+    MISMATCH = "mismatch"
+
+
+class PlannedStatus(StrEnum):
+    """Whether transform planned an entity for loading or decided to skip it."""
+
+    PLANNED = "planned"
+    SKIPPED = "skipped"
+
+
+#: Mapping states in which the entity exists in qTest (its target id can be referenced).
+TARGET_STATES: tuple[str, ...] = (
+    MappingState.CREATED,
+    MappingState.UPDATED,
+    MappingState.ADOPTED,
+)
 
 #: (entity_type, source_key): how an entity is named across all tables.
 EntityKey = tuple[str, str]

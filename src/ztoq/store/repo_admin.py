@@ -9,7 +9,6 @@ from ztoq.store.repo_base import RepoBase
 from ztoq.store.tables import (
     ALL_TABLES,
     OPTIONAL_INDEXES,
-    checkpoints,
     planned_entities,
     problems,
     runs,
@@ -49,7 +48,7 @@ class AdminQueries(RepoBase):
         """Roll back what a phase stored for a project, so it runs again from scratch.
 
         ``extract`` removes the raw source entities, ``transform`` the planned entities; every phase
-        also loses its checkpoints and problems. Mappings are kept whatever the phase: they are the
+        also loses its problems. Mappings are kept whatever the phase: they are the
         only record of what already exists in qTest, and forgetting them would make the next load
         create duplicates.
 
@@ -66,11 +65,10 @@ class AdminQueries(RepoBase):
         for table in _PHASE_TABLES[phase]:
             result = self._session.execute(delete(table).where(table.c.project_key == project_key))
             deleted[table.name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        for table in (checkpoints, problems):
-            result = self._session.execute(
-                delete(table).where(table.c.project_key == project_key, table.c.phase == phase)
-            )
-            deleted[table.name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        result = self._session.execute(
+            delete(problems).where(problems.c.project_key == project_key, problems.c.phase == phase)
+        )
+        deleted[problems.name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
         return deleted
 
     def index_report(self) -> list[IndexInfo]:

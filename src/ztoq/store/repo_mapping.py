@@ -18,9 +18,8 @@ from typing import Any
 
 from sqlalchemy import case, func, literal, select, tuple_, update
 
-from ztoq.store.records import MappingRecord
+from ztoq.store.records import TARGET_STATES, MappingRecord, MappingState
 from ztoq.store.repo_base import PAGE_SIZE, RepoBase, check_value, utcnow
-from ztoq.store.tables import TARGET_STATES, MappingState
 from ztoq.store.tables import mappings as t
 
 _KEY = (t.c.project_key, t.c.entity_type, t.c.source_key)
@@ -158,14 +157,6 @@ class MappingQueries(RepoBase):
             keep_if_none=("target_pid", "web_url", "target_version", "loaded_source_hash"),
         )
 
-    def record_updated(
-        self, project_key: str, entity_type: str, source_key: str, target_id: int, loaded_hash: str | None
-    ) -> None:
-        """Record a successful update of an entity qTest already had (state ``updated``)."""
-        self.record_created(
-            project_key, entity_type, source_key, target_id, loaded_hash, state=MappingState.UPDATED
-        )
-
     def record_failed(self, project_key: str, entity_type: str, source_key: str, error: str) -> None:
         """Record that loading the entity failed (its qTest id, if any, is kept)."""
         self._upsert_mapping(
@@ -195,24 +186,6 @@ class MappingQueries(RepoBase):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def get_mapping(self, project_key: str, entity_type: str, source_key: str) -> MappingRecord | None:
-        """The mapping of one entity, or None."""
-        row = self._session.execute(
-            select(*t.c).where(
-                t.c.project_key == project_key, t.c.entity_type == entity_type, t.c.source_key == source_key
-            )
-        ).first()
-        return None if row is None else _record(row)
-
-    def mapping_for_target(self, project_key: str, entity_type: str, target_id: int) -> MappingRecord | None:
-        """The mapping pointing at a qTest id, or None (reverse lookup)."""
-        row = self._session.execute(
-            select(*t.c)
-            .where(t.c.project_key == project_key, t.c.entity_type == entity_type, t.c.target_id == target_id)
-            .order_by(t.c.source_key)
-        ).first()
-        return None if row is None else _record(row)
-
     def mappings_for(self, project_key: str, entity_type: str) -> dict[str, int]:
         """Source key -> qTest id for every entity of a type qTest has (to resolve references)."""
         rows = self._session.execute(
@@ -224,15 +197,6 @@ class MappingQueries(RepoBase):
             )
         )
         return {key: int(target) for key, target in rows if target is not None}
-
-    def pending_intents(self, project_key: str, entity_type: str | None = None) -> list[MappingRecord]:
-        """Intents without a qTest id: a create may or may not have happened before a crash."""
-        query = select(*t.c).where(t.c.project_key == project_key, t.c.state == MappingState.INTENT.value)
-        if entity_type is not None:
-            query = query.where(t.c.entity_type == entity_type)
-        return [
-            _record(row) for row in self._session.execute(query.order_by(t.c.entity_type, t.c.source_key))
-        ]
 
     def iter_mappings(
         self,

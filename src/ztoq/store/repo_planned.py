@@ -8,9 +8,17 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, tuple_
 
 from ztoq.store.hashing import content_hash
-from ztoq.store.records import EntityKey, LoadWork, MappingRecord, PlannedItem, PlannedRecord, UpsertResult
+from ztoq.store.records import (
+    TARGET_STATES,
+    EntityKey,
+    LoadWork,
+    MappingRecord,
+    PlannedItem,
+    PlannedRecord,
+    PlannedStatus,
+    UpsertResult,
+)
 from ztoq.store.repo_base import PAGE_SIZE, RepoBase, check_value, chunks, utcnow
-from ztoq.store.tables import TARGET_STATES, PlannedStatus
 from ztoq.store.tables import mappings as m
 from ztoq.store.tables import planned_entities as t
 

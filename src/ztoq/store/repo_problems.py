@@ -7,9 +7,8 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, select
 
-from ztoq.store.records import ProblemItem, ProblemRecord
+from ztoq.store.records import ProblemItem, ProblemRecord, Severity
 from ztoq.store.repo_base import PAGE_SIZE, RepoBase, check_value, chunks, utcnow
-from ztoq.store.tables import Severity
 from ztoq.store.tables import problems as t
 
 _COLUMNS = tuple(t.c)
@@ -87,22 +86,6 @@ class ProblemQueries(RepoBase):
                 )
         self._execute_many(t.insert(), rows)
         return len(rows)
-
-    def add_problem(
-        self,
-        project_key: str,
-        phase: str,
-        entity_type: str,
-        source_key: str,
-        problem: ProblemItem,
-        *,
-        run_id: int | None = None,
-    ) -> None:
-        """Record one more problem for an entity, keeping those already recorded."""
-        self._session.execute(
-            t.insert(),
-            [self._problem_row(project_key, phase, entity_type, source_key, problem, run_id, utcnow())],
-        )
 
     @staticmethod
     def _problem_row(

@@ -1,16 +1,16 @@
-"""Named queries on ``runs``, ``phase_runs`` and ``checkpoints``."""
+"""Named queries on ``runs`` and ``phase_runs``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, select, update
 
 from ztoq import __version__
-from ztoq.store.records import PhaseRunRecord, RunRecord
+from ztoq.store.records import PhaseRunRecord, RunRecord, RunStatus
 from ztoq.store.repo_base import RepoBase, check_value, utcnow
-from ztoq.store.tables import RunStatus, checkpoints, phase_runs, runs
+from ztoq.store.tables import phase_runs, runs
 
 _FINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.SKIPPED)
 
@@ -36,7 +36,7 @@ def _final(status: str) -> str:
 
 
 class RunQueries(RepoBase):
-    """Runs and their phases (history and statistics), and phase checkpoints."""
+    """Runs and their phases (history and statistics)."""
 
     def start_run(
         self, project_key: str, command: str, phases: Sequence[str], *, ztoq_version: str = __version__
@@ -69,11 +69,6 @@ class RunQueries(RepoBase):
     def update_run_stats(self, run_id: int, stats: dict[str, Any]) -> None:
         """Replace a run's statistics (requests per API, retries, rate-limit waits, counts)."""
         self._session.execute(update(runs).where(runs.c.id == run_id).values(stats=stats))
-
-    def get_run(self, run_id: int) -> RunRecord | None:
-        """One run, or None."""
-        row = self._session.execute(select(*runs.c).where(runs.c.id == run_id)).first()
-        return None if row is None else _run(row)
 
     def list_runs(self, project_key: str | None = None, *, limit: int = 20) -> list[RunRecord]:
         """The most recent runs first."""
@@ -152,42 +147,3 @@ class RunQueries(RepoBase):
         """The phases of a run, in the order they started."""
         query = select(*phase_runs.c).where(phase_runs.c.run_id == run_id).order_by(phase_runs.c.id)
         return [_phase_run(row) for row in self._session.execute(query)]
-
-    def get_checkpoint(self, project_key: str, phase: str, name: str, default: Any = None) -> Any:
-        """A checkpoint's value (any JSON), or ``default`` when it is not set."""
-        row = self._session.execute(
-            select(checkpoints.c.value).where(
-                checkpoints.c.project_key == project_key,
-                checkpoints.c.phase == phase,
-                checkpoints.c.name == name,
-            )
-        ).first()
-        return default if row is None else row[0]
-
-    def set_checkpoint(self, project_key: str, phase: str, name: str, value: Any) -> None:
-        """Set a checkpoint (any JSON value), e.g. ``("extract", "test_cases:cursor", "abc")``."""
-        stmt = self._insert(checkpoints).values(
-            project_key=project_key, phase=phase, name=name, value=value, updated_at=utcnow()
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[checkpoints.c.project_key, checkpoints.c.phase, checkpoints.c.name],
-            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-        )
-        self._session.execute(stmt)
-
-    def delete_checkpoint(self, project_key: str, phase: str, name: str) -> None:
-        """Forget one checkpoint."""
-        self._session.execute(
-            delete(checkpoints).where(
-                checkpoints.c.project_key == project_key,
-                checkpoints.c.phase == phase,
-                checkpoints.c.name == name,
-            )
-        )
-
-    def checkpoints(self, project_key: str, phase: str) -> dict[str, Any]:
-        """All checkpoints of a phase, by name."""
-        query = select(checkpoints.c.name, checkpoints.c.value).where(
-            checkpoints.c.project_key == project_key, checkpoints.c.phase == phase
-        )
-        return dict(self._session.execute(query).all())

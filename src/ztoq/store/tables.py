@@ -30,54 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-class RunStatus(StrEnum):
-    """Status of a run or of one phase of a run."""
-
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-    SKIPPED = "skipped"
-
-
-class MappingState(StrEnum):
-    """Where a source entity stands in qTest."""
-
-    #: The create request is about to be sent (recorded durably first, for crash reconciliation).
-    INTENT = "intent"
-    CREATED = "created"
-    UPDATED = "updated"
-    #: An entity that already existed in qTest (found by its source key) was taken over.
-    ADOPTED = "adopted"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    DELETED = "deleted"
-
-
-class Severity(StrEnum):
-    """How bad a recorded problem is."""
-
-    SKIPPED = "skipped"
-    DEGRADED = "degraded"
-    FAILED = "failed"
-    MISSING = "missing"
-    MISMATCH = "mismatch"
-
-
-class PlannedStatus(StrEnum):
-    """Whether transform planned an entity for loading or decided to skip it."""
-
-    PLANNED = "planned"
-    SKIPPED = "skipped"
-
-
-#: Mapping states in which the entity exists in qTest (its target id can be referenced).
-TARGET_STATES: tuple[str, ...] = (
-    MappingState.CREATED,
-    MappingState.UPDATED,
-    MappingState.ADOPTED,
-)
+from ztoq.store.records import MappingState, PlannedStatus, RunStatus, Severity
 
 
 def _check(column: str, values: type[StrEnum]) -> CheckConstraint:
@@ -272,18 +225,6 @@ class Problem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Checkpoint(Base):
-    """A named resume point of a phase, e.g. the last page cursor of an extraction."""
-
-    __tablename__ = "checkpoints"
-
-    project_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    phase: Mapped[str] = mapped_column(String(16), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class LockRow(Base):
     """A named lock row: who holds it and when it last proved to be alive."""
 
@@ -307,7 +248,6 @@ source_entities = _table(SourceEntity)
 planned_entities = _table(PlannedEntity)
 mappings = _table(MappingRow)
 problems = _table(Problem)
-checkpoints = _table(Checkpoint)
 locks = _table(LockRow)
 
 #: Every store table, in an order that respects foreign keys (parents first).
@@ -318,7 +258,6 @@ ALL_TABLES: tuple[Table, ...] = (
     planned_entities,
     mappings,
     problems,
-    checkpoints,
     locks,
 )
 

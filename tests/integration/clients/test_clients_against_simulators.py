@@ -22,8 +22,8 @@ from ztoq.qtest import models as qm
 from ztoq.simulators.faults import FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_PASSWORD, DEFAULT_QTEST_USER, QTestSimulator
 from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN, ZephyrSimulator
-from ztoq.zephyr import ZephyrClient
-from ztoq.zephyr import models as zm
+from ztoq.sources.records import FolderKind
+from ztoq.sources.zephyr_cloud import ZephyrClient, decode
 
 T = TypeVar("T")
 RETRY = RetryPolicy(retry_count=40, base_delay=0.0, max_delay=0.0, budget_seconds=0)
@@ -95,30 +95,40 @@ def test_zephyr_generated_project_reads_whole_and_parses(clean_extract: dict[str
     assert len(data["cases"]) == 40
     assert data["executions"]
     assert len({c["key"] for c in data["cases"]}) == 40
+    # Everything read decodes into canonical records with what mapping needs.
     for case in data["cases"]:
-        zm.parse(zm.TestCase, case)
+        record = decode.case(case, data["steps"][case["key"]], data["scripts"][case["key"]])
+        assert record.key == case["key"]
+        assert record.priority is not None
+        assert record.status is not None
+        assert record.steps or record.script is not None or data["scripts"][case["key"]] is None
     for execution in data["executions"]:
-        assert zm.parse(zm.TestExecution, execution).test_case_version() is not None
-    for model, key in (
-        (zm.TestCycle, "cycles"),
-        (zm.TestPlan, "plans"),
-        (zm.Folder, "folders"),
-        (zm.Status, "statuses"),
-        (zm.Priority, "priorities"),
-        (zm.Environment, "environments"),
-        (zm.Project, "projects"),
-    ):
+        assert decode.execution(execution).test_case_version is not None
+    for raw in data["cycles"]:
+        assert decode.cycle(raw).key == raw["key"]
+    for raw in data["plans"]:
+        assert decode.plan(raw).key == raw["key"]
+    for raw in data["folders"]:
+        folder = decode.folder(raw)
+        assert folder is not None
+        assert folder.kind in (FolderKind.TEST_CASE, FolderKind.TEST_PLAN, FolderKind.TEST_CYCLE)
+    for key in ("statuses", "priorities", "environments"):
         for raw in data[key]:
-            zm.parse(model, raw)
+            option = decode.option(raw)
+            assert option is not None
+            assert option.id is not None
+            assert option.name
+    assert all(isinstance(p["key"], str) and p["key"] for p in data["projects"])
     for steps in data["steps"].values():
         for step in steps:
-            zm.parse(zm.TestStep, step)
+            record = decode.step(step)
+            assert record.called_test_case is not None or record.description is not None
     for steps in data["execution_steps"].values():
-        for step in steps:
-            zm.parse(zm.TestExecutionStep, step)
+        for index, step in enumerate(steps):
+            assert decode.step_result(index, step).index == index
     for script in data["scripts"].values():
         if script is not None:
-            zm.parse(zm.TestScript, script)
+            assert decode.text_script(script) is not None
 
 
 def test_zephyr_faults_do_not_change_what_is_read(clean_extract: dict[str, Any]) -> None:
@@ -169,7 +179,7 @@ def test_zephyr_writes_are_read_back() -> None:
     key, case, steps, executions = run(main())
     assert case["name"] == "Renamed"
     assert len(steps) == 120
-    versions = [zm.TestExecution.model_validate(e).test_case_version() for e in executions]
+    versions = [decode.executed_test_case(e) for e in executions]
     assert len(versions) == 1
     assert versions[0] is not None
     assert versions[0][0] == key

@@ -8,6 +8,7 @@ import signal
 
 import pytest
 
+from store_queries import get_mapping, pending_intents
 from ztoq.store import MappingState, Store, open_store
 
 P = "PROJ"
@@ -21,14 +22,14 @@ def test_intent_then_created(store: Store) -> None:
     with store.session() as repo:
         repo.record_intent(P, "test_case", "PROJ-T1", "h1")
     with store.session() as repo:
-        pending = repo.pending_intents(P, "test_case")
+        pending = pending_intents(repo, P, "test_case")
         assert [(m.source_key, m.state, m.attempts, m.target_id) for m in pending] == [
             ("PROJ-T1", "intent", 1, None)
         ]
         repo.record_created(P, "test_case", "PROJ-T1", 9001, "h1", pid="TC-1", web_url="https://q/tc/1")
     with store.session() as repo:
-        mapping = repo.get_mapping(P, "test_case", "PROJ-T1")
-        assert repo.pending_intents(P) == []
+        mapping = get_mapping(repo, P, "test_case", "PROJ-T1")
+        assert pending_intents(repo, P) == []
     assert mapping is not None
     assert (mapping.state, mapping.target_id, mapping.target_pid) == ("created", 9001, "TC-1")
     assert (mapping.intent_hash, mapping.loaded_hash, mapping.web_url) == ("h1", "h1", "https://q/tc/1")
@@ -44,13 +45,13 @@ def test_crash_between_intent_and_created_leaves_a_pending_intent(store: Store) 
         repo.record_created(P, "test_case", "PROJ-T1", 9001, "h1")
         raise Crash  # the answer never made it to disk
     with store.session() as repo:
-        pending = repo.pending_intents(P)
+        pending = pending_intents(repo, P)
         assert [(m.entity_type, m.source_key, m.target_id) for m in pending] == [
             ("test_case", "PROJ-T1", None)
         ]
         # Reconciliation found it in qTest by its source key: adopt it.
         repo.record_created(P, "test_case", "PROJ-T1", 9001, "h1", state=MappingState.ADOPTED)
-        assert repo.pending_intents(P) == []
+        assert pending_intents(repo, P) == []
         assert repo.mappings_for(P, "test_case") == {"PROJ-T1": 9001}
 
 
@@ -69,7 +70,7 @@ def test_sigkill_after_intent_keeps_the_intent(store: Store, db_url: str) -> Non
     child.join(60)
     assert child.exitcode == -signal.SIGKILL
     with store.session() as repo:
-        pending = repo.pending_intents(P, "test_case")
+        pending = pending_intents(repo, P, "test_case")
     assert [(m.source_key, m.state, m.target_id, m.intent_hash) for m in pending] == [
         ("PROJ-T7", "intent", None, "h7")
     ]
@@ -79,14 +80,14 @@ def test_retry_counts_attempts_and_update_keeps_state(store: Store) -> None:
     with store.session() as repo:
         repo.record_intent(P, "module", "m", "h1")
         repo.record_failed(P, "module", "m", "qTest answered 500." * 500)
-        failed = repo.get_mapping(P, "module", "m")
+        failed = get_mapping(repo, P, "module", "m")
         assert failed is not None
         assert failed.state == "failed"
         assert len(failed.last_error or "") == 2000
         repo.record_intent(P, "module", "m", "h1")
         repo.record_created(P, "module", "m", 5, "h1", pid="MD-5")
         repo.record_intent(P, "module", "m", "h2")  # an update of an existing entity
-        updating = repo.get_mapping(P, "module", "m")
+        updating = get_mapping(repo, P, "module", "m")
         assert updating is not None
         assert (updating.state, updating.attempts, updating.intent_hash, updating.target_id) == (
             "created",
@@ -94,9 +95,9 @@ def test_retry_counts_attempts_and_update_keeps_state(store: Store) -> None:
             "h2",
             5,
         )
-        assert repo.pending_intents(P) == []
-        repo.record_updated(P, "module", "m", 5, "h2")
-        updated = repo.get_mapping(P, "module", "m")
+        assert pending_intents(repo, P) == []
+        repo.record_created(P, "module", "m", 5, "h2", state=MappingState.UPDATED)
+        updated = get_mapping(repo, P, "module", "m")
     assert updated is not None
     assert (updated.state, updated.loaded_hash, updated.target_pid) == ("updated", "h2", "MD-5")
 
@@ -109,17 +110,15 @@ def test_skipped_deleted_and_recreated(store: Store) -> None:
         assert repo.mark_deleted(P, "test_run", "R3") is True
         assert repo.mark_deleted(P, "test_run", "nope") is False
         assert repo.mappings_for(P, "test_run") == {"R2": 22}
-        skipped = repo.get_mapping(P, "test_run", "R1")
+        skipped = get_mapping(repo, P, "test_run", "R1")
         assert skipped is not None
         assert skipped.last_error == "its test case failed to load"
         assert repo.state_counts(P) == {"test_run": {"skipped": 1, "created": 1, "deleted": 1}}
         # The source comes back: a new create is needed, the old id is gone.
         repo.record_intent(P, "test_run", "R3", "h")
-        again = repo.get_mapping(P, "test_run", "R3")
+        again = get_mapping(repo, P, "test_run", "R3")
         assert again is not None
         assert (again.state, again.target_id) == ("intent", None)
-        assert repo.mapping_for_target(P, "test_run", 22) is not None
-        assert repo.mapping_for_target(P, "test_run", 33) is None
 
 
 def test_record_created_rejects_other_states(store: Store) -> None:

@@ -45,9 +45,15 @@ def test_bulk_replace_counts_and_iteration(store: Store) -> None:
         entries = [("test_case", f"PROJ-T{n}", [DEFAULTED] * (n % 3)) for n in range(600)]
         assert repo.replace_problems_bulk(P, "transform", entries) == 600
         assert repo.replace_problems_bulk(P, "transform", entries) == 600
-        repo.add_problem(P, "load", "test_run", "R1", ProblemItem("failed", "http_400", "qTest refused it."))
-        repo.add_problem(
-            P, "load", "test_run", "R1", ProblemItem("failed", "http_400", "qTest refused it again.")
+        repo.replace_problems(
+            P,
+            "load",
+            "test_run",
+            "R1",
+            [
+                ProblemItem("failed", "http_400", "qTest refused it."),
+                ProblemItem("failed", "http_400", "again."),
+            ],
         )
         assert repo.problem_counts(P) == {
             ("transform", "degraded", "priority_defaulted"): 600,

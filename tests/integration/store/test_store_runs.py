@@ -1,9 +1,10 @@
-"""Runs, phases, checkpoints, statistics, phase rollback and index maintenance."""
+"""Runs, phases, statistics, phase rollback and index maintenance."""
 
 from __future__ import annotations
 
 import pytest
 
+from store_queries import get_run
 from ztoq import __version__
 from ztoq.store import PlannedItem, ProblemItem, SourceItem, Store
 
@@ -17,7 +18,7 @@ def test_run_and_phase_lifecycle(store: Store) -> None:
         repo.update_phase_counts(phase_id, {"test_case": {"done": 5, "total": 10, "failed": 0}})
         repo.update_run_stats(run_id, {"requests": {"zephyr": 12}, "retries": 1})
     with store.session() as repo:
-        run = repo.get_run(run_id)
+        run = get_run(repo, run_id)
         assert run is not None
         assert (run.status, run.phases, run.ztoq_version, run.finished_at) == (
             "running",
@@ -29,7 +30,7 @@ def test_run_and_phase_lifecycle(store: Store) -> None:
         repo.finish_phase(phase_id, "succeeded", counts={"test_case": {"done": 10, "total": 10}})
         repo.finish_run(run_id, "failed", error="The load phase failed: boom.", stats={"requests": {}})
     with store.session() as repo:
-        run = repo.get_run(run_id)
+        run = get_run(repo, run_id)
         phases = repo.phase_runs(run_id)
         assert run is not None
         assert run.status == "failed"
@@ -64,30 +65,12 @@ def test_abandoned_runs_are_closed(store: Store) -> None:
         killed = repo.start_run(P, "migrate", ["load"])
         repo.start_phase(killed, "load")
         assert repo.interrupt_abandoned_runs(P) == 1
-        run = repo.get_run(killed)
+        run = get_run(repo, killed)
         assert run is not None
         assert run.status == "interrupted"
         assert run.finished_at is not None
         assert [p.status for p in repo.phase_runs(killed)] == ["interrupted"]
         assert repo.interrupt_abandoned_runs(P) == 0
-
-
-def test_checkpoints(store: Store) -> None:
-    with store.session() as repo:
-        assert repo.get_checkpoint(P, "extract", "test_cases:cursor") is None
-        assert repo.get_checkpoint(P, "extract", "test_cases:cursor", default="start") == "start"
-        repo.set_checkpoint(P, "extract", "test_cases:cursor", "abc")
-        repo.set_checkpoint(P, "extract", "test_cases:cursor", {"startAt": 200, "done": ["x"]})
-        repo.set_checkpoint(P, "extract", "folders:done", True)
-        repo.set_checkpoint("OTHER", "extract", "folders:done", False)
-    with store.session() as repo:
-        assert repo.get_checkpoint(P, "extract", "test_cases:cursor") == {"startAt": 200, "done": ["x"]}
-        assert repo.checkpoints(P, "extract") == {
-            "test_cases:cursor": {"startAt": 200, "done": ["x"]},
-            "folders:done": True,
-        }
-        repo.delete_checkpoint(P, "extract", "folders:done")
-        assert list(repo.checkpoints(P, "extract")) == ["test_cases:cursor"]
 
 
 def _fill(store: Store) -> None:
@@ -100,8 +83,6 @@ def _fill(store: Store) -> None:
         repo.upsert_source("OTHER", [SourceItem("test_case", "T1", {})])
         repo.upsert_planned(P, [PlannedItem("test_case", "T1", {})])
         repo.record_created(P, "test_case", "T1", 1, "h")
-        repo.set_checkpoint(P, "extract", "cursor", 1)
-        repo.set_checkpoint(P, "transform", "cursor", 1)
         repo.replace_problems(P, "transform", "test_case", "T1", [ProblemItem("skipped", "c", "m")])
         repo.replace_problems(P, "extract", "test_case", "T1", [ProblemItem("missing", "c", "m")])
 
@@ -116,7 +97,6 @@ def test_table_and_state_counts(store: Store) -> None:
             "planned_entities": 1,
             "mappings": 1,
             "problems": 2,
-            "checkpoints": 2,
             "locks": 0,
         }
         assert repo.table_counts()["source_entities"] == 3
@@ -127,9 +107,9 @@ def test_table_and_state_counts(store: Store) -> None:
 def test_clear_phase_rolls_back_a_phase_but_never_mappings(store: Store) -> None:
     _fill(store)
     with store.session() as repo:
-        assert repo.clear_phase(P, "transform") == {"planned_entities": 1, "checkpoints": 1, "problems": 1}
-        assert repo.clear_phase(P, "extract") == {"source_entities": 2, "checkpoints": 1, "problems": 1}
-        assert repo.clear_phase(P, "load") == {"checkpoints": 0, "problems": 0}
+        assert repo.clear_phase(P, "transform") == {"planned_entities": 1, "problems": 1}
+        assert repo.clear_phase(P, "extract") == {"source_entities": 2, "problems": 1}
+        assert repo.clear_phase(P, "load") == {"problems": 0}
         assert repo.source_counts("OTHER") == {"test_case": 1}
         assert repo.mappings_for(P, "test_case") == {"T1": 1}
         with pytest.raises(ValueError, match="phase must be one of"):

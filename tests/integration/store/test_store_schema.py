@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 import ztoq.store.database as database
+from store_queries import get_mapping
 from ztoq.config import DatabaseConfig
 from ztoq.errors import StoreError, StoreOutdated
 from ztoq.store import SchemaState, head_revision, init_store, inspect_schema, open_store
@@ -251,11 +252,11 @@ def test_a_store_at_revision_0001_keeps_its_data_through_the_upgrade(db_url: str
     try:
         assert store.revision() == HEAD
         with store.session() as repo:
-            mapping = repo.get_mapping("P", "test_case", "P-T1")
+            mapping = get_mapping(repo, "P", "test_case", "P-T1")
             assert mapping is not None
             assert (mapping.target_id, mapping.state, mapping.loaded_source_hash) == (42, "created", None)
             repo.record_created("P", "test_case", "P-T1", 42, "h", source_hash="s")
         with store.session() as repo:
-            assert repo.get_mapping("P", "test_case", "P-T1").loaded_source_hash == "s"  # type: ignore[union-attr]
+            assert get_mapping(repo, "P", "test_case", "P-T1").loaded_source_hash == "s"  # type: ignore[union-attr]
     finally:
         store.close()

@@ -190,3 +190,34 @@ def test_world_readable_secret_file_warns(tmp_path: Path) -> None:
         warnings.simplefilter("always")
         load_config(path, environ={})
     assert any("readable by other users" in str(w.message) for w in caught)
+
+
+def test_inert_settings_are_named_once_each() -> None:
+    from ztoq.config import build_config, inert_settings
+
+    base = {"zephyr": {"project_key": "P"}}
+    defaults = inert_settings(build_config(base))
+    assert len(defaults) == 1
+    assert "include_attachments" in defaults[0]
+    quiet = build_config({**base, "migration": {"include_attachments": False}})
+    assert inert_settings(quiet) == []
+    batch = build_config(
+        {**base, "migration": {"include_attachments": False}, "performance": {"use_batch_transformer": False}}
+    )
+    [sentence] = inert_settings(batch)
+    assert "use_batch_transformer: false has no effect" in sentence
+
+
+def test_no_rollback_refuses_a_rollback_before_touching_anything() -> None:
+    from ztoq.config import build_config
+    from ztoq.pipeline.rollback import run_rollback
+
+    config = build_config(
+        {
+            "zephyr": {"project_key": "P"},
+            "migration": {"no_rollback": True},
+            "database": {"path": "/nonexistent/x.db"},
+        }
+    )
+    with pytest.raises(ConfigError, match=r"migration.no_rollback: true"):
+        run_rollback(config, ["load"], dry_run=True, confirm=lambda _: True)

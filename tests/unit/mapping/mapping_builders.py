@@ -1,11 +1,28 @@
-"""Hand-built, spec-shaped inputs for the mapping tests (Zephyr Scale Cloud v2 / qTest v3 JSON)."""
+"""Hand-built, spec-shaped inputs for the mapping tests (Zephyr Scale Cloud v2 / qTest v3 JSON).
+
+The tests write Zephyr Scale Cloud JSON, as the API sends it; mapping takes canonical records, so
+every such input goes through the Cloud adapter's decoder first (:func:`case`, :func:`executions`,
+:func:`build_lookups`, ...), exactly as transform decodes the stored rows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ztoq.config import ZtoqConfig, build_config
 from ztoq.mapping.lookups import SourceLookups, TargetFields
+from ztoq.sources.records import (
+    Folder,
+    Ref,
+    TestCase,
+    TestCycle,
+    TestExecution,
+    TestPlan,
+    TestScript,
+    TestStep,
+)
+from ztoq.sources.zephyr_cloud import decode as cloud
 from ztoq.vendor import (
     QTEST_CHECKBOX,
     QTEST_DATE,
@@ -209,6 +226,26 @@ ENVIRONMENTS = [
 ]
 
 
+#: ``SourceLookups.build`` arguments given as Cloud JSON lists, and how each item is decoded.
+_DECODED: dict[str, Callable[[Any], Any]] = {
+    "folders": cloud.folder,
+    "statuses": cloud.option,
+    "priorities": cloud.option,
+    "environments": cloud.option,
+    "test_cases": cloud.case,
+    "test_cycles": cloud.cycle,
+    "test_plans": cloud.plan,
+}
+
+
+def build_lookups(**params: Any) -> SourceLookups:
+    """``SourceLookups.build`` over Cloud JSON lists, decoded first (other arguments as they are)."""
+    for name, read in _DECODED.items():
+        if name in params:
+            params[name] = [r for r in (read(raw) for raw in params[name]) if r is not None]
+    return SourceLookups.build(**params)
+
+
 def lookups(**more: Any) -> SourceLookups:
     params: dict[str, Any] = {
         "folders": [folder(100, "Login"), folder(101, "Sub", 100)],
@@ -222,7 +259,7 @@ def lookups(**more: Any) -> SourceLookups:
         "user_names": {ADA: "Ada Lovelace", GRACE: "Grace Hopper"},
     }
     params.update(more)
-    return SourceLookups.build(**params)
+    return build_lookups(**params)
 
 
 def zephyr_test_case(key: str = "PROJ-T1", **more: Any) -> dict[str, Any]:
@@ -263,3 +300,61 @@ def codes(planned: Any) -> list[str]:
 
 def prop(planned: Any, field_id: int) -> str | None:
     return next((p["field_value"] for p in planned.body["properties"] if p["field_id"] == field_id), None)
+
+
+# -- Cloud JSON -> canonical records, the way transform reads the stored rows ------------------------
+
+
+def ref(link: Any) -> Ref | None:
+    return cloud.ref(link)
+
+
+def folders(raw: Sequence[dict[str, Any]]) -> list[Folder]:
+    return [f for f in (cloud.folder(r) for r in raw) if f is not None]
+
+
+def steps(raw: Sequence[dict[str, Any]]) -> tuple[TestStep, ...]:
+    return tuple(cloud.step(r) for r in raw)
+
+
+def steps_by_key(raw: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, tuple[TestStep, ...]]:
+    return {key: steps(value) for key, value in raw.items()}
+
+
+def script(raw: dict[str, Any] | None) -> TestScript | None:
+    return cloud.text_script(raw)
+
+
+def case(raw: dict[str, Any], steps: Any = (), script: Any = None) -> TestCase:
+    """A test case with its steps (TestStep JSON) and script (TestScript JSON)."""
+    return cloud.case(raw, steps, script)
+
+
+def cases(
+    raw: Sequence[dict[str, Any]],
+    steps_by_key: Mapping[str, Any],
+    scripts_by_key: Mapping[str, Any],
+) -> list[TestCase]:
+    """Test cases joined with their steps and scripts by key, as the Cloud reader joins stored rows."""
+    return [
+        cloud.case(r, steps_by_key.get(str(r.get("key")), ()), scripts_by_key.get(str(r.get("key"))))
+        for r in raw
+    ]
+
+
+def execution(raw: dict[str, Any], steps: Any = ()) -> TestExecution:
+    """An execution with its step results (TestExecutionStep JSON)."""
+    return cloud.execution(raw, steps)
+
+
+def executions(raw: Sequence[dict[str, Any]], steps_by_execution: Mapping[Any, Any]) -> list[TestExecution]:
+    """Executions joined with their step results (found by id, key or id as text)."""
+    return [cloud.execution(r, cloud.execution_steps_of(r, steps_by_execution)) for r in raw]
+
+
+def plan(raw: dict[str, Any]) -> TestPlan:
+    return cloud.plan(raw)
+
+
+def cycle(raw: dict[str, Any]) -> TestCycle:
+    return cloud.cycle(raw)

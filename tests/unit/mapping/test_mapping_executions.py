@@ -61,13 +61,17 @@ USERS = {"users": {mb.ADA: "ada@example.com", mb.GRACE: "grace"}}
 def run_all(
     executions: list[dict[str, Any]], steps: dict[Any, Any] | None = None, **config: Any
 ) -> list[PlannedEntity]:
-    return plan_executions(executions, steps or {}, lookups(), mb.target(), mb.config(**config))
+    return plan_executions(
+        mb.executions(executions, steps or {}), lookups(), mb.target(), mb.config(**config)
+    )
 
 
 def log_of(
     executions_: dict[str, Any], steps: list[dict[str, Any]] | None = None, **config: Any
 ) -> PlannedEntity:
-    planned = plan_test_log(executions_, steps or [], lookups(), mb.target(), mb.config(**config))
+    planned = plan_test_log(
+        mb.execution(executions_, steps or []), lookups(), mb.target(), mb.config(**config)
+    )
     assert planned is not None
     return planned
 
@@ -178,7 +182,7 @@ def test_status_equivalents_mapping_and_default() -> None:
 def test_no_qtest_statuses_fails_the_log() -> None:
     fields = mb.target()
     bare = type(fields)(by_object=fields.by_object, execution_statuses=(), users=fields.users)
-    planned = plan_test_log(execution(1), [], lookups(), bare, mb.config())
+    planned = plan_test_log(mb.execution(execution(1)), lookups(), bare, mb.config())
     assert planned is not None
     assert planned.body is None
     assert "execution_status_unavailable" in codes(planned)
@@ -186,7 +190,7 @@ def test_no_qtest_statuses_fails_the_log() -> None:
 
 def test_never_run_execution_has_a_run_but_no_log() -> None:
     never = execution(5, testExecutionStatus={"id": 20}, actualEndDate=None, executionTime=None)
-    assert plan_test_log(never, [], lookups(), mb.target(), mb.config()) is None
+    assert plan_test_log(mb.execution(never), lookups(), mb.target(), mb.config()) is None
     plans = run_all([never])
     assert [p.entity_type for p in plans] == ["test_run"]
     # Its assignee is not in mappings.users: with no log to name them in, the run says so.
@@ -238,7 +242,7 @@ def test_unmapped_users_are_named_in_the_note() -> None:
 
 def test_environment_without_a_run_field_goes_to_the_note() -> None:
     fields = mb.target(test_runs=[mb.qfield(803, "Assigned To", 5, multiple=True)])
-    planned = plan_test_log(execution(1), [], lookups(), fields, mb.config())
+    planned = plan_test_log(mb.execution(execution(1)), lookups(), fields, mb.config())
     assert planned is not None
     assert "<td>Environment</td><td>Chrome Latest</td>" in body(planned)["note"]
     assert ("field_in_description", "Environment") in [(p.code, p.field) for p in planned.problems]
@@ -247,7 +251,7 @@ def test_environment_without_a_run_field_goes_to_the_note() -> None:
 def test_environment_field_name_from_config_and_unknown_choice() -> None:
     fields = mb.target(test_runs=[mb.qfield(850, "Platform", QTEST_TEXT)])
     planned = plan_test_log(
-        execution(1), [], lookups(), fields, mb.config(mappings={"environment_field": "Platform"})
+        mb.execution(execution(1)), lookups(), fields, mb.config(mappings={"environment_field": "Platform"})
     )
     assert planned is not None
     assert body(planned)["properties"] == [{"field_id": 850, "field_value": "Chrome Latest"}]
@@ -296,17 +300,19 @@ def test_run_of_an_unknown_test_case_fails_with_the_reason() -> None:
 
 
 def test_executed_test_case_key_and_version_from_the_link() -> None:
-    assert executed_test_case({"testCase": {"self": "https://x/v2/testcases/SA-T10/versions/2"}}) == (
+    assert executed_test_case(
+        mb.execution({"testCase": {"self": "https://x/v2/testcases/SA-T10/versions/2"}})
+    ) == (
         "SA-T10",
         "2",
     )
-    assert executed_test_case({"testCase": {"key": "SA-T1"}}) == ("SA-T1", None)
-    assert executed_test_case({}) == (None, None)
+    assert executed_test_case(mb.execution({"testCase": {"key": "SA-T1"}})) == ("SA-T1", None)
+    assert executed_test_case(mb.execution({})) == (None, None)
 
 
 def test_source_key_field_on_runs() -> None:
     fields = mb.target(test_runs=[*mb.run_fields(), mb.qfield(860, "Zephyr Key", QTEST_TEXT)])
-    plans = plan_executions([execution(1)], {}, lookups(), fields, mb.config())
+    plans = plan_executions(mb.executions([execution(1)], {}), lookups(), fields, mb.config())
     assert {"field_id": 860, "field_value": "PROJ-R1|PROJ-T1"} in body(plans[0])["properties"]
 
 

@@ -1,11 +1,12 @@
-"""Lookup tables built from raw API JSON (ztoq.mapping.lookups)."""
+"""Lookup tables: the target's from qTest JSON, the source's from decoded records (ztoq.mapping.lookups)."""
 
 from __future__ import annotations
 
 import mapping_builders as mb
 import pytest
 
-from ztoq.mapping.lookups import SourceLookups, TargetField, TargetFields, UserResolver
+from ztoq.mapping.lookups import TargetField, TargetFields, UserResolver
+from ztoq.sources.records import Ref
 from ztoq.vendor import QTEST_PICK_LIST, QTEST_TEXT
 
 
@@ -105,7 +106,7 @@ def test_user_resolver() -> None:
 
 
 def test_source_lookups_build() -> None:
-    lookups = SourceLookups.build(
+    lookups = mb.build_lookups(
         folders=[mb.folder(1, "A"), mb.folder(2, "B", 1), mb.folder(3, "C", 2)],
         statuses=mb.STATUSES,
         test_cases=[{"key": "P-T1", "name": "One"}, {"name": "no key"}],
@@ -120,16 +121,16 @@ def test_source_lookups_build() -> None:
     assert lookups.test_cycle_keys == {5: "P-R1"}
     assert lookups.test_plan_keys == {9: "P-P1", 10: "P-P2"}
     assert lookups.plan_keys_by_cycle == {5: ("P-P1", "P-P2")}
-    assert lookups.name_of(lookups.statuses, {"id": 2}) == "Approved"
-    assert lookups.name_of(lookups.statuses, {"id": 999}) is None
-    assert lookups.name_of(lookups.statuses, None) is None
-    assert lookups.folder_path(3) == "A/B/C"
-    assert lookups.folder_path(42) == "42"
+    assert lookups.name_of(lookups.statuses, mb.ref({"id": 2})) == "Approved"
+    assert lookups.name_of(lookups.statuses, mb.ref({"id": 999})) is None
+    assert lookups.name_of(lookups.statuses, mb.ref(None)) is None
+    assert lookups.folder_path(Ref(3)) == "A/B/C"
+    assert lookups.folder_path(Ref(42)) == "42"
 
 
 def test_folder_path_survives_cycles() -> None:
-    lookups = SourceLookups.build(folders=[mb.folder(1, "A", 2), mb.folder(2, "B", 1)])
-    assert lookups.folder_path(1) in ("B/A", "A/B")
+    lookups = mb.build_lookups(folders=[mb.folder(1, "A", 2), mb.folder(2, "B", 1)])
+    assert lookups.folder_path(Ref(1)) in ("B/A", "A/B")
 
 
 def test_user_label() -> None:

@@ -14,7 +14,7 @@ def by_key(plans: list) -> dict:  # type: ignore[type-arg]
 
 
 def test_root_module_named_after_the_project_by_default() -> None:
-    plans = plan_modules([], mb.config())
+    plans = plan_modules(mb.folders([]), mb.config())
     assert len(plans) == 1
     root = plans[0]
     assert (root.entity_type, root.source_key, root.level) == ("module", "root", 0)
@@ -26,7 +26,7 @@ def test_root_module_named_after_the_project_by_default() -> None:
 
 
 def test_root_module_name_from_config() -> None:
-    plans = plan_modules([], mb.config(qtest={"root_module": "Migrated from Zephyr"}))
+    plans = plan_modules(mb.folders([]), mb.config(qtest={"root_module": "Migrated from Zephyr"}))
     assert plans[0].body == {
         "name": "Migrated from Zephyr",
         "description": "Test cases migrated from Zephyr Scale project PROJ.",
@@ -40,7 +40,7 @@ def test_tree_depths_levels_refs_and_order() -> None:
         mb.folder(1, "Top"),
         mb.folder(4, "Other top", index=1),
     ]
-    plans = plan_modules(folders, mb.config())
+    plans = plan_modules(mb.folders(folders), mb.config())
     keys = [p.source_key for p in plans]
     assert keys == ["root", "1", "4", "2", "3"]
     plan = by_key(plans)
@@ -59,11 +59,13 @@ def test_tree_depths_levels_refs_and_order() -> None:
 
 def test_siblings_follow_zephyr_index_then_id() -> None:
     folders = [mb.folder(9, "B", index=0), mb.folder(5, "C", index=2), mb.folder(7, "A", index=0)]
-    assert [p.source_key for p in plan_modules(folders, mb.config())][1:] == ["7", "9", "5"]
+    assert [p.source_key for p in plan_modules(mb.folders(folders), mb.config())][1:] == ["7", "9", "5"]
 
 
 def test_missing_parent_goes_under_root_with_a_problem() -> None:
-    plans = by_key(plan_modules([mb.folder(5, "Orphan", 404), mb.folder(6, "Kid", 5)], mb.config()))
+    plans = by_key(
+        plan_modules(mb.folders([mb.folder(5, "Orphan", 404), mb.folder(6, "Kid", 5)]), mb.config())
+    )
     assert plans["5"].options == {"parent_id": ref("module", "root")}
     assert plans["5"].level == 1
     assert [p.code for p in plans["5"].problems] == ["missing_parent_folder"]
@@ -74,7 +76,7 @@ def test_missing_parent_goes_under_root_with_a_problem() -> None:
 
 def test_folder_cycles_are_broken_and_never_loop() -> None:
     folders = [mb.folder(1, "A", 3), mb.folder(2, "B", 1), mb.folder(3, "C", 2), mb.folder(4, "Self", 4)]
-    plans = by_key(plan_modules(folders, mb.config()))
+    plans = by_key(plan_modules(mb.folders(folders), mb.config()))
     assert set(plans) == {"root", "1", "2", "3", "4"}
     assert [p.code for p in plans["1"].problems] == ["folder_cycle"]
     assert plans["1"].options == {"parent_id": ref("module", "root")}
@@ -84,13 +86,15 @@ def test_folder_cycles_are_broken_and_never_loop() -> None:
 
 
 def test_duplicate_sibling_names_are_both_kept() -> None:
-    plans = plan_modules([mb.folder(1, "Same"), mb.folder(2, "Same")], mb.config())
+    plans = plan_modules(mb.folders([mb.folder(1, "Same"), mb.folder(2, "Same")]), mb.config())
     assert [p.body["name"] for p in plans[1:] if p.body] == ["Same", "Same"]
     assert all(not p.problems for p in plans)
 
 
 def test_blank_names_get_a_placeholder() -> None:
-    plans = by_key(plan_modules([mb.folder(1, "  "), {**mb.folder(2, ""), "name": None}], mb.config()))
+    plans = by_key(
+        plan_modules(mb.folders([mb.folder(1, "  "), {**mb.folder(2, ""), "name": None}]), mb.config())
+    )
     assert plans["1"].body is not None
     assert plans["1"].body["name"] == "(unnamed folder 1)"
     assert [p.code for p in plans["1"].problems] == ["unnamed_folder"]
@@ -100,7 +104,7 @@ def test_blank_names_get_a_placeholder() -> None:
 
 def test_long_names_are_truncated_with_the_full_name_in_the_description() -> None:
     name = "Ω" * (NAME_MAX_LENGTH + 1)
-    plan = by_key(plan_modules([mb.folder(1, name)], mb.config()))["1"]
+    plan = by_key(plan_modules(mb.folders([mb.folder(1, name)]), mb.config()))["1"]
     assert plan.body is not None
     assert len(plan.body["name"]) == NAME_MAX_LENGTH
     assert f"Full name: {name}" in plan.body["description"]
@@ -109,14 +113,14 @@ def test_long_names_are_truncated_with_the_full_name_in_the_description() -> Non
 
 
 def test_unicode_names_pass_through() -> None:
-    plan = by_key(plan_modules([mb.folder(1, "Connexion ✓ 登录 🚀 שלום")], mb.config()))["1"]
+    plan = by_key(plan_modules(mb.folders([mb.folder(1, "Connexion ✓ 登录 🚀 שלום")]), mb.config()))["1"]
     assert plan.body is not None
     assert plan.body["name"] == "Connexion ✓ 登录 🚀 שלום"
 
 
 def test_only_test_case_folders_become_modules() -> None:
     folders = [mb.folder(1, "Cases"), mb.folder(2, "Cycles", folderType="TEST_CYCLE"), {"id": 3, "name": "?"}]
-    assert [p.source_key for p in plan_modules(folders, mb.config())] == ["root", "1", "3"]
+    assert [p.source_key for p in plan_modules(mb.folders(folders), mb.config())] == ["root", "1", "3"]
 
 
 def test_cycle_folders_mirror_the_test_cycle_tree() -> None:
@@ -125,7 +129,7 @@ def test_cycle_folders_mirror_the_test_cycle_tree() -> None:
         mb.folder(2, "Sprints", folderType="TEST_CYCLE"),
         mb.folder(3, "Sprint 1", 2, folderType="TEST_CYCLE"),
     ]
-    plans = by_key(plan_cycle_folders(folders, mb.config()))
+    plans = by_key(plan_cycle_folders(mb.folders(folders), mb.config()))
     assert set(plans) == {"root", "2", "3"}
     root = plans["root"]
     assert root.entity_type == "cycle_folder"
@@ -140,6 +144,6 @@ def test_cycle_folders_mirror_the_test_cycle_tree() -> None:
 def test_a_wide_deep_tree_is_fast_and_complete() -> None:
     folders = [mb.folder(i, f"F{i}", i - 1 if i > 1 else None) for i in range(1, 1001)]
     folders += [mb.folder(i, f"W{i}", 1) for i in range(2000, 4000)]
-    plans = plan_modules(folders, mb.config())
+    plans = plan_modules(mb.folders(folders), mb.config())
     assert len(plans) == 3001
     assert max(p.level for p in plans) == 1000

@@ -51,7 +51,7 @@ def zephyr_cycle(key: str = "PROJ-R1", **more: Any) -> dict[str, Any]:
 
 
 def test_plan_becomes_a_release() -> None:
-    planned = plan_release(zephyr_plan(), mb.lookups(), mb.target(), mb.config())
+    planned = plan_release(mb.plan(zephyr_plan()), mb.lookups(), mb.target(), mb.config())
     assert (planned.entity_type, planned.source_key) == ("release", "PROJ-P1")
     assert planned.body is not None
     assert planned.body["name"] == "Release 1.0 plan"
@@ -83,17 +83,26 @@ def test_plan_status_mapped_and_custom_field_mapped() -> None:
     config = mb.config(
         mappings={"status": {"Approved": "Active"}}, custom_fields={"test_plan": {"Release Train": "Train"}}
     )
-    planned = plan_release(zephyr_plan(), mb.lookups(), fields, config)
+    planned = plan_release(mb.plan(zephyr_plan()), mb.lookups(), fields, config)
     assert planned.body is not None
     props = {p["field_id"]: p["field_value"] for p in planned.body["properties"]}
     assert props == {901: "912", 902: "RT-5", 903: "PROJ-P1"}
     assert "Zephyr key:" not in planned.body["description"]
-    assert len(plan_releases([zephyr_plan(), zephyr_plan("PROJ-P2")], mb.lookups(), fields, config)) == 2
+    assert (
+        len(
+            plan_releases(
+                [mb.plan(zephyr_plan()), mb.plan(zephyr_plan("PROJ-P2"))], mb.lookups(), fields, config
+            )
+        )
+        == 2
+    )
 
 
 def test_plan_without_name_and_with_links() -> None:
     links = {"issues": [{"issueId": 10100, "type": "COVERAGE"}], "webLinks": [{"url": "https://w"}]}
-    planned = plan_release(zephyr_plan(name=None, links=links), mb.lookups(), mb.target(), mb.config())
+    planned = plan_release(
+        mb.plan(zephyr_plan(name=None, links=links)), mb.lookups(), mb.target(), mb.config()
+    )
     assert planned.body is not None
     assert planned.body["name"] == "(unnamed PROJ-P1)"
     assert "issue 10100 (COVERAGE)" in planned.body["description"]
@@ -113,20 +122,20 @@ def cycle_lookups(**more: Any) -> Any:
 
 def test_cycle_linked_to_a_plan_goes_under_its_release() -> None:
     cycle = zephyr_cycle(links={"testPlans": [{"id": 1, "testPlanId": 900, "type": "RELATED"}]}, id=301)
-    planned = plan_test_cycle(cycle, cycle_lookups(), mb.target(), mb.config())
+    planned = plan_test_cycle(mb.cycle(cycle), cycle_lookups(), mb.target(), mb.config())
     assert planned.options == {"parent_id": ref("release", "PROJ-P1"), "parent_type": "release"}
     assert planned.depends_on == [("release", "PROJ-P1")]
     assert "multiple_plans" not in codes(planned)
 
 
 def test_cycle_linked_from_the_plan_side() -> None:
-    planned = plan_test_cycle(zephyr_cycle(), cycle_lookups(), mb.target(), mb.config())
+    planned = plan_test_cycle(mb.cycle(zephyr_cycle()), cycle_lookups(), mb.target(), mb.config())
     assert planned.options == {"parent_id": ref("release", "PROJ-P2"), "parent_type": "release"}
 
 
 def test_cycle_linked_to_several_plans_goes_under_the_first() -> None:
     cycle = zephyr_cycle(links={"testPlans": [{"id": 1, "testPlanId": 900}, {"id": 2, "testPlanId": 404}]})
-    planned = plan_test_cycle(cycle, cycle_lookups(), mb.target(), mb.config())
+    planned = plan_test_cycle(mb.cycle(cycle), cycle_lookups(), mb.target(), mb.config())
     assert planned.options["parent_id"] == ref("release", "PROJ-P1")
     assert "multiple_plans" in codes(planned)
     assert "unknown_test_plan" in codes(planned)
@@ -137,18 +146,18 @@ def test_cycle_linked_to_several_plans_goes_under_the_first() -> None:
 
 def test_cycle_without_plan_goes_into_the_folder_tree() -> None:
     lookups = cycle_lookups(test_plans=[])
-    in_folder = plan_test_cycle(zephyr_cycle(folder={"id": 500}), lookups, mb.target(), mb.config())
+    in_folder = plan_test_cycle(mb.cycle(zephyr_cycle(folder={"id": 500})), lookups, mb.target(), mb.config())
     assert in_folder.options == {"parent_id": ref("cycle_folder", "500"), "parent_type": "test-cycle"}
-    no_folder = plan_test_cycle(zephyr_cycle(), lookups, mb.target(), mb.config())
+    no_folder = plan_test_cycle(mb.cycle(zephyr_cycle()), lookups, mb.target(), mb.config())
     assert no_folder.options == {"parent_id": ref("cycle_folder", "root"), "parent_type": "test-cycle"}
-    lost = plan_test_cycle(zephyr_cycle(folder={"id": 777}), lookups, mb.target(), mb.config())
+    lost = plan_test_cycle(mb.cycle(zephyr_cycle(folder={"id": 777})), lookups, mb.target(), mb.config())
     assert lost.options["parent_id"] == ref("cycle_folder", "root")
     assert "missing_folder" in codes(lost)
 
 
 def test_cycle_fields_go_to_the_block_when_qtest_cycles_have_none() -> None:
     planned = plan_test_cycle(
-        zephyr_cycle(jiraProjectVersion={"id": 10000}),
+        mb.cycle(zephyr_cycle(jiraProjectVersion={"id": 10000})),
         cycle_lookups(version_names={10000: "v1.0"}),
         mb.target(),
         mb.config(),
@@ -178,7 +187,7 @@ def test_cycle_fields_go_to_qtest_fields_when_present() -> None:
         ]
     )
     config = mb.config(custom_fields={"test_cycle": {"Sprint": "Sprint Number"}})
-    planned = plan_test_cycle(zephyr_cycle(), cycle_lookups(), fields, config)
+    planned = plan_test_cycle(mb.cycle(zephyr_cycle()), cycle_lookups(), fields, config)
     assert planned.body is not None
     assert planned.body["properties"] == [
         {"field_id": 702, "field_value": "2018-05-19T13:15:13.000Z"},
@@ -186,7 +195,12 @@ def test_cycle_fields_go_to_qtest_fields_when_present() -> None:
     ]
     assert "<td>Sprint</td>" not in planned.body["description"]
     assert (
-        len(plan_test_cycles([zephyr_cycle(), zephyr_cycle("PROJ-R2")], cycle_lookups(), fields, config)) == 2
+        len(
+            plan_test_cycles(
+                [mb.cycle(zephyr_cycle()), mb.cycle(zephyr_cycle("PROJ-R2"))], cycle_lookups(), fields, config
+            )
+        )
+        == 2
     )
 
 

@@ -24,7 +24,7 @@ def test_inline_steps_in_order_with_test_data_heading() -> None:
         mb.inline("Open <b>login</b>", "Form shown", testData="user = admin\npassword = secret"),
         mb.inline("Submit", "Dashboard"),
     ]
-    out = build_test_steps("PROJ-T1", steps, None, KNOWN)
+    out = build_test_steps("PROJ-T1", mb.steps(steps), None, KNOWN)
     assert out == [
         {
             "description": "Open <b>login</b><br><b>Test data</b><br>user = admin<br>password = secret",
@@ -36,7 +36,9 @@ def test_inline_steps_in_order_with_test_data_heading() -> None:
 
 
 def test_test_data_alone_and_empty_steps_are_kept() -> None:
-    out = build_test_steps("PROJ-T1", [{"inline": {"testData": "x=1"}}, {"inline": {}}, {}], None, KNOWN)
+    out = build_test_steps(
+        "PROJ-T1", mb.steps([{"inline": {"testData": "x=1"}}, {"inline": {}}, {}]), None, KNOWN
+    )
     assert out == [
         {"description": "<b>Test data</b><br>x=1", "expected": "", "order": 1},
         {"description": "", "expected": "", "order": 2},
@@ -50,7 +52,7 @@ def test_step_custom_fields_go_into_the_description_once_reported() -> None:
         mb.inline("A", "B", customFields={"Risk": "High", "Empty": None}),
         mb.inline("C", "D", customFields={"Risk": "Low"}, reflectRef="AI-1"),
     ]
-    out = build_test_steps("PROJ-T1", steps, None, KNOWN, problems=problems)
+    out = build_test_steps("PROJ-T1", mb.steps(steps), None, KNOWN, problems=problems)
     assert out[0]["description"] == "A<br><b>Zephyr step fields</b><br>Risk: High"
     assert out[1]["description"] == "C<br><b>Zephyr step fields</b><br>Risk: Low<br>reflectRef: AI-1"
     assert [(p.code, p.field) for p in problems] == [
@@ -65,7 +67,7 @@ def test_call_to_test_with_parameters() -> None:
         {"name": "username", "type": "DEFAULT_VALUE", "value": "admin"},
         {"name": "pw", "value": "s3cret"},
     )
-    out = build_test_steps("PROJ-T1", [mb.call("PROJ-T2", *params)], None, KNOWN, problems=problems)
+    out = build_test_steps("PROJ-T1", mb.steps([mb.call("PROJ-T2", *params)]), None, KNOWN, problems=problems)
     assert out == [
         {
             "description": "Call to test PROJ-T2<br><b>Parameters</b><br>username = admin (DEFAULT_VALUE)"
@@ -80,14 +82,14 @@ def test_call_to_test_with_parameters() -> None:
 
 def test_call_without_parameters_is_clean() -> None:
     problems: list[Problem] = []
-    out = build_test_steps("PROJ-T1", [mb.call("PROJ-T2")], None, KNOWN, problems=problems)
+    out = build_test_steps("PROJ-T1", mb.steps([mb.call("PROJ-T2")]), None, KNOWN, problems=problems)
     assert out[0]["description"] == "Call to test PROJ-T2"
     assert problems == []
 
 
 def test_unknown_called_key_becomes_a_text_step() -> None:
     problems: list[Problem] = []
-    out = build_test_steps("PROJ-T1", [mb.call("OTHER-T9")], None, KNOWN, problems=problems)
+    out = build_test_steps("PROJ-T1", mb.steps([mb.call("OTHER-T9")]), None, KNOWN, problems=problems)
     assert out == [{"description": "Call to test OTHER-T9", "expected": "", "order": 1}]
     assert [p.code for p in problems] == ["unknown_called_test_case"]
     assert problems[0].detail == {"step": 1, "called": "OTHER-T9"}
@@ -96,7 +98,7 @@ def test_unknown_called_key_becomes_a_text_step() -> None:
 def test_self_call_and_broken_calls_become_text_steps() -> None:
     problems: list[Problem] = []
     steps = [mb.call("PROJ-T1"), mb.call("PROJ-T2"), mb.call("PROJ-T3")]
-    out = build_test_steps("PROJ-T1", steps, None, KNOWN, frozenset({1}), problems)
+    out = build_test_steps("PROJ-T1", mb.steps(steps), None, KNOWN, frozenset({1}), problems)
     assert "called_test_case_id" not in out[0]
     assert "called_test_case_id" not in out[1]
     assert out[2]["called_test_case_id"] == ref("test_case", "PROJ-T3")
@@ -105,25 +107,27 @@ def test_self_call_and_broken_calls_become_text_steps() -> None:
 
 def test_plain_script_is_one_html_step() -> None:
     script = {"id": 1, "type": "plain", "text": "Attempt to login<br>then <i>logout</i>"}
-    out = build_test_steps("PROJ-T1", [], script, KNOWN)
+    out = build_test_steps("PROJ-T1", (), mb.script(script), KNOWN)
     assert out == [{"description": "Attempt to login<br>then <i>logout</i>", "expected": "", "order": 1}]
 
 
 def test_bdd_script_keeps_gherkin_lines_and_placeholders() -> None:
     gherkin = "Scenario Outline: login\n  Given user <name>\n  | name |\n  | ada & co |"
-    out = build_test_steps("PROJ-T1", [], {"type": "bdd", "text": gherkin}, KNOWN)
+    out = build_test_steps("PROJ-T1", (), mb.script({"type": "bdd", "text": gherkin}), KNOWN)
     assert out[0]["description"] == (
         "<pre>Scenario Outline: login\n  Given user &lt;name&gt;\n  | name |\n  | ada &amp; co |</pre>"
     )
 
 
 def test_script_after_steps_and_empty_scripts_ignored() -> None:
-    out = build_test_steps("PROJ-T1", [mb.inline()], {"type": "plain", "text": "More"}, KNOWN)
+    out = build_test_steps(
+        "PROJ-T1", mb.steps([mb.inline()]), mb.script({"type": "plain", "text": "More"}), KNOWN
+    )
     assert [s["order"] for s in out] == [1, 2]
-    assert build_test_steps("PROJ-T1", [], {"type": "plain", "text": "  "}, KNOWN) == []
-    assert build_test_steps("PROJ-T1", [], {"type": "STEP_BY_STEP", "text": "x"}, KNOWN) == []
-    assert planned_step_count([mb.inline()], {"type": "bdd", "text": "x"}) == 2
-    assert planned_step_count([], None) == 0
+    assert build_test_steps("PROJ-T1", (), mb.script({"type": "plain", "text": "  "}), KNOWN) == []
+    assert build_test_steps("PROJ-T1", (), mb.script({"type": "STEP_BY_STEP", "text": "x"}), KNOWN) == []
+    assert planned_step_count(mb.steps([mb.inline()]), mb.script({"type": "bdd", "text": "x"})) == 2
+    assert planned_step_count((), None) == 0
 
 
 def test_call_levels_order_callees_first() -> None:
@@ -133,14 +137,14 @@ def test_call_levels_order_callees_first() -> None:
         "C": [mb.inline()],
         "D": [mb.call("C"), mb.call("X-T9")],
     }
-    levels, broken = call_levels(steps)
+    levels, broken = call_levels(mb.steps_by_key(steps))
     assert levels == {"A": 2, "B": 1, "C": 0, "D": 1}
     assert broken == {}
 
 
 def test_call_cycles_are_broken_deterministically() -> None:
     levels, broken = call_levels(
-        {"A": [mb.call("B")], "B": [mb.call("C")], "C": [mb.call("A")], "S": [mb.call("S")]}
+        mb.steps_by_key({"A": [mb.call("B")], "B": [mb.call("C")], "C": [mb.call("A")], "S": [mb.call("S")]})
     )
     assert broken == {"C": frozenset({0}), "S": frozenset({0})}
     assert levels == {"A": 2, "B": 1, "C": 0, "S": 0}
@@ -149,7 +153,7 @@ def test_call_cycles_are_broken_deterministically() -> None:
 def test_call_levels_handle_long_chains_without_recursion() -> None:
     chain = {f"K{i}": [mb.call(f"K{i + 1}")] for i in range(5000)}
     chain["K5000"] = []
-    levels, broken = call_levels(chain)
+    levels, broken = call_levels(mb.steps_by_key(chain))
     assert levels["K0"] == 5000
     assert broken == {}
 

@@ -24,9 +24,7 @@ def plan(
     **config: Any,
 ) -> PlannedEntity:
     return plan_test_case(
-        test_case or mb.zephyr_test_case(),
-        steps or [],
-        script,
+        mb.case(test_case or mb.zephyr_test_case(), steps or [], script),
         mb.lookups(),
         fields or mb.target(),
         mb.config(**config),
@@ -295,9 +293,7 @@ def test_links_requirements_and_web_links() -> None:
     }
     test_case = mb.zephyr_test_case(links=links)
     planned = plan_test_case(
-        test_case,
-        [],
-        None,
+        mb.case(test_case),
         mb.lookups(issue_keys={10100: "PROJ-1", 10102: "PROJ-3"}),
         mb.target(),
         mb.config(),
@@ -374,7 +370,8 @@ def test_plan_test_cases_levels_cycles_and_unknown_keys() -> None:
         "PROJ-T4": [mb.call("NOPE-T1"), mb.call("PROJ-T1")],
     }
     plans = {
-        p.source_key: p for p in plan_test_cases(cases, steps, {}, mb.lookups(), mb.target(), mb.config())
+        p.source_key: p
+        for p in plan_test_cases(mb.cases(cases, steps, {}), mb.lookups(), mb.target(), mb.config())
     }
     assert {k: p.level for k, p in plans.items()} == {"PROJ-T1": 2, "PROJ-T2": 1, "PROJ-T3": 0, "PROJ-T4": 3}
     assert "call_cycle" in codes(plans["PROJ-T3"])
@@ -391,7 +388,7 @@ def test_plan_test_cases_levels_cycles_and_unknown_keys() -> None:
 def test_plan_test_cases_knows_keys_from_the_batch_and_lookups() -> None:
     cases = [mb.zephyr_test_case("NEW-T1")]
     plans = plan_test_cases(
-        cases, {"NEW-T1": [mb.call("PROJ-T2")]}, {}, mb.lookups(), mb.target(), mb.config()
+        mb.cases(cases, {"NEW-T1": [mb.call("PROJ-T2")]}, {}), mb.lookups(), mb.target(), mb.config()
     )
     assert plans[0].level == 0  # PROJ-T2 exists already (not in this batch)
     assert "unknown_called_test_case" not in codes(plans[0])

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.faults import (
     FaultMiddleware,
     FaultOptions,
@@ -20,7 +21,6 @@ from ztoq.simulators.faults import (
     SlidingWindowLimiter,
     endpoint_template,
 )
-from ztoq.simulators.server import serve_in_thread
 
 
 async def item(request: Request) -> JSONResponse:

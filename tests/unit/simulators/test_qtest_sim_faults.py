@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from ztoq.serving import serve_in_thread
 from ztoq.simulators.faults import DroppedConnection, FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
-from ztoq.simulators.server import serve_in_thread
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
 

@@ -29,8 +29,8 @@ from ztoq.simulators.qtest import (
     routes_requirements,
     routes_runs,
 )
-from ztoq.simulators.qtest.common import PERMISSION_AREAS, Req, endpoint, envelope, error, page_of, respond
 from ztoq.simulators.qtest.fields import DATA_TYPES, FIELD_OBJECT_TYPES, make_field
+from ztoq.simulators.qtest.routing import PERMISSION_AREAS, Req, endpoint, envelope, error, page_of, respond
 from ztoq.simulators.qtest.state import TOKEN_SCOPE, QTestError, QTestState, Token, User
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ztoq.simulators.qtest.common import Req
 from ztoq.simulators.qtest.render import api, attachment_url, iso, link
+from ztoq.simulators.qtest.routing import Req
 from ztoq.simulators.qtest.state import Attachment, QTestError, QTestState
 
 

@@ -15,7 +15,10 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ztoq.simulators.qtest.common import (
+from ztoq.simulators.qtest.fields import apply_properties, render_properties
+from ztoq.simulators.qtest.render import api, iso, link, web_url
+from ztoq.simulators.qtest.routes_modules import children_of, module_of, new_module, parent_module
+from ztoq.simulators.qtest.routing import (
     Req,
     member_ids,
     name_of,
@@ -25,9 +28,6 @@ from ztoq.simulators.qtest.common import (
     text_attr,
     user_names,
 )
-from ztoq.simulators.qtest.fields import apply_properties, render_properties
-from ztoq.simulators.qtest.render import api, iso, link, web_url
-from ztoq.simulators.qtest.routes_modules import children_of, module_of, new_module, parent_module
 from ztoq.simulators.qtest.state import QTestError, QTestState, Requirement, TestCase, Version
 
 #: Module that receives test cases created without ``parent_id`` (per the Swagger file).

@@ -12,7 +12,10 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ztoq.simulators.qtest.common import (
+from ztoq.simulators.qtest.fields import apply_properties, render_properties
+from ztoq.simulators.qtest.render import api, iso, link, parse_datetime, web_url
+from ztoq.simulators.qtest.routes_runs import delete_run
+from ztoq.simulators.qtest.routing import (
     Container,
     Req,
     container,
@@ -24,9 +27,6 @@ from ztoq.simulators.qtest.common import (
     user_names,
     within,
 )
-from ztoq.simulators.qtest.fields import apply_properties, render_properties
-from ztoq.simulators.qtest.render import api, iso, link, parse_datetime, web_url
-from ztoq.simulators.qtest.routes_runs import delete_run
 from ztoq.simulators.qtest.state import QTestError, QTestState, Release, TestCycle, TestSuite
 
 # -- releases -----------------------------------------------------------------------------------

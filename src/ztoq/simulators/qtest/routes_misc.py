@@ -15,13 +15,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ztoq.simulators.qtest.attachments import render_attachment, store_attachment
-from ztoq.simulators.qtest.common import Req, endpoint, envelope, page_of, respond, user_names
 from ztoq.simulators.qtest.fields import display_values
 from ztoq.simulators.qtest.routes_design import render_test_case
 from ztoq.simulators.qtest.routes_execution import render_cycle, render_release, render_suite
 from ztoq.simulators.qtest.routes_modules import render_module
 from ztoq.simulators.qtest.routes_requirements import render_requirement
 from ztoq.simulators.qtest.routes_runs import render_log, render_run
+from ztoq.simulators.qtest.routing import Req, endpoint, envelope, page_of, respond, user_names
 from ztoq.simulators.qtest.search import QueryError, evaluate, parse_query
 from ztoq.simulators.qtest.state import QTestError, QTestState
 

@@ -12,8 +12,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ztoq.simulators.qtest.common import Req, name_of, project_routes, respond, text_attr
 from ztoq.simulators.qtest.render import api, iso, link
+from ztoq.simulators.qtest.routing import Req, name_of, project_routes, respond, text_attr
 from ztoq.simulators.qtest.state import Module, QTestError, QTestState
 
 

@@ -13,7 +13,11 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ztoq.simulators.qtest.common import (
+from ztoq.simulators.qtest.fields import apply_properties, render_properties
+from ztoq.simulators.qtest.render import api, iso, link, web_url
+from ztoq.simulators.qtest.routes_design import drop_requirement, find_test_case
+from ztoq.simulators.qtest.routes_modules import module_of, parent_module
+from ztoq.simulators.qtest.routing import (
     Req,
     member_ids,
     name_of,
@@ -22,10 +26,6 @@ from ztoq.simulators.qtest.common import (
     respond,
     user_names,
 )
-from ztoq.simulators.qtest.fields import apply_properties, render_properties
-from ztoq.simulators.qtest.render import api, iso, link, web_url
-from ztoq.simulators.qtest.routes_design import drop_requirement, find_test_case
-from ztoq.simulators.qtest.routes_modules import module_of, parent_module
 from ztoq.simulators.qtest.state import QTestError, QTestState, Requirement
 
 

@@ -16,7 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ztoq.simulators.qtest.attachments import render_attachment, store_attachment
-from ztoq.simulators.qtest.common import (
+from ztoq.simulators.qtest.fields import apply_properties, render_properties
+from ztoq.simulators.qtest.render import api, iso, link, parse_datetime
+from ztoq.simulators.qtest.routes_design import find_test_case, render_step, render_test_case
+from ztoq.simulators.qtest.routing import (
     ROOT,
     Req,
     container,
@@ -29,9 +32,6 @@ from ztoq.simulators.qtest.common import (
     user_names,
     within,
 )
-from ztoq.simulators.qtest.fields import apply_properties, render_properties
-from ztoq.simulators.qtest.render import api, iso, link, parse_datetime
-from ztoq.simulators.qtest.routes_design import find_test_case, render_step, render_test_case
 from ztoq.simulators.qtest.state import QTestError, QTestState, TestLog, TestRun
 
 #: LinkedDefectResource attributes kept from a submitted test log's ``defects``.

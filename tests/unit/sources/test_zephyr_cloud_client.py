@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from ztoq.config import NetworkConfig, PerformanceConfig, ZephyrConfig
 from ztoq.errors import PermissionDenied
 from ztoq.http import ApiSession, RetryPolicy
-from ztoq.zephyr import ZephyrClient
+from ztoq.sources.zephyr_cloud import ZephyrClient
 
 T = TypeVar("T")
 BASE = "https://api.zephyrscale.smartbear.com/v2"
@@ -376,7 +376,7 @@ def test_from_config_retry_count_precedence() -> None:
 
 
 def test_naive_and_aware_dates_are_sent_in_utc() -> None:
-    from ztoq.zephyr.client import _zephyr_datetime
+    from ztoq.sources.zephyr_cloud.client import _zephyr_datetime
 
     assert _zephyr_datetime(datetime(2024, 1, 1, tzinfo=UTC)) == "2024-01-01T00:00:00Z"
     assert _zephyr_datetime("2024-01-01T00:00:00Z") == "2024-01-01T00:00:00Z"

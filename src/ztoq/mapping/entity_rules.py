@@ -1,15 +1,15 @@
-"""Rules every entity mapping shares: names, Jira and web links, descriptions with the source key."""
+"""Rules every entity mapping shares: names, options, owners, Jira and web links, descriptions."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.mapping.fields import Kind, display, field_kind
-from ztoq.mapping.lookups import SourceLookups, TargetFields, UserResolver, link_id
+from ztoq.mapping.fields import Kind, field_kind
+from ztoq.mapping.lookups import SourceLookups, TargetFields, UserResolver
 from ztoq.mapping.properties import PropertySet
 from ztoq.mapping.text import join_html, link_html, source_key_marker, text_to_html, truncate_name
+from ztoq.sources.records import IssueLink, Links, Option, Ref
 
 
 def new_properties(
@@ -19,13 +19,13 @@ def new_properties(
     return PropertySet(object_type, fields, UserResolver.from_config(config, fields), lookups)
 
 
-def entity_name(raw: Any, key: str, what: str, props: PropertySet) -> str:
+def entity_name(name: str | None, key: str, what: str, props: PropertySet) -> str:
     """The qTest name of an entity: never blank, never longer than qTest takes.
 
     A blank name becomes "(unnamed <key>)"; a long one is truncated. Both are degraded, and a
     truncated name is kept whole in the "Zephyr fields" block.
     """
-    name = raw if isinstance(raw, str) else ""
+    name = name or ""
     if not name.strip():
         props.problem(
             "degraded", "unnamed", f"Zephyr {what} {key} has no name; it is named '(unnamed {key})'.", "name"
@@ -43,19 +43,29 @@ def entity_name(raw: Any, key: str, what: str, props: PropertySet) -> str:
     return short
 
 
-def option_name(table: Mapping[int, Mapping[str, Any]], link: Any, what: str) -> str | None:
-    """The Zephyr name of a status/priority link; "<what> <id>" when the id is unknown; None without link."""
-    record_id = link_id(link)
-    if record_id is None:
+def option_name(table: Mapping[int, Option], ref: Ref | None, what: str) -> str | None:
+    """The name of a status/priority reference; "<what> <id>" when the id is unknown; None without one."""
+    if ref is None:
         return None
-    record = table.get(record_id)
-    name = None if record is None else record.get("name")
-    return name if isinstance(name, str) and name else f"{what} {record_id}"
+    if ref.name:
+        return ref.name
+    if ref.id is None:
+        return None
+    record = table.get(ref.id)
+    name = None if record is None else record.name
+    return name if name else f"{what} {ref.id}"
 
 
-def map_owner(props: PropertySet, owner: Any, label: str) -> None:
-    """A Jira user (``{"accountId": ...}``) into the user or text field ``label``, else the block."""
-    account = display(owner)
+def reference_name(reference: Ref, names: Mapping[int, str], what: str) -> str:
+    """The name of a Jira component or version reference: its own, else the known name of its id,
+    else "<what> <id>"."""
+    if reference.name or reference.id is None:
+        return reference.name or ""
+    return names.get(reference.id, f"{what} {reference.id}")
+
+
+def map_owner(props: PropertySet, account: str | None, label: str) -> None:
+    """A Jira user (its account id) into the user or text field ``label``, else the block."""
     if not account:
         return
     target = props.field(label)
@@ -66,41 +76,31 @@ def map_owner(props: PropertySet, owner: Any, label: str) -> None:
         props.map_value(label, shown)
 
 
-def issue_key(issue: Mapping[str, Any], lookups: SourceLookups) -> str | None:
-    """The Jira key of a Zephyr issue link, from the link itself or the extractor's lookup."""
-    for member in ("key", "issueKey"):
-        value = issue.get(member)
-        if isinstance(value, str) and value:
-            return value
-    issue_id = issue.get("issueId")
-    return lookups.issue_keys.get(issue_id) if isinstance(issue_id, int) else None
+def issue_key(issue: IssueLink, lookups: SourceLookups) -> str | None:
+    """The Jira key of an issue link, from the link itself or the extractor's lookup."""
+    if issue.key:
+        return issue.key
+    return None if issue.issue_id is None else lookups.issue_keys.get(issue.issue_id)
 
 
-def map_links(
-    links: Mapping[str, Any] | None, lookups: SourceLookups, props: PropertySet, *, requirements: bool
-) -> list[str]:
+def map_links(links: Links, lookups: SourceLookups, props: PropertySet, *, requirements: bool) -> list[str]:
     """Record an entity's Jira issue and web links; return the keys to link as qTest requirements.
 
     With ``requirements`` (test cases), COVERAGE links to issues with a known key become
     requirement links for the load phase; every other issue link and every web link is kept in
     the "Zephyr fields" block.
     """
-    links = links or {}
     requirement_keys: list[str] = []
     issue_lines: list[str] = []
-    for issue in links.get("issues") or ():
-        if not isinstance(issue, Mapping):
-            continue
+    for issue in links.issues:
         key = issue_key(issue, lookups)
-        kind = str(issue.get("type") or "")
-        if requirements and key and kind.upper() == "COVERAGE":
+        if requirements and key and issue.covers:
             if key not in requirement_keys:
                 requirement_keys.append(key)
             continue
-        label = key or f"issue {issue.get('issueId')}"
-        target = issue.get("target")
-        line = f"{label} ({kind})" if kind else label
-        issue_lines.append(link_html(target, line) if isinstance(target, str) and target else line)
+        label = key or f"issue {issue.issue_id}"
+        line = f"{label} ({issue.type})" if issue.type else label
+        issue_lines.append(link_html(issue.target, line) if issue.target else line)
     if issue_lines:
         props.keep_in_text(
             "Jira issue links",
@@ -110,9 +110,7 @@ def map_links(
             "they are kept in text.",
         )
     web_lines = [
-        link_html(link["url"], text_to_html(str(link.get("description") or "")) or None)
-        for link in links.get("webLinks") or ()
-        if isinstance(link, Mapping) and isinstance(link.get("url"), str)
+        link_html(link.url, text_to_html(link.description or "") or None) for link in links.web_links
     ]
     if web_lines:
         props.keep_in_text(

@@ -1,4 +1,4 @@
-"""Options and output shared by the commands: config loading, progress choice, the run summary."""
+"""Console I/O shared by the commands: options, config loading, progress choice, the run summary."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Serving a simulator: on a loopback socket in a background thread (tests, demo) or forever (CLI)."""
+"""Serving an ASGI app (the dashboard, a simulator) on a socket: in a background thread, or forever."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _config(app: Any, host: str, port: int) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
-        # The simulators are loopback-only stand-ins; a tiny backlog would refuse bursts.
+        # Loopback services under load (simulators, the dashboard): a tiny backlog would refuse bursts.
         backlog=2048,
     )
 
@@ -46,12 +46,12 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterato
     server = _Server(_config(app, host, port))
     # Dropped connections are injected on purpose; uvicorn would log each one as an error.
     logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
-    thread = threading.Thread(target=server.run, name=f"sim-{host}:{port}", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"serve-{host}:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise ZtoqError(f"The simulator could not start on {host}:{port}; is the port free?")
+            raise ZtoqError(f"The server could not start on {host}:{port}; is the port free?")
         time.sleep(0.01)
     try:
         yield f"http://{host}:{server.bound_port()}"

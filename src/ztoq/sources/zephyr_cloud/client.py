@@ -1,8 +1,8 @@
 """ZephyrClient: everything extract reads from Zephyr Scale Cloud v2, plus the writes tests need.
 
 Read methods return (or yield) the JSON dicts exactly as Zephyr sent them, because extract
-stores raw JSON; :func:`ztoq.zephyr.models.parse` turns one into a model when needed. List
-methods are async iterators that walk every page; ``test_steps`` and ``execution_steps``
+stores raw JSON; :mod:`ztoq.sources.zephyr_cloud.decode` turns a stored one into a canonical
+record. List methods are async iterators that walk every page; ``test_steps`` and ``execution_steps``
 return complete lists because a step list is only meaningful whole.
 
 Test cases and executions are read from the cursor-paged NextGen endpoints when the server has
@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from ztoq.config import NetworkConfig, PerformanceConfig, ZephyrConfig
 from ztoq.errors import ApiError, FatalApiError, NotFound
 from ztoq.http import ApiSession, AuthProvider, EventCallback
-from ztoq.zephyr.pagination import CursorPaginator, OffsetPaginator
+from ztoq.sources.zephyr_cloud.pagination import CursorPaginator, OffsetPaginator
 
 Json = dict[str, Any]
 

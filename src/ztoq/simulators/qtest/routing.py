@@ -18,23 +18,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ztoq.simulators.qtest.state import QTestError, QTestState
+from ztoq.vendor import QTEST_PERMISSION_AREAS
 
 T = TypeVar("T")
 
 #: Permission areas of a UserProfile (the keys holding a *Permission object).
-PERMISSION_AREAS = (
-    "release",
-    "build",
-    "module",
-    "requirement",
-    "test_case",
-    "test_cycle",
-    "test_suite",
-    "test_run",
-    "defect",
-    "session",
-    "schedule",
-)
+PERMISSION_AREAS = QTEST_PERMISSION_AREAS
 
 
 @dataclass

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ztoq.errors import FatalApiError
-from ztoq.zephyr import CursorPaginator, OffsetPaginator, PaginationStalled
+from ztoq.sources.zephyr_cloud import CursorPaginator, OffsetPaginator, PaginationStalled
 
 
 def offset_source(

@@ -1,0 +1,149 @@
+"""What a source adapter is: how extract reads a test management system, and how transform reads it back.
+
+Extract drives an adapter (:class:`SourceAdapter`) and stores what it yields *as received*, one
+:class:`~ztoq.store.SourceItem` per object, under entity types every source shares (``folder``,
+``test_case``, ``test_execution``, ...; a source may add its own, such as Cloud's ``test_steps``).
+Transform never calls the source: it reads the stored rows back through the adapter's
+:class:`RecordReader`, which turns them into canonical records (:mod:`ztoq.sources.records`).
+
+The extract order is the pipeline's (``pipeline/extract.py``): the project, the reference types,
+the test cases and their parts, the plan types, the executions and their parts. An adapter says
+which types it has and how to read each; batching, progress, deletions and the incremental rules
+stay in the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ztoq.sources.records import (
+    Folder,
+    Option,
+    SourceRecords,
+    TestCase,
+    TestCycle,
+    TestExecution,
+    TestPlan,
+)
+from ztoq.store import SourceItem
+
+
+class StoredRows(Protocol):
+    """Read access to the raw rows extract stored for one project."""
+
+    def payloads(self, entity_type: str) -> Iterator[tuple[str, Any]]:
+        """``(source key, payload)`` of every stored, not deleted, row of ``entity_type``, in store order."""
+        ...
+
+
+class RecordReader(Protocol):
+    """Decodes stored raw rows into canonical records: pure, no network, no writes."""
+
+    def folders(self, rows: StoredRows) -> Iterator[Folder]:
+        """Every folder of every kind."""
+        ...
+
+    def statuses(self, rows: StoredRows) -> Iterator[Option]:
+        """Every status (of test cases, plans, cycles and executions)."""
+        ...
+
+    def priorities(self, rows: StoredRows) -> Iterator[Option]:
+        """Every test case priority."""
+        ...
+
+    def environments(self, rows: StoredRows) -> Iterator[Option]:
+        """Every execution environment."""
+        ...
+
+    def test_cases(self, rows: StoredRows) -> Iterator[TestCase]:
+        """Every test case, with its steps or its script."""
+        ...
+
+    def test_plans(self, rows: StoredRows) -> Iterator[TestPlan]:
+        """Every test plan."""
+        ...
+
+    def test_cycles(self, rows: StoredRows) -> Iterator[TestCycle]:
+        """Every test cycle."""
+        ...
+
+    def test_executions(self, rows: StoredRows) -> Iterator[TestExecution]:
+        """Every test execution, with its step results."""
+        ...
+
+
+def read_records(reader: RecordReader, rows: StoredRows) -> SourceRecords:
+    """Everything ``reader`` finds in ``rows``, as one :class:`SourceRecords`."""
+    return SourceRecords(
+        folders=tuple(reader.folders(rows)),
+        statuses=tuple(reader.statuses(rows)),
+        priorities=tuple(reader.priorities(rows)),
+        environments=tuple(reader.environments(rows)),
+        test_cases=tuple(reader.test_cases(rows)),
+        test_plans=tuple(reader.test_plans(rows)),
+        test_cycles=tuple(reader.test_cycles(rows)),
+        test_executions=tuple(reader.test_executions(rows)),
+    )
+
+
+def _every(_: SourceItem) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Objects a source serves per parent object (a test case's steps, an execution's step results).
+
+    Attributes:
+        progress_name: the progress task reading them ("test_steps").
+        entity_types: the stored entity types they are kept as; each part is keyed by its
+            parent's source key, and every parent read has one of the first type.
+        read: the parts of one stored parent (an empty list: it has none).
+        applies_to: which parents have parts worth a request.
+    """
+
+    progress_name: str
+    entity_types: tuple[str, ...]
+    read: Callable[[SourceItem], Awaitable[list[SourceItem]]]
+    applies_to: Callable[[SourceItem], bool] = _every
+
+
+class SourceAdapter(Protocol):
+    """A test management system ztoq migrates from.
+
+    Attributes:
+        reader: decodes what extract stored into canonical records.
+        reference_types: stored entity types listed before anything that refers to them
+            ("folder", "status", ...), in that order.
+        plan_types: stored entity types that group executions ("test_plan", "test_cycle"), in order.
+        test_case_parts: what is read per test case, or None when a test case comes whole.
+        execution_parts: what is read per execution, or None when an execution comes whole.
+    """
+
+    reader: RecordReader
+    reference_types: tuple[str, ...]
+    plan_types: tuple[str, ...]
+    test_case_parts: Parts | None
+    execution_parts: Parts | None
+
+    async def read_project(self) -> SourceItem:
+        """The project being migrated, as the source describes it.
+
+        Raises:
+            InputError: the project does not exist or the credentials cannot see it.
+        """
+        ...
+
+    def read_all(self, entity_type: str) -> AsyncIterator[SourceItem]:
+        """Every object of a listed entity type: a reference or plan type, "test_case" or "test_execution"."""
+        ...
+
+    def api_stats(self) -> dict[str, dict[str, Any]]:
+        """Request counters of each API the adapter used, by API name ("zephyr")."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close whatever connections the adapter opened."""
+        ...

@@ -126,16 +126,19 @@ def _index() -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
 
 def _is_code_name(token: str) -> bool:
     """Identifiers written like code: CamelCase, UPPER_CASE, snake_case with a call or a dot."""
-    if token.endswith("()"):
+    called = token.endswith("()")
+    if called:
         token = token[:-2]
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", token):
         return False
     head = token.split(".")[0]
     if head in CONFIG_SECTIONS:
         return False
-    if "." in token:
+    if "." in token or called:
         return True
-    return bool(re.search(r"[a-z][A-Z]|^[A-Z][a-z]+[A-Z]|^[A-Z][A-Z0-9]*_[A-Z0-9_]+$", token))
+    return bool(
+        re.search(r"[a-z][A-Z]|^[A-Z][a-z]+[A-Z]|^[A-Z][A-Z0-9]*_[A-Z0-9_]+$|^_?[a-z]+(_[a-z0-9]+)+$", token)
+    )
 
 
 def _tokens() -> list[str]:
@@ -191,12 +194,15 @@ def _check_token(bare: str, everything: set[str]) -> str | None:
         return None if any((ROOT / "src" / "ztoq").rglob(bare)) else f"{bare}: matches no file"
     if f'"{bare}"' in _all_text():
         return None  # a name in quotes in the code: a fault point, an event, a key
+    if "/" in bare:
+        bare = bare.removesuffix("()")
     if bare.endswith((".py", "/")) or ("/" in bare and not re.fullmatch(r"[\w/]+\.[A-Za-z_]\w*", bare)):
         return _check_path(bare)
     if "/" in bare:
         return _check_dotted(bare.replace("/", "."))  # ``pipeline/status.source_counts``
     if not _is_code_name(bare):
         return SKIP
+    bare = bare.removesuffix("()")
     if "." in bare:
         return _check_dotted(bare)
     if bare in everything or hasattr(builtins, bare) or re.search(rf"\b{bare}\b", _all_text()):
@@ -209,7 +215,8 @@ def test_every_named_module_file_and_symbol_exists() -> None:
     problems: list[str] = []
     checked = 0
     for token in _tokens():
-        bare = token.split(" ")[0].split("(")[0].rstrip(",")
+        bare = token.split(" ")[0].rstrip(",")
+        bare = bare.split("(")[0] + ("()" if "(" in bare else "")
         problem = _check_token(bare, everything)
         if problem == SKIP:
             continue

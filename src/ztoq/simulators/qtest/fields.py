@@ -14,6 +14,7 @@ from typing import Any
 
 from ztoq.simulators.qtest.render import iso, parse_datetime
 from ztoq.simulators.qtest.state import QTestError
+from ztoq.values import int_or_none
 from ztoq.vendor import (
     QTEST_CHECKBOX,
     QTEST_DATA_TYPES,
@@ -174,7 +175,7 @@ def apply_properties(
         for prop in given:
             if not isinstance(prop, dict) or "field_id" not in prop:
                 raise QTestError(400, "Each property needs a field_id")
-            field_id = _as_int(prop["field_id"])
+            field_id = int_or_none(prop["field_id"])
             field = by_id.get(field_id) if field_id is not None else None
             if field is None:
                 raise QTestError(400, f"Field with id {prop['field_id']} does not exist or is not active")
@@ -304,18 +305,8 @@ def _id_list(raw: Any, label: str) -> list[int]:
         raise QTestError(400, f"Field '{label}' needs allowed value IDs")
     ids: list[int] = []
     for item in items:
-        value = _as_int(item)
+        value = int_or_none(item)
         if value is None:
             raise QTestError(400, f"'{item}' is not an allowed value ID of field '{label}'")
         ids.append(value)
     return ids
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None

@@ -2,7 +2,7 @@
 
 Artifact endpoints live in ``routes_modules``, ``routes_design`` (test cases), ``routes_requirements``
 (requirements, links), ``routes_execution`` (releases, test cycles, test suites),
-``routes_runs`` (test runs, test logs) and ``routes_misc`` (attachments, search). Unknown paths
+``routes_runs`` (test runs, test logs) and ``routes_attachments_search`` (attachments, search). Unknown paths
 answer 404 ``{"message": ...}``; everything under ``/api/`` needs a bearer token.
 """
 
@@ -22,9 +22,9 @@ from starlette.routing import BaseRoute, Route
 
 from ztoq.simulators.faults import ASGIApp, FaultMiddleware, FaultOptions, Receive, RequestStats, Scope, Send
 from ztoq.simulators.qtest import (
+    routes_attachments_search,
     routes_design,
     routes_execution,
-    routes_misc,
     routes_modules,
     routes_requirements,
     routes_runs,
@@ -55,7 +55,7 @@ def build_app(state: QTestState, faults: FaultOptions, stats: RequestStats) -> A
         *routes_requirements.routes(state),
         *routes_execution.routes(state),
         *routes_runs.routes(state),
-        *routes_misc.routes(state),
+        *routes_attachments_search.routes(state),
     ]
     app = Starlette(
         routes=routes,

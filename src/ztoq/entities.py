@@ -37,6 +37,9 @@ class EntityType:
         needs_execute: creating it is "executing" in qTest (test logs), not "creating".
         parent_option: the load option that carries its parent ("parent_id", or "run" for a
             test log), or None when its parent is not a load option.
+        body_parent: the body member that carries its parent instead ("parent_id" of a test case).
+        kind: what qTest calls this kind of object ("test-cycle" for test cycles and cycle folders);
+            a parent is named by its kind and id.
     """
 
     name: str
@@ -51,6 +54,8 @@ class EntityType:
     folder_type: str | None = None
     needs_execute: bool = False
     parent_option: str | None = None
+    body_parent: str | None = None
+    kind: str = ""
 
     def noun(self, count: int) -> str:
         """ "1 test case", "3 test cases"."""
@@ -69,6 +74,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         parents=("module",),
         parent_option="parent_id",
         folder_type=ZEPHYR_FOLDER_TEST_CASE,
+        kind="module",
     ),
     EntityType(
         "test_case",
@@ -77,7 +83,10 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         sources=("test_case", "test_steps", "test_script"),
         object_type="test-cases",
         permission_area="test_case",
+        parents=("module",),
+        body_parent="parent_id",
         counted_from="test_case",
+        kind="test-case",
     ),
     EntityType(
         "release",
@@ -87,6 +96,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         object_type="releases",
         permission_area="release",
         counted_from="test_plan",
+        kind="release",
     ),
     EntityType(
         "cycle_folder",
@@ -98,6 +108,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         parents=("cycle_folder",),
         parent_option="parent_id",
         folder_type=ZEPHYR_FOLDER_TEST_CYCLE,
+        kind="test-cycle",
     ),
     EntityType(
         "test_cycle",
@@ -109,6 +120,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         parents=("release", "cycle_folder"),
         parent_option="parent_id",
         counted_from="test_cycle",
+        kind="test-cycle",
     ),
     EntityType(
         "test_run",
@@ -119,6 +131,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         permission_area="test_run",
         parents=("test_cycle",),
         parent_option="parent_id",
+        kind="test-run",
     ),
     EntityType(
         "test_log",
@@ -131,6 +144,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         deleted_alone=False,
         needs_execute=True,
         parent_option="run",
+        kind="test-log",
     ),
 )
 

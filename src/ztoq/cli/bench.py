@@ -6,9 +6,11 @@ import resource
 import tempfile
 from pathlib import Path
 
+import httpx
 import typer
 
 from ztoq.cli.console import load, out
+from ztoq.config import ZtoqConfig
 from ztoq.pipeline.orchestrator import RunSummary, run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.rehearsal import simulators, write_config
@@ -85,6 +87,12 @@ def bench(
     fail_rate: float = typer.Option(
         0.0, "--fail-rate", min=0, max=0.5, help="With --chaos: qTest fault rate."
     ),
+    lost_store: bool = typer.Option(
+        False,
+        "--lost-store",
+        help="Then run again with the store intact, and again on an empty store (as a fresh CI runner "
+        "would): print what each rerun sent, and what the adoption index cost.",
+    ),
 ) -> None:
     """Migrate a generated project between simulators in separate processes and print the figures.
 
@@ -107,14 +115,50 @@ def bench(
         with open_store(cfg.database) as store, store.session() as repo:
             migrated = sum(row.loaded for row in type_status(repo, cfg.zephyr.project_key))
             executions = repo.source_counts(cfg.zephyr.project_key).get("test_execution", 0)
-    out.print(
-        f"ztoq bench: {cases} test cases, latency {latency_ms:g} ms, "
-        f"rate limit {rate_limit:g}/s, {workers} workers"
-    )
-    for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions):
-        out.print(line)
+        out.print(
+            f"ztoq bench: {cases} test cases, latency {latency_ms:g} ms, "
+            f"rate limit {rate_limit:g}/s, {workers} workers"
+        )
+        for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions):
+            out.print(line)
+        if summary.status == "succeeded" and lost_store:
+            for line in rerun_lines(cfg, Path(cfg.database.path), sims.qtest.url):
+                out.print(line)
     if summary.status != "succeeded":
         raise typer.Exit(1)
+
+
+def rerun_lines(cfg: ZtoqConfig, database: Path, qtest_url: str) -> list[str]:
+    """Run the migration again with the store intact, then on an empty store; what each sent."""
+    lines: list[str] = []
+    for label in ("store intact", "store lost"):
+        if label == "store lost":
+            database.unlink()
+        before = _qtest_writes(qtest_url)
+        rerun = run_migration(cfg, command=f"bench rerun ({label})")
+        writes, creates = (now - then for now, then in zip(_qtest_writes(qtest_url), before, strict=True))
+        requests = rerun.requests
+        lines += [
+            f"rerun, {label}: status {rerun.status}, wall {rerun.wall_seconds:.2f} s, "
+            f"load phase {next((p.seconds for p in rerun.phases if p.phase == 'load'), 0.0):.2f} s",
+            f"rerun, {label}: requests zephyr {requests.get('zephyr', 0)}, qtest {requests.get('qtest', 0)}; "
+            f"qTest writes {writes} (creates {creates})",
+        ]
+    return lines
+
+
+def _qtest_writes(qtest_url: str) -> tuple[int, int]:
+    """(writes, creates) the qTest simulator has answered so far."""
+    endpoints = httpx.get(f"{qtest_url}/_sim/stats", timeout=30).json()["endpoints"]
+    creating = ("/modules", "/test-cases", "/releases", "/test-cycles", "/test-runs", "/test-logs")
+    writes = creates = 0
+    for endpoint, by_status in endpoints.items():
+        method, _, template = endpoint.partition(" ")
+        if method in ("POST", "PUT", "PATCH", "DELETE") and not template.startswith("/oauth"):
+            count = sum(by_status.values())
+            writes += count
+            creates += count if method == "POST" and template.endswith(creating) else 0
+    return writes, creates
 
 
 def _chaos(cases: int, kills: int, seed: int, fail_rate: float) -> None:

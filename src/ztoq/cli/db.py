@@ -1,4 +1,5 @@
-"""``ztoq db init|stats|index``: create or upgrade the migration database, and look inside it."""
+"""``ztoq db init|stats|index|reconcile``: create or upgrade the migration database, look inside it,
+and rebuild its mappings from qTest."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ztoq.cli.console import ConfigOpt, load, out, status_table
+from ztoq.cli.console import ConfigOpt, InsecureOpt, JsonOpt, QuietOpt, load, out, reporter, status_table
 from ztoq.config import DatabaseConfig
+from ztoq.entities import noun
 from ztoq.errors import ConfigError
+from ztoq.pipeline.reconcile import ReconcileResult
 from ztoq.pipeline.status import type_status
 from ztoq.store import init_store, open_store
 
@@ -145,3 +148,62 @@ def index_create(config: Path | None = ConfigOpt) -> None:
     out.print(
         f"Created {len(created)} index(es): {', '.join(created)}." if created else "No index was missing."
     )
+
+
+@app.command("reconcile")
+def reconcile(
+    config: Path | None = ConfigOpt,
+    quiet: bool = QuietOpt,
+    as_json: bool = JsonOpt,
+    insecure: bool = InsecureOpt,
+) -> None:
+    """Rebuild the store's mappings from qTest alone (after a lost store, or to take over a project).
+
+    Extracts and transforms as usual, then adopts every planned entity that qTest already holds
+    (found by its Zephyr key), and prints what it adopted, what it could not match and what looks
+    duplicated. Nothing is created, updated or deleted in qTest; run `ztoq migrate run` next.
+    """
+    from ztoq.pipeline.orchestrator import run_migration
+
+    cfg = load(config, insecure=insecure)
+    summary = run_migration(
+        cfg, ["extract", "transform", "reconcile"], command="db reconcile", reporter=reporter(quiet, as_json)
+    )
+    found = summary.reconcile
+    if as_json:
+        out.print_json(
+            data={"status": summary.status, "reconcile": None if found is None else found.to_json()}
+        )
+    elif found is not None:
+        out.print(reconcile_table(found))
+        for entity_type, seen in found.types.items():
+            for key, ids in seen.duplicated.items():
+                out.print(
+                    f"duplicated: {entity_type} {key} is carried by qTest ids {', '.join(map(str, ids))}"
+                )
+            if seen.unmatched_examples:
+                more = seen.unmatched - len(seen.unmatched_examples)
+                examples = ", ".join(seen.unmatched_examples) + (f" and {more} more" if more else "")
+                out.print(f"not in qTest ({entity_type}): {examples}")
+        out.print(
+            f"Adopted {found.adopted}, not in qTest {found.unmatched}, duplicated {found.duplicated} "
+            f"({found.listings} qTest listings). Run `ztoq migrate run` to send what is missing or different."
+        )
+    if summary.status != "succeeded":
+        raise typer.Exit(1)
+
+
+def reconcile_table(found: ReconcileResult) -> Table:
+    """Per entity type: adopted (and how many differ from the plan), not in qTest, duplicated."""
+    table = Table(title="Reconciled with qTest")
+    for column in ("Entity", "Adopted", "Differ (updated next load)", "Not in qTest", "Duplicated"):
+        table.add_column(column, justify="left" if column == "Entity" else "right")
+    for entity_type, seen in found.types.items():
+        table.add_row(
+            noun(entity_type, 2).split(" ", 1)[1],
+            str(seen.adopted),
+            str(seen.differ),
+            str(seen.unmatched),
+            str(len(seen.duplicated)),
+        )
+    return table

@@ -22,7 +22,8 @@ from ztoq.entities import LOAD_ORDER
 from ztoq.errors import FatalApiError, RetriableApiError
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_decision import LoadAction, decide_load
+from ztoq.pipeline.load_decision import LoadAction, decide_load, matches_plan, parent_of, placement_of
+from ztoq.pipeline.load_listings import IndexedListings, Listings, LiveListings
 from ztoq.pipeline.load_types import EntityLoader, Loaded, LoaderInputs
 from ztoq.pipeline.loaders import build_loaders
 from ztoq.pipeline.target import load_target_fields, source_key_field_ids
@@ -45,6 +46,9 @@ class Loader:
         self.ctx = ctx
         self.loaders = loaders
         self.ids: dict[str, dict[str, int]] = {}
+        #: (qTest kind, id) of every container this run created: nothing else is under them.
+        self.fresh: set[tuple[str, int]] = set()
+        self._index: IndexedListings | None = None
 
     def refresh_ids(self) -> None:
         """Re-read source key -> qTest id for every type (after a level completes).
@@ -98,6 +102,11 @@ class Loader:
                 await run_bounded(work, one, self.ctx.config.performance.max_workers, self.ctx)
             self.ctx.reporter.finish(PHASE, entity_type)
         self.refresh_ids()
+        if self._index is not None:
+            self.ctx.reporter.message(
+                f"load: looked for entities qTest already holds with {self._index.listed} listing(s) "
+                "(adopt before create)."
+            )
         if not any(sent.values()):
             present = sum(len(ids) for ids in self.ids.values())
             self.ctx.reporter.message(
@@ -114,7 +123,7 @@ class Loader:
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
             return
         try:
-            entity = _decoded(planned).resolved(self.resolve)
+            entity = decoded_plan(planned).resolved(self.resolve)
         except KeyError as missing:
             self._problem(work, "skipped", "dependency_not_loaded", _dependency_message(key, str(missing)))
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
@@ -153,9 +162,19 @@ class Loader:
         entity_type, key = planned.entity_type, planned.source_key
         if action is LoadAction.RECONCILE and mapping is not None:
             # A previous run may have created it before it could record the answer.
-            found = await loader.find(client, entity)
+            found = await self._find(loader, client, entity, LiveListings(client))
             if found is not None:
                 return await self._adopt(loader, client, work, found, entity, mapping.intent_hash)
+        elif self._may_exist(entity):
+            # Adopt before create: qTest may hold it already (a lost or rebuilt store, another
+            # machine's migration). Its parent's children are listed once per run, and only for
+            # parents this run did not create itself (those hold nothing ztoq has not sent).
+            found = await self._find(loader, client, entity, self.index)
+            if found is not None:
+                same = matches_plan(found.wire, entity.body or {})
+                return await self._adopt(
+                    loader, client, work, found, entity, planned.content_hash if same else None
+                )
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             with self.ctx.session() as repo:
                 repo.record_intent(self.ctx.project_key, entity_type, key, planned.content_hash)
@@ -167,7 +186,7 @@ class Loader:
                 # processing, a timeout while the server is still working on it): give the server
                 # time to finish, then look before sending it again.
                 await asyncio.sleep(self.ctx.config.network.retry_delay * 2 ** (attempt - 1))
-                found = await loader.find(client, entity)
+                found = await self._find(loader, client, entity, LiveListings(client))
                 if found is not None:
                     # What qTest holds is what was just sent.
                     return await self._adopt(loader, client, work, found, entity, planned.content_hash)
@@ -175,10 +194,31 @@ class Loader:
                     raise
                 continue
             fault_point("load.after_create")
+            created = placement_of(entity_type, result.target_id)
+            self.fresh.add(created)
             self._recorded(work, result, "created")
             fault_point("load.after_record")
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _find(
+        self, loader: EntityLoader, client: QTestClient, entity: PlannedEntity, listings: Listings
+    ) -> Loaded | None:
+        """The entity qTest holds with this Zephyr key under its parent (the first, if duplicated)."""
+        found = await loader.candidates(entity, listings)
+        return await loader.adopted(client, found[0], entity) if found else None
+
+    def _may_exist(self, entity: PlannedEntity) -> bool:
+        """Whether qTest may already hold ``entity``: its parent was not created by this run."""
+        parent = parent_of(entity)
+        return parent is None or parent not in self.fresh
+
+    @property
+    def index(self) -> IndexedListings:
+        """The adoption index: each parent's children listed at most once per run."""
+        if self._index is None:
+            self._index = IndexedListings(self.ctx.qtest())
+        return self._index
 
     async def _adopt(
         self,
@@ -189,10 +229,12 @@ class Loader:
         entity: PlannedEntity,
         sent_hash: str | None,
     ) -> Loaded:
-        """Take over an entity created by a request whose answer was lost.
+        """Take over an entity qTest already holds (created by a request whose answer was lost, or
+        before the store knew of it).
 
-        ``sent_hash`` is the hash of the payload that request carried; when the plan has changed
-        since (a crash, then an edit in Zephyr), the entity is brought up to date.
+        ``sent_hash`` is the hash of the content qTest holds (of the payload that request carried;
+        the plan's own hash when the found entity matches the plan; None when it does not): when
+        the plan differs (a crash, then an edit in Zephyr), the entity is updated in place.
         """
         if sent_hash != work.planned.content_hash:
             found = await loader.update(client, found.target_id, entity)
@@ -246,13 +288,14 @@ def _group_by_run(work: list[LoadWork]) -> list[list[LoadWork]]:
     """Test logs grouped by their run, each group in load order (oldest first)."""
     groups: dict[str, list[LoadWork]] = {}
     for item in work:
-        run = _decoded(item.planned).parent
+        run = decoded_plan(item.planned).parent
         key = str(run.get(REF_KEY)) if isinstance(run, dict) else str(run)
         groups.setdefault(key, []).append(item)
     return list(groups.values())
 
 
-def _decoded(planned: PlannedRecord) -> PlannedEntity:
+def decoded_plan(planned: PlannedRecord) -> PlannedEntity:
+    """The typed plan of a stored planned entity."""
     return decode_planned(planned.entity_type, planned.source_key, planned.payload, level=planned.level)
 
 

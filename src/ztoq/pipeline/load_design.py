@@ -7,11 +7,13 @@ in a description, or the "Zephyr Key" field), never by name alone.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 
 from ztoq.errors import FatalApiError
 from ztoq.mapping import find_source_key
 from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.load_listings import Listings
 from ztoq.pipeline.load_types import Loaded, LoaderFactory
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
@@ -32,20 +34,22 @@ class ModuleLoader:
         module = await client.update_module(target_id, body, parent_id=entity.parent)
         return _loaded_module(module, target_id)
 
-    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+    async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
         body, source_key = entity.body or {}, entity.source_key
-        for module in await client.list_modules(parent_id=entity.parent):
+        found: list[Loaded] = []
+        for module in await listings.modules(entity.parent):
             if module.id is None:
                 continue
-            if find_source_key(module.description) == source_key:
-                return _loaded_module(module)
             # The root module carries no folder key; ours is the one with our name and description.
-            if source_key == "root" and (module.name, module.description) == (
-                body.get("name"),
-                body.get("description"),
+            if find_source_key(module.description) == source_key or (
+                source_key == "root"
+                and (module.name, module.description) == (body.get("name"), body.get("description"))
             ):
-                return _loaded_module(module)
-        return None
+                found.append(_loaded_module(module))
+        return found
+
+    async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
+        return found
 
     async def delete(self, client: QTestClient, target_id: int) -> None:
         # Without force: qTest refuses to delete a module that still holds what ztoq did not create.
@@ -56,7 +60,7 @@ def _loaded_module(module: Module, fallback_id: int | None = None) -> Loaded:
     target = module.id if module.id is not None else fallback_id
     if target is None:
         raise FatalApiError("qTest answered a module without an id.", api="qTest")
-    return Loaded(target, module.pid)
+    return Loaded(target, module.pid, wire=module.to_wire())
 
 
 class RequirementLinker:
@@ -130,15 +134,19 @@ class TestCaseLoader:
             case = case.model_copy(update={"id": target_id})
         return await self._approved(client, case, entity)
 
-    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+    async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
         body, source_key = entity.body or {}, entity.source_key
         parent = body.get("parent_id")
-        async for case in client.iter_test_cases(parent_id=parent if isinstance(parent, int) else None):
-            if case.id is None:
-                continue
-            if find_source_key(case.description) == source_key or self._key_property(case) == source_key:
-                return await self._approved(client, case, entity)
-        return None
+        return [
+            Loaded(case.id, case.pid, case.web_url, case.version, wire=case.to_wire())
+            for case in await listings.test_cases(parent if isinstance(parent, int) else None)
+            if case.id is not None
+            and (find_source_key(case.description) == source_key or self._key_property(case) == source_key)
+        ]
+
+    async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
+        case = TestCase(id=found.target_id, pid=found.pid, web_url=found.web_url, version=found.version)
+        return dataclasses.replace(await self._approved(client, case, entity), wire=found.wire)
 
     async def delete(self, client: QTestClient, target_id: int) -> None:
         await client.delete_test_case(target_id)

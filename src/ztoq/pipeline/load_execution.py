@@ -13,6 +13,7 @@ from typing import Any
 from ztoq.errors import FatalApiError
 from ztoq.mapping import find_source_key
 from ztoq.mapping.steps import find_step_refs, resolve_step_refs
+from ztoq.pipeline.load_listings import Listings
 from ztoq.pipeline.load_types import Loaded, LoaderFactory
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
@@ -51,25 +52,27 @@ class ReleaseLoader:
         body = entity.body or {}
         return _loaded_release(await client.update_release(target_id, body), target_id)
 
-    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
-        source_key = entity.source_key
-        for release in await client.list_releases(include_closed=True):
-            if release.id is None:
-                continue
-            # The key is in the description's marker line, or in the "Zephyr Key" field instead.
-            if source_key in (
-                find_source_key(release.description),
-                _key_in(release.properties, self.source_key_field_id),
-            ):
-                return _loaded_release(release)
-        return None
+    async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
+        # The key is in the description's marker line, or in the "Zephyr Key" field instead.
+        return [
+            _loaded_release(release)
+            for release in await listings.releases()
+            if release.id is not None
+            and entity.source_key
+            in (find_source_key(release.description), _key_in(release.properties, self.source_key_field_id))
+        ]
+
+    async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
+        return found
 
     async def delete(self, client: QTestClient, target_id: int) -> None:
         await client.delete_release(target_id)
 
 
 def _loaded_release(release: Release, fallback: int | None = None) -> Loaded:
-    return Loaded(_require_id(release, "release", fallback), release.pid, release.web_url)
+    return Loaded(
+        _require_id(release, "release", fallback), release.pid, release.web_url, wire=release.to_wire()
+    )
 
 
 class CycleLoader:
@@ -85,19 +88,23 @@ class CycleLoader:
         cycle = await client.update_test_cycle(target_id, body, entity.parent, _parent_type(entity))
         return _loaded_cycle(cycle, target_id)
 
-    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+    async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
         body, source_key = entity.body or {}, entity.source_key
-        for cycle in await client.list_test_cycles(entity.parent, _parent_type(entity)):
-            if cycle.id is None:
-                continue
-            if find_source_key(cycle.description) == source_key:
-                return _loaded_cycle(cycle)
-            if source_key in _FIXED_KEYS and (cycle.name, cycle.description) == (
-                body.get("name"),
-                body.get("description"),
-            ):
-                return _loaded_cycle(cycle)
-        return None
+        return [
+            _loaded_cycle(cycle)
+            for cycle in await listings.test_cycles(entity.parent, _parent_type(entity))
+            if cycle.id is not None
+            and (
+                find_source_key(cycle.description) == source_key
+                or (
+                    source_key in _FIXED_KEYS
+                    and (cycle.name, cycle.description) == (body.get("name"), body.get("description"))
+                )
+            )
+        ]
+
+    async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
+        return found
 
     async def delete(self, client: QTestClient, target_id: int) -> None:
         # Without force: a cycle that still holds what ztoq did not create stays (and is reported).
@@ -112,7 +119,7 @@ def _parent_type(entity: PlannedEntity) -> str | None:
 
 
 def _loaded_cycle(cycle: TestCycle, fallback: int | None = None) -> Loaded:
-    return Loaded(_require_id(cycle, "test cycle", fallback), cycle.pid, cycle.web_url)
+    return Loaded(_require_id(cycle, "test cycle", fallback), cycle.pid, cycle.web_url, wire=cycle.to_wire())
 
 
 class RunLoader:
@@ -131,21 +138,25 @@ class RunLoader:
         run = await client.update_test_run(target_id, body, entity.parent, entity.parent_type)
         return _loaded_run(run, target_id)
 
-    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
+    async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
         body, source_key = entity.body or {}, entity.source_key
         case_id = (body.get("test_case") or {}).get("id")
-        async for run in client.iter_test_runs(entity.parent, entity.parent_type):
+        found: list[Loaded] = []
+        for run in await listings.test_runs(entity.parent, entity.parent_type):
             if run.id is None:
                 continue
             key = _key_in(run.properties, self.source_key_field_id)
-            if key == source_key:
-                return _loaded_run(run)
             # One run per (cycle, test case): under its cycle, the run of this case is ours only
             # when nothing says otherwise (no Zephyr key field to compare).
             run_case = run.test_case_id if run.test_case_id is not None else (run.test_case or _NoCase).id
-            if key is None and self.source_key_field_id is None and run_case == case_id:
-                return _loaded_run(run)
-        return None
+            if key == source_key or (
+                key is None and self.source_key_field_id is None and run_case == case_id
+            ):
+                found.append(_loaded_run(run))
+        return found
+
+    async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
+        return found
 
     async def delete(self, client: QTestClient, target_id: int) -> None:
         await client.delete_test_run(target_id)
@@ -156,7 +167,7 @@ class _NoCase:
 
 
 def _loaded_run(run: TestRun, fallback: int | None = None) -> Loaded:
-    return Loaded(_require_id(run, "test run", fallback), run.pid)
+    return Loaded(_require_id(run, "test run", fallback), run.pid, wire=run.to_wire())
 
 
 class LogLoader:
@@ -194,12 +205,15 @@ class LogLoader:
         resolved = await self._resolve_steps(client, body)
         return _loaded_log(await client.update_test_log(int(entity.parent), target_id, resolved), target_id)
 
-    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
-        source_key = entity.source_key
-        for log in await client.list_test_logs(int(entity.parent)):
-            if log.id is not None and find_source_key(log.note) == source_key:
-                return _loaded_log(log)
-        return None
+    async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
+        return [
+            _loaded_log(log)
+            for log in await listings.test_logs(int(entity.parent))
+            if log.id is not None and find_source_key(log.note) == entity.source_key
+        ]
+
+    async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
+        return found
 
     async def delete(self, client: QTestClient, target_id: int) -> None:
         raise FatalApiError(
@@ -208,7 +222,7 @@ class LogLoader:
 
 
 def _loaded_log(log: TestLog, fallback: int | None = None) -> Loaded:
-    return Loaded(_require_id(log, "test log", fallback))
+    return Loaded(_require_id(log, "test log", fallback), wire=log.to_wire())
 
 
 #: How the execution side's loaders are built, by entity type.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from ztoq.pipeline.load_listings import Listings
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
 from ztoq.store import ProblemItem
@@ -21,6 +22,8 @@ class Loaded:
     version: str | None = None
     #: Degraded values found while loading (e.g. a requirement to link that qTest lacks).
     problems: tuple[ProblemItem, ...] = ()
+    #: What qTest holds, as listed (for an entity found rather than created: adoption compares it).
+    wire: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 class EntityLoader(Protocol):
@@ -33,8 +36,16 @@ class EntityLoader(Protocol):
 
     async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded: ...
 
-    async def find(self, client: QTestClient, entity: PlannedEntity) -> Loaded | None:
-        """The entity qTest already holds with this Zephyr key under its parent, or None."""
+    async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
+        """Every entity qTest holds under ``entity``'s parent with its Zephyr key (more than one: duplicates).
+
+        Recognised by the key only (a marker line or the "Zephyr Key" field), never by name alone;
+        the fixed "root" and "adhoc" containers by name and description.
+        """
+        ...
+
+    async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
+        """Finish taking over an entity found in qTest (a test case is approved when it should be)."""
         ...
 
     async def delete(self, client: QTestClient, target_id: int) -> None: ...

@@ -24,9 +24,14 @@ from ztoq.pipeline.extract import run_extract
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load import run_load
 from ztoq.pipeline.progress import ProgressReporter, QuietProgress
+from ztoq.pipeline.reconcile import ReconcileResult, run_reconcile
 from ztoq.pipeline.transform import run_transform
 from ztoq.pipeline.validate import ValidationResult, run_validate
 from ztoq.store import Store, open_store
+
+#: Every phase a run can have, in the order they run. ``reconcile`` (``ztoq db reconcile``) is not
+#: a migration phase users list in ``migration.phases``: it runs between transform and load.
+PIPELINE_ORDER: tuple[str, ...] = (*PHASES[:2], "reconcile", *PHASES[2:])
 
 
 @dataclass
@@ -53,6 +58,7 @@ class RunSummary:
     api: dict[str, dict[str, Any]]
     validation: ValidationResult | None = None
     store: str = ""
+    reconcile: ReconcileResult | None = None
 
     @property
     def requests(self) -> dict[str, int]:
@@ -121,10 +127,16 @@ async def _persist_progress(ctx: PhaseContext, phase: str, phase_run_id: int) ->
             repo.update_run_stats(ctx.run_id, {"api": ctx.api_stats()})
 
 
-async def _run_phases(
-    ctx: PhaseContext, phases: list[str], summaries: list[PhaseSummary]
-) -> ValidationResult | None:
+@dataclass
+class PhaseResults:
+    """What phases return besides their counts."""
+
     validation: ValidationResult | None = None
+    reconcile: ReconcileResult | None = None
+
+
+async def _run_phases(ctx: PhaseContext, phases: list[str], summaries: list[PhaseSummary]) -> PhaseResults:
+    results = PhaseResults()
     ctx.cancelled = asyncio.Event()
     with _signals(asyncio.get_running_loop(), ctx.cancelled):
         try:
@@ -143,10 +155,12 @@ async def _run_phases(
                     elif phase == "transform":
                         # Pure CPU and store work: in a thread, so live progress keeps being saved.
                         await asyncio.to_thread(run_transform, ctx)
+                    elif phase == "reconcile":
+                        results.reconcile = await run_reconcile(ctx)
                     elif phase == "load":
                         await run_load(ctx)
                     elif phase == "validate":
-                        validation = await run_validate(ctx)
+                        validation = results.validation = await run_validate(ctx)
                         if not validation.ok:
                             status = "failed"
                             error = (
@@ -184,7 +198,7 @@ async def _run_phases(
                     ctx.reporter.message(f"{phase}: {status} in {time.monotonic() - started:.1f}s")
         finally:
             await ctx.aclose()
-    return validation
+    return results
 
 
 def run_migration(
@@ -207,11 +221,11 @@ def run_migration(
         StoreLocked: another ztoq process works on the same store.
     """
     wanted = list(phases or config.migration.phases)
-    ordered = [p for p in PHASES if p in wanted]
+    ordered = [p for p in PIPELINE_ORDER if p in wanted]
     reporter = reporter or QuietProgress()
     if "extract" in ordered:
         config.require_source()
-    if "load" in ordered or "validate" in ordered:
+    if {"reconcile", "load", "validate"} & set(ordered):
         config.require_target()
     own_store = store is None
     store = store or open_store(config.database)
@@ -227,8 +241,10 @@ def run_migration(
                 reporter.message(f"notice: {sentence}")
             status, error = "succeeded", None
             validation: ValidationResult | None = None
+            results = PhaseResults()
             try:
-                validation = asyncio.run(_run_phases(ctx, ordered, summaries))
+                results = asyncio.run(_run_phases(ctx, ordered, summaries))
+                validation = results.validation
                 if validation is not None and not validation.ok:
                     status = "failed"
                     error = summaries[-1].error
@@ -249,8 +265,11 @@ def run_migration(
                     ctx.api_stats(),
                     validation,
                     store.description,
+                    results.reconcile,
                 )
                 stats: dict[str, Any] = {"api": summary.api}
+                if results.reconcile is not None:
+                    stats["reconcile"] = results.reconcile.to_json()
                 if validation is not None:
                     stats["validation"] = {t: vars(c) for t, c in validation.counts.items()}
                 with store.session() as repo:

@@ -20,7 +20,7 @@ from ztoq.mapping.modules import ROOT_KEY
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.progress import ProgressReporter
 from ztoq.pipeline.status import source_counts
-from ztoq.pipeline.target import load_target_fields
+from ztoq.pipeline.target import load_target_fields, source_key_field_ids
 from ztoq.pipeline.validate_compare import VALIDATORS, compare
 from ztoq.pipeline.validate_compare_execution import logs_by_run
 from ztoq.pipeline.validate_snapshot import read_snapshot
@@ -66,6 +66,8 @@ def read_expected(repo: Repository, project_key: str, key_field_label: str | Non
         source_counts=source_counts(repo, project_key, repo.planned_counts(project_key)),
         checked_fields=checked,
         key_field_id=None if key_field is None else key_field.id,
+        key_fields=source_key_field_ids(fields, key_field_label) if key_field_label else {},
+        project_key=project_key,
     )
 
 
@@ -79,6 +81,7 @@ def snapshot_scope(expected: ExpectedProject, root_module_name: str) -> Snapshot
         root_module_name=root_module_name,
         cycle_ids=frozenset(expected.target_ids.get("test_cycle", {}).values()),
         log_run_ids=tuple(run_id for run_id in run_ids if run_id is not None),
+        key_fields=expected.key_fields,
     )
 
 

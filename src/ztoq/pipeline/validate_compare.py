@@ -19,6 +19,7 @@ from typing import Any
 from ztoq.entities import LOAD_ORDER
 from ztoq.mapping import find_source_key
 from ztoq.pipeline.validate_compare_execution import EXECUTION_VALIDATORS
+from ztoq.pipeline.validate_keys import report_duplicated_keys, report_unknown_keys
 from ztoq.pipeline.validate_types import (
     CaseSnapshot,
     ExpectedProject,
@@ -197,4 +198,12 @@ def compare(expected: ExpectedProject, snapshot: QTestSnapshot) -> ValidationRes
     result = ValidationResult(counts={entity_type: TypeCounts() for entity_type in LOAD_ORDER})
     for entity_type in LOAD_ORDER:
         VALIDATORS[entity_type](expected, snapshot, result)
+    report_duplicated_keys(expected, snapshot, result)
+    case_keys: dict[str, list[int]] = {}
+    for case_id, case in snapshot.test_cases.items():
+        case_key = _carried_key(case, expected.key_field_id)
+        if case_key:
+            case_keys.setdefault(case_key, []).append(case_id)
+    carried = {**snapshot.carried, "test-case": {k: tuple(v) for k, v in case_keys.items()}}
+    report_unknown_keys(expected, carried, result)
     return result

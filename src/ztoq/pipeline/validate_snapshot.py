@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ztoq.errors import NotFound
+from ztoq.mapping.text import find_source_key
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.progress import ProgressReporter
 from ztoq.pipeline.validate_types import (
@@ -24,11 +25,31 @@ from ztoq.pipeline.validate_types import (
     StepSnapshot,
 )
 from ztoq.qtest import QTestClient
-from ztoq.qtest.models import Module, TestCase, TestCycle, TestLog, TestRun
+from ztoq.qtest.models import Module, Property, TestCase, TestCycle, TestLog, TestRun
 from ztoq.vendor import QTEST_PARENT_CYCLE, QTEST_PARENT_RELEASE, QTEST_PARENT_ROOT
 
 
-def _module_paths(root: Module, root_name: str) -> dict[int, str]:
+class CarriedKeys:
+    """Zephyr key -> qTest ids, per qTest kind, as entities are read."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, dict[str, list[int]]] = {}
+
+    def add(self, kind: str, key: str | None, target_id: int | None) -> None:
+        if key and target_id is not None:
+            self.by_kind.setdefault(kind, {}).setdefault(key, []).append(target_id)
+
+    def frozen(self) -> dict[str, dict[str, tuple[int, ...]]]:
+        return {kind: {k: tuple(v) for k, v in keys.items()} for kind, keys in self.by_kind.items()}
+
+
+def _key_in(properties: Iterable[Property] | None, field_id: int | None) -> str | None:
+    if field_id is None:
+        return None
+    return next((p.field_value for p in properties or () if p.field_id == field_id and p.field_value), None)
+
+
+def _module_paths(root: Module, root_name: str, carried: CarriedKeys) -> dict[int, str]:
     """qTest module id -> path ("ROOT/Folder/Sub") over a module read with its descendants."""
     paths: dict[int, str] = {}
 
@@ -36,6 +57,7 @@ def _module_paths(root: Module, root_name: str) -> dict[int, str]:
         path = f"{prefix}/{module.name}" if prefix else str(module.name or root_name)
         if module.id is not None:
             paths[module.id] = path
+            carried.add("module", find_source_key(module.description), module.id)
         for child in module.children or ():
             walk(child, path)
 
@@ -75,14 +97,14 @@ def _log_snapshot(log: TestLog) -> LogSnapshot:
     )
 
 
-async def _read_modules(client: QTestClient, scope: SnapshotScope) -> dict[int, str]:
+async def _read_modules(client: QTestClient, scope: SnapshotScope, carried: CarriedKeys) -> dict[int, str]:
     if scope.root_module_id is None:
         return {}
     try:
         root = await client.get_module(scope.root_module_id, expand_descendants=True)
     except NotFound:
         return {}
-    return _module_paths(root, scope.root_module_name)
+    return _module_paths(root, scope.root_module_name, carried)
 
 
 async def _read_test_cases(
@@ -100,7 +122,9 @@ async def _read_test_cases(
     return found
 
 
-async def _read_cycle_parents(client: QTestClient, release_ids: Iterable[int]) -> dict[int, int | None]:
+async def _read_cycle_parents(
+    client: QTestClient, release_ids: Iterable[int], carried: CarriedKeys
+) -> dict[int, int | None]:
     """Every test cycle with its parent, read from the tops of both trees (project, releases)."""
     parents: dict[int, int | None] = {}
 
@@ -108,6 +132,7 @@ async def _read_cycle_parents(client: QTestClient, release_ids: Iterable[int]) -
         if cycle.id is None:
             return
         parents[cycle.id] = parent_id
+        carried.add("test-cycle", find_source_key(cycle.description), cycle.id)
         for child in cycle.test_cycles or ():
             walk(child, cycle.id)
 
@@ -135,17 +160,33 @@ async def read_snapshot(
     Raises:
         ApiError: a request failed (a missing root module is an empty tree, not an error).
     """
-    paths = await _read_modules(client, scope)
+    carried = CarriedKeys()
+    paths = await _read_modules(client, scope, carried)
     test_cases = await _read_test_cases(client, paths, reporter)
-    releases = frozenset(r.id for r in await client.list_releases(include_closed=True) if r.id is not None)
-    cycle_parents = await _read_cycle_parents(client, releases)
+    case_field = scope.key_fields.get("test-cases")
+    for case in test_cases.values():
+        carried.add(
+            "test-case", case.properties.get(case_field or -1) or find_source_key(case.description), case.id
+        )
+    release_field = scope.key_fields.get("releases")
+    releases: set[int] = set()
+    for release in await client.list_releases(include_closed=True):
+        if release.id is not None:
+            releases.add(release.id)
+            key = _key_in(release.properties, release_field) or find_source_key(release.description)
+            carried.add("release", key, release.id)
+    cycle_parents = await _read_cycle_parents(client, releases, carried)
     runs: dict[int, RunSnapshot] = {}
     for cycle_id in scope.cycle_ids:
         async for run in client.iter_test_runs(cycle_id, QTEST_PARENT_CYCLE):
             if run.id is not None:
                 runs[run.id] = _run_snapshot(run, run.id)
+                carried.add("test-run", _key_in(run.properties, scope.key_fields.get("test-runs")), run.id)
     logs: dict[int, tuple[LogSnapshot, ...]] = {}
     for run_id in scope.log_run_ids:
         if run_id in runs and run_id not in logs:
-            logs[run_id] = tuple(_log_snapshot(log) for log in await client.list_test_logs(run_id))
-    return QTestSnapshot(paths, test_cases, releases, cycle_parents, runs, logs)
+            read = await client.list_test_logs(run_id)
+            logs[run_id] = tuple(_log_snapshot(log) for log in read)
+            for log in read:
+                carried.add("test-log", find_source_key(log.note), log.id)
+    return QTestSnapshot(paths, test_cases, frozenset(releases), cycle_parents, runs, logs, carried.frozen())

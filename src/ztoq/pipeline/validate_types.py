@@ -31,6 +31,8 @@ class ExpectedProject:
             validation share).
         checked_fields: test-case field id -> label, for the fields compared (Priority, Status).
         key_field_id: the id of the test-case field that holds the Zephyr key, or None.
+        key_fields: qTest object type -> the id of its "Zephyr Key" field, where it has one.
+        project_key: the Zephyr project (keys of this project start with it).
     """
 
     planned: Mapping[str, Sequence[PlannedEntity]] = field(default_factory=dict)
@@ -38,6 +40,8 @@ class ExpectedProject:
     source_counts: Mapping[str, int] = field(default_factory=dict)
     checked_fields: Mapping[int, str] = field(default_factory=dict)
     key_field_id: int | None = None
+    key_fields: Mapping[str, int | None] = field(default_factory=dict)
+    project_key: str = ""
 
     def planned_of(self, entity_type: str) -> Sequence[PlannedEntity]:
         """The planned entities of a type (none when it has none)."""
@@ -246,12 +250,15 @@ class SnapshotScope:
         root_module_name: the root's path when qTest gives it no name.
         cycle_ids: the migrated test cycles whose runs are read.
         log_run_ids: the runs whose logs are read (only those found among the runs read).
+        key_fields: qTest object type ("test-cases", "releases", "test-runs") -> the id of its
+            "Zephyr Key" field, where it has one.
     """
 
     root_module_id: int | None
     root_module_name: str
     cycle_ids: frozenset[int] = frozenset()
     log_run_ids: tuple[int, ...] = ()
+    key_fields: Mapping[str, int | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -266,6 +273,8 @@ class QTestSnapshot:
             the project's top).
         test_runs: run id -> test run, for every migrated test cycle.
         test_logs: run id -> the run's test logs, for the runs asked for.
+        carried: qTest kind ("module", "test-case", "release", "test-cycle", "test-run",
+            "test-log") -> Zephyr key -> the ids of every entity read that carries it.
     """
 
     module_paths: Mapping[int, str] = field(default_factory=dict)
@@ -274,6 +283,7 @@ class QTestSnapshot:
     cycle_parents: Mapping[int, int | None] = field(default_factory=dict)
     test_runs: Mapping[int, RunSnapshot] = field(default_factory=dict)
     test_logs: Mapping[int, tuple[LogSnapshot, ...]] = field(default_factory=dict)
+    carried: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
 
 
 #: How one entity type is validated: expected entities and the snapshot in, problems and counts out.

@@ -114,6 +114,17 @@ def _index() -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
                         members[node.name].add(item.target.id)
                     elif isinstance(item, ast.Assign):
                         members[node.name].update(t.id for t in item.targets if isinstance(t, ast.Name))
+                for inner in ast.walk(node):  # attributes set on ``self`` in its methods
+                    targets = inner.targets if isinstance(inner, ast.Assign) else []
+                    if isinstance(inner, ast.AnnAssign):
+                        targets = [inner.target]
+                    members[node.name].update(
+                        t.attr
+                        for t in targets
+                        if isinstance(t, ast.Attribute)
+                        and isinstance(t.value, ast.Name)
+                        and t.value.id == "self"
+                    )
                 everything.add(node.name)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 everything.add(node.name)
@@ -121,7 +132,22 @@ def _index() -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
                 everything.update(t.id for t in node.targets if isinstance(t, ast.Name))
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 everything.add(node.target.id)
-    return by_module, dict(members), everything
+    # A class has what its bases have (the repository is made of query mixins).
+    bases = {
+        node.name: [b.id for b in node.bases if isinstance(b, ast.Name)]
+        for tree in _modules().values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+    }
+
+    def inherited(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        found = set(members.get(name, set()))
+        for base in bases.get(name, []):
+            if base not in seen:
+                found |= inherited(base, seen | {name})
+        return found
+
+    return by_module, {name: inherited(name) for name in members}, everything
 
 
 def _is_code_name(token: str) -> bool:

@@ -48,9 +48,12 @@ def test_parents_come_first_and_are_registered() -> None:
         for parent in registered.parents:
             assert parent in BY_NAME, f"{registered.name} names an unregistered parent {parent}"
             assert LOAD_ORDER.index(parent) <= position, f"{registered.name} loads before its parent {parent}"
-        assert (registered.parent_option is None) == (not registered.parents), (
-            f"{registered.name}: a type with parents says which load option carries its parent, and only it"
+        carried = registered.parent_option is not None or registered.body_parent is not None
+        assert carried == bool(registered.parents), (
+            f"{registered.name}: a type with parents says what carries its parent, and only it"
         )
+        assert not (registered.parent_option and registered.body_parent), registered.name
+        assert registered.kind, f"{registered.name} has no qTest kind"
 
 
 def test_delete_order_is_the_reverse_load_order_of_what_is_deleted_alone() -> None:

@@ -111,3 +111,86 @@ def test_only_logs_are_kept_by_source_hash() -> None:
 )
 def test_how_the_dry_run_counts_each_action(action: LoadAction, summary: str, sends: bool) -> None:
     assert (action.summary, action.sends) == (summary, sends)
+
+
+# -- adopt before create: is what qTest holds what the plan says, and where does an entity sit ----
+
+
+def test_a_found_entity_that_says_what_the_plan_says_matches() -> None:
+    from ztoq.pipeline.load_decision import matches_plan
+
+    body = {
+        "name": "Login",
+        "description": "<p>Works</p>",
+        "properties": [
+            {"field_id": 7, "field_value": "[]"},
+            {"field_id": 8, "field_value": "2024-05-01T00:00:00.000Z"},
+        ],
+        "test_steps": [{"description": "Open", "expected": "Shown", "order": 1}],
+        "status": {"id": 601},
+        "test_step_logs": [{"test_step_id": {"$step": ["P-T1", 1]}, "status": {"id": 601}}],
+    }
+    found = {
+        "id": 5,
+        "name": " Login",
+        "description": "<p>Works</p>",
+        "properties": [
+            {"field_id": 7, "field_value": "", "field_name": "Labels"},
+            {"field_id": 8, "field_value": "2024-05-01T00:00:00+00:00"},
+            {"field_id": 9, "field_value": "not planned: ignored"},
+        ],
+        "test_steps": [{"id": 3, "description": "Open", "expected": "Shown", "order": 1}],
+        "status": {"id": 601, "name": "Passed"},
+        "test_step_logs": [{"test_step_id": 52, "status": {"id": 601}}],
+    }
+    assert matches_plan(found, body)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "Renamed"},
+        {"properties": [{"field_id": 7, "field_value": "[1]"}]},
+        {"test_steps": [{"description": "Open", "expected": "Other", "order": 1}]},
+        {"test_steps": []},
+        {"status": {"id": 602}},
+    ],
+)
+def test_any_planned_difference_means_an_update(change: dict[str, Any]) -> None:
+    from ztoq.pipeline.load_decision import matches_plan
+
+    body = {
+        "name": "Login",
+        "properties": [{"field_id": 7, "field_value": ""}],
+        "test_steps": [{"description": "Open", "expected": "Shown", "order": 1}],
+        "status": {"id": 601},
+    }
+    assert matches_plan(body, body)
+    assert not matches_plan({**body, **change}, body)
+    assert not matches_plan(None, body)
+
+
+def test_where_an_entity_sits_and_what_a_created_one_is_called() -> None:
+    from ztoq.pipeline.load_decision import parent_of, placement_of
+    from ztoq.plan import PlannedEntity
+
+    assert parent_of(PlannedEntity("module", "1", {}, parent=10)) == ("module", 10)
+    assert parent_of(PlannedEntity("module", "root", {}, parent=None)) is None
+    assert parent_of(PlannedEntity("test_case", "P-T1", {"parent_id": 10})) == ("module", 10)
+    assert parent_of(PlannedEntity("release", "P-P1", {})) is None
+    assert parent_of(PlannedEntity("test_cycle", "P-R1", {}, parent=3, parent_type="release")) == (
+        "release",
+        3,
+    )
+    assert parent_of(PlannedEntity("cycle_folder", "5", {}, parent=4, parent_type="test-cycle")) == (
+        "test-cycle",
+        4,
+    )
+    assert parent_of(PlannedEntity("cycle_folder", "root", {}, parent=None, parent_type="root")) is None
+    assert parent_of(PlannedEntity("test_run", "R|T", {}, parent=4, parent_type="test-cycle")) == (
+        "test-cycle",
+        4,
+    )
+    assert parent_of(PlannedEntity("test_log", "P-E1", {}, parent=9)) == ("test-run", 9)
+    assert placement_of("cycle_folder", 4) == placement_of("test_cycle", 4) == ("test-cycle", 4)
+    assert placement_of("test_run", 9) == ("test-run", 9)

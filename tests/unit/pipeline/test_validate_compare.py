@@ -428,3 +428,67 @@ def test_a_run_whose_latest_log_is_not_its_latest_execution_is_a_mismatch() -> N
     # Filed under the run, counted with the logs (as validation always has).
     assert result.counts["test_log"].mismatched == 1
     assert result.counts["test_run"].mismatched == 0
+
+
+# -- the whole qTest project: every key once, and only keys this project can account for ----------
+
+
+def test_a_zephyr_key_carried_twice_by_any_kind_is_a_duplicate_with_both_ids() -> None:
+    held = snapshot(
+        carried={"test-log": {"DEMO-E1": (7001, 7009), "DEMO-E2": (7002,)}, "module": {"10": (1001,)}}
+    )
+    result = compare(expected_project(), held)
+
+    duplicate = ProblemItem(
+        "mismatch",
+        "duplicate_in_qtest",
+        "Test log DEMO-E1 is in qTest 2 times.",
+        "duplicates",
+        {"expected": "1", "actual": "7001, 7009"},
+    )
+    assert result.problems == [("test_log", "DEMO-E1", duplicate)]
+    assert result.counts["test_log"].mismatched == 1
+
+
+def test_a_cycle_folder_and_a_test_cycle_share_a_kind_but_not_a_type() -> None:
+    held = snapshot(carried={"test-cycle": {"50": (4001, 4002), "DEMO-R1": (5001, 5002)}})
+    result = compare(expected_project(), held)
+
+    assert [(t, k, p.detail["actual"]) for t, k, p in result.problems] == [
+        ("cycle_folder", "50", "4001, 4002"),
+        ("test_cycle", "DEMO-R1", "5001, 5002"),
+    ]
+
+
+def test_a_key_of_this_project_that_the_store_cannot_account_for_is_reported() -> None:
+    expected = dataclasses.replace(expected_project(), project_key="DEMO")
+    stray = case_t1(id=2009, properties={KEY_FIELD: "DEMO-T9"})
+    other_project = case_t1(id=2010, properties={KEY_FIELD: "OTHER-T1"})
+    held = snapshot(
+        test_cases={**snapshot().test_cases, 2009: stray, 2010: other_project},
+        carried={"release": {"DEMO-P7": (3007,), "PLAN-1": (3001,)}},
+    )
+    result = compare(expected, held)
+
+    unknown = [
+        (t, k, p.code, p.detail["actual"]) for t, k, p in result.problems if p.code == "unknown_zephyr_key"
+    ]
+    assert unknown == [
+        ("release", "DEMO-P7", "unknown_zephyr_key", "DEMO-P7"),
+        ("test_case", "DEMO-T9", "unknown_zephyr_key", "DEMO-T9"),
+    ]
+    message = next(p.message for t, k, p in result.problems if k == "DEMO-T9")
+    assert message.startswith(
+        "qTest test case 2009 carries Zephyr key DEMO-T9, which this project does not have"
+    )
+
+
+def test_keys_the_store_migrated_before_are_accounted_for() -> None:
+    """A Zephyr entity deleted since it was migrated is the transform's to report, not a stray."""
+    expected = dataclasses.replace(
+        expected_project(),
+        project_key="DEMO",
+        target_ids={**expected_project().target_ids, "release": {"PLAN-1": 3001, "DEMO-P7": 3007}},
+    )
+    result = compare(expected, snapshot(carried={"release": {"DEMO-P7": (3007,)}}))
+    assert [p.code for _, _, p in result.problems] == []

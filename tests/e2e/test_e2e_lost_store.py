@@ -24,10 +24,17 @@ from e2e_support import Served, qtest_snapshot
 from store_queries import get_mapping
 from ztoq.cli.main import run
 from ztoq.config import load_config
-from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN
+from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN, generate_dataset
 from ztoq.store import open_store
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def dataset() -> dict[str, Any]:
+    """A smaller generated project than the other end-to-end tests' (every feature, 30 test cases)."""
+    return generate_dataset(30, seed=3)
+
 
 #: The endpoints that create entities (POST): a rerun on a lost store must send none of them.
 CREATES = ("/modules", "/test-cases", "/releases", "/test-cycles", "/test-runs", "/test-logs")
@@ -184,9 +191,11 @@ def test_db_reconcile_rebuilds_the_mappings_from_qtest_alone(
     fresh = served.config(lose(database, tmp_path))
     writes_before = served.qtest.stats.total(write_only=True)
 
-    # Killed in the middle of adopting, then run again: it goes on where it stopped.
-    killed = ztoq(fresh, "db", "reconcile", "--quiet", kill_at="reconcile.after_adopt:40")
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    # Killed twice in the middle of adopting (among test cases, then among test logs), then run
+    # again: it goes on where it stopped.
+    for point in ("reconcile.after_adopt:30", "reconcile.after_adopt:90"):
+        killed = ztoq(fresh, "db", "reconcile", "--quiet", kill_at=point)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
     done = ztoq(fresh, "db", "reconcile")
     assert done.returncode == 0, done.stderr
     assert "Reconciled with qTest" in done.stdout

@@ -101,6 +101,8 @@ class Loader:
 
                 await run_bounded(work, one, self.ctx.config.performance.max_workers, self.ctx)
             self.ctx.reporter.finish(PHASE, entity_type)
+            if self._index is not None:
+                self._index.forget()
         self.refresh_ids()
         if self._index is not None:
             self.ctx.reporter.message(

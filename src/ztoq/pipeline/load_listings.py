@@ -95,6 +95,10 @@ class IndexedListings:
         assert isinstance(result, list)
         return result
 
+    def forget(self) -> None:
+        """Drop every listing kept (after an entity type is done: memory stays bounded by one type)."""
+        self._cache.clear()
+
     async def modules(self, parent_id: int | None) -> list[Module]:
         return await self._once(("modules", parent_id), lambda: self.live.modules(parent_id))
 

@@ -119,6 +119,7 @@ class Reconciler:
 
                 await run_bounded(work, one, self.ctx.config.performance.max_workers, self.ctx)
             self.ctx.reporter.finish(PHASE, entity_type)
+            self.loader.index.forget()
         self.loader.refresh_ids()
         self.result.listings = self.loader.index.listed
         return self.result

@@ -19,7 +19,7 @@ from typing import Any
 from ztoq.entities import LOAD_ORDER
 from ztoq.mapping import find_source_key
 from ztoq.pipeline.validate_compare_execution import EXECUTION_VALIDATORS
-from ztoq.pipeline.validate_keys import report_duplicated_keys, report_unknown_keys
+from ztoq.pipeline.validate_keys import report_duplicate, report_duplicated_keys, report_unknown_keys
 from ztoq.pipeline.validate_types import (
     CaseSnapshot,
     ExpectedProject,
@@ -58,25 +58,21 @@ def _carried_key(case: CaseSnapshot, key_field_id: int | None) -> str | None:
     return key_value or find_source_key(case.description)
 
 
-def _report_duplicates(expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult) -> None:
-    """The same Zephyr key twice in qTest is a duplicate, whichever copy the store points at."""
+def _case_keys(expected: ExpectedProject, snapshot: QTestSnapshot) -> dict[str, tuple[int, ...]]:
+    """Zephyr key -> the qTest test cases carrying it (in their key field, else their description)."""
     seen_keys: dict[str, list[int]] = {}
     for case_id, case in snapshot.test_cases.items():
         case_key = _carried_key(case, expected.key_field_id)
         if case_key:
             seen_keys.setdefault(case_key, []).append(case_id)
-    for case_key, case_ids in seen_keys.items():
+    return {key: tuple(ids) for key, ids in seen_keys.items()}
+
+
+def _report_duplicates(expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult) -> None:
+    """The same Zephyr key twice in qTest is a duplicate, whichever copy the store points at."""
+    for case_key, case_ids in _case_keys(expected, snapshot).items():
         if len(case_ids) > 1:
-            result.count("test_case").mismatched += 1
-            result.mismatch(
-                "test_case",
-                case_key,
-                "duplicate_in_qtest",
-                f"Test case {case_key} is in qTest {len(case_ids)} times.",
-                field="duplicates",
-                expected="1",
-                actual=", ".join(str(i) for i in sorted(case_ids)),
-            )
+            report_duplicate(result, "test_case", case_key, case_ids)
 
 
 def _compare_case(
@@ -199,11 +195,5 @@ def compare(expected: ExpectedProject, snapshot: QTestSnapshot) -> ValidationRes
     for entity_type in LOAD_ORDER:
         VALIDATORS[entity_type](expected, snapshot, result)
     report_duplicated_keys(expected, snapshot, result)
-    case_keys: dict[str, list[int]] = {}
-    for case_id, case in snapshot.test_cases.items():
-        case_key = _carried_key(case, expected.key_field_id)
-        if case_key:
-            case_keys.setdefault(case_key, []).append(case_id)
-    carried = {**snapshot.carried, "test-case": {k: tuple(v) for k, v in case_keys.items()}}
-    report_unknown_keys(expected, carried, result)
+    report_unknown_keys(expected, {**snapshot.carried, "test-case": _case_keys(expected, snapshot)}, result)
     return result

@@ -38,17 +38,21 @@ def report_duplicated_keys(
         for key, ids in sorted(snapshot.carried.get(kind, {}).items()):
             if len(ids) < 2:
                 continue
-            entity_type = _entity_type(kind, key, expected)
-            result.count(entity_type).mismatched += 1
-            result.mismatch(
-                entity_type,
-                key,
-                "duplicate_in_qtest",
-                f"{BY_NAME[entity_type].singular.capitalize()} {key} is in qTest {len(ids)} times.",
-                field="duplicates",
-                expected="1",
-                actual=", ".join(str(i) for i in sorted(ids)),
-            )
+            report_duplicate(result, _entity_type(kind, key, expected), key, ids)
+
+
+def report_duplicate(result: ValidationResult, entity_type: str, key: str, ids: tuple[int, ...]) -> None:
+    """One Zephyr key carried by several qTest entities of a type: a mismatch naming every id."""
+    result.count(entity_type).mismatched += 1
+    result.mismatch(
+        entity_type,
+        key,
+        "duplicate_in_qtest",
+        f"{BY_NAME[entity_type].singular.capitalize()} {key} is in qTest {len(ids)} times.",
+        field="duplicates",
+        expected="1",
+        actual=", ".join(str(i) for i in sorted(ids)),
+    )
 
 
 def report_unknown_keys(

@@ -22,7 +22,7 @@ def _tables() -> dict[str, Iterable[str]]:
     from ztoq.report.formatting import ENTITY_ORDER
 
     return {
-        "pipeline.loaders.LOADERS (create/update/find/delete)": LOADERS,
+        "pipeline.loaders.LOADERS": LOADERS,
         "pipeline.transform.PLANNERS": PLANNERS,
         "pipeline.validate.VALIDATORS": VALIDATORS,
         "report.formatting.ENTITY_ORDER": ENTITY_ORDER,

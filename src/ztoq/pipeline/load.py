@@ -196,8 +196,7 @@ class Loader:
                     raise
                 continue
             fault_point("load.after_create")
-            created = placement_of(entity_type, result.target_id)
-            self.fresh.add(created)
+            self.fresh.add(placement_of(entity_type, result.target_id))
             self._recorded(work, result, "created")
             fault_point("load.after_record")
             return result

@@ -20,11 +20,11 @@ from ztoq.entities import LOAD_ORDER
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load import Loader, decoded_plan
-from ztoq.pipeline.load_decision import matches_plan
+from ztoq.pipeline.load_decision import LoadAction, decide_load, matches_plan
 from ztoq.pipeline.load_types import EntityLoader, LoaderInputs
 from ztoq.pipeline.loaders import build_loaders
 from ztoq.pipeline.target import load_target_fields, source_key_field_ids
-from ztoq.store import TARGET_STATES, LoadWork
+from ztoq.store import LoadWork
 
 PHASE = "reconcile"
 
@@ -83,12 +83,9 @@ class ReconcileResult:
 
 
 def _unmapped(work: Sequence[LoadWork]) -> list[LoadWork]:
-    """The work items without a qTest id (the ones reconcile may adopt)."""
-    return [
-        item
-        for item in work
-        if item.mapping is None or item.mapping.target_id is None or item.mapping.state not in TARGET_STATES
-    ]
+    """The work items load would create (the ones qTest may hold without the store knowing)."""
+    creating = (LoadAction.CREATE, LoadAction.RECONCILE)
+    return [item for item in work if decide_load(item.planned, item.mapping) in creating]
 
 
 class Reconciler:

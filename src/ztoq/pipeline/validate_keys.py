@@ -19,26 +19,31 @@ from ztoq.pipeline.validate_types import ExpectedProject, QTestSnapshot, Validat
 DUPLICATE_KINDS = ("module", "release", "test-cycle", "test-run", "test-log")
 
 
-def _entity_type(kind: str, key: str, expected: ExpectedProject) -> str:
+def _known_keys(expected: ExpectedProject) -> dict[str, set[str]]:
+    """Per planned type, every key the store plans or has migrated (built once per validation)."""
+    return {
+        entity_type: set(expected.target_ids.get(entity_type, {}))
+        | {p.source_key for p in expected.planned_of(entity_type)}
+        for entity_type in LOAD_ORDER
+    }
+
+
+def _entity_type(kind: str, key: str, known: dict[str, set[str]]) -> str:
     """The planned type a carried key belongs to (test cycles and cycle folders share a kind)."""
     candidates = [t for t in LOAD_ORDER if BY_NAME[t].kind == kind]
-    for entity_type in candidates:
-        if key in expected.target_ids.get(entity_type, {}) or any(
-            p.source_key == key for p in expected.planned_of(entity_type)
-        ):
-            return entity_type
-    return candidates[-1]
+    return next((t for t in candidates if key in known[t]), candidates[-1])
 
 
 def report_duplicated_keys(
     expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult
 ) -> None:
     """A Zephyr key carried by more than one qTest entity of a kind is a duplicate."""
+    known = _known_keys(expected)
     for kind in DUPLICATE_KINDS:
         for key, ids in sorted(snapshot.carried.get(kind, {}).items()):
             if len(ids) < 2:
                 continue
-            report_duplicate(result, _entity_type(kind, key, expected), key, ids)
+            report_duplicate(result, _entity_type(kind, key, known), key, ids)
 
 
 def report_duplicate(result: ValidationResult, entity_type: str, key: str, ids: tuple[int, ...]) -> None:
@@ -66,15 +71,13 @@ def report_unknown_keys(
     prefix = f"{expected.project_key}-"
     if not expected.project_key:
         return
+    known = _known_keys(expected)
     for kind, keys in carried.items():
         for key, ids in sorted(keys.items()):
             if not key.startswith(prefix):
                 continue
-            entity_type = _entity_type(kind, key, expected)
-            known = key in expected.target_ids.get(entity_type, {}) or any(
-                p.source_key == key for p in expected.planned_of(entity_type)
-            )
-            if known:
+            entity_type = _entity_type(kind, key, known)
+            if key in known[entity_type]:
                 continue
             result.count(entity_type).mismatched += 1
             result.mismatch(

@@ -42,6 +42,9 @@ POINTS: tuple[tuple[str, int], ...] = (
     ("load.after_record", 120),
     ("phase.validate", 1),
     ("validate.read", 20),
+    ("extract.attachment_downloaded", 10),
+    ("load.attachment_before_upload", 10),
+    ("load.attachment_uploaded", 10),
 )
 
 

@@ -80,6 +80,14 @@ class QTestConfig(_Section):
     adhoc_cycle: str = "Ad hoc executions"
     requests_per_second: float = Field(0.0, ge=0)
     retry_count: int = Field(8, ge=0, le=100)
+    #: Largest attachment qTest accepts, in MB (qTest SaaS: 50; on-premise sites may raise it).
+    #: Larger files are not sent: they stay in the attachment cache and the report lists them.
+    max_attachment_mb: float = Field(50.0, gt=0)
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        """:attr:`max_attachment_mb` in bytes (1 MB = 1024 * 1024 bytes, as qTest counts)."""
+        return int(self.max_attachment_mb * 1024 * 1024)
 
     @field_validator("base_url")
     @classmethod
@@ -138,8 +146,13 @@ class MigrationConfig(_Section):
     """What to migrate and how."""
 
     incremental: bool = False
-    #: Attachments are not migrated by this version yet: ``true`` is warned about once per run.
+    #: Migrate the files attached to test cases, steps, plans, cycles, executions and step results.
     include_attachments: bool = True
+    #: Where downloaded attachments are kept (content-addressed); default: ``attachments/`` next to
+    #: the SQLite store, or in ``output_dir`` for PostgreSQL.
+    attachments_dir: str | None = None
+    #: Validation downloads every migrated attachment back and compares SHA-256 (``--deep`` too).
+    verify_attachment_content: bool = False
     phases: list[str] = Field(default_factory=lambda: list(PHASES))
     #: ``true`` refuses ``ztoq workflow rollback`` for this configuration (a production guard).
     no_rollback: bool = False
@@ -160,6 +173,18 @@ class MigrationConfig(_Section):
         if unknown:
             raise ValueError(f"unknown phase(s) {', '.join(unknown)}; use {','.join(PHASES)}")
         return [p for p in PHASES if p in v]
+
+
+def attachments_dir(config: ZtoqConfig) -> Path:
+    """Where the attachment cache of ``config`` lives (see :attr:`MigrationConfig.attachments_dir`)."""
+    if config.migration.attachments_dir:
+        return Path(config.migration.attachments_dir).expanduser()
+    database = config.database
+    if database.type == "sqlite" and not database.url:
+        return Path(database.path).expanduser().parent / "attachments"
+    if database.url and database.url.startswith("sqlite:///") and ":memory:" not in database.url:
+        return Path(database.url.removeprefix("sqlite:///")).expanduser().parent / "attachments"
+    return Path(config.output_dir).expanduser() / "attachments"
 
 
 class LoggingConfig(_Section):
@@ -407,11 +432,6 @@ def inert_settings(config: ZtoqConfig) -> list[str]:
     they have no effect instead of ignoring them silently.
     """
     sentences: list[str] = []
-    if config.migration.include_attachments:
-        sentences.append(
-            "migration.include_attachments is on, but this version of ztoq does not migrate attachments "
-            "yet; set it to false to silence this notice."
-        )
     if not config.performance.use_batch_transformer:
         sentences.append(
             "performance.use_batch_transformer: false has no effect; transform always works in batches "

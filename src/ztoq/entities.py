@@ -146,6 +146,17 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
         parent_option="run",
         kind="test-log",
     ),
+    EntityType(
+        "attachment",
+        "attachment",
+        "attachments",
+        sources=("attachment",),
+        object_type=None,
+        permission_area="test_case",
+        parents=("test_case", "release", "test_log"),
+        parent_option="parent_id",
+        kind="attachment",
+    ),
 )
 
 #: The registry by name.

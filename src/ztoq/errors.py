@@ -22,7 +22,8 @@ The tree::
             ├── AuthenticationFailed  401
             ├── PermissionDenied   403
             ├── NotFound           404
-            └── Conflict           409
+            ├── Conflict           409
+            └── PayloadTooLarge    413: the body (an attachment) is over the server's limit
 
 Messages never carry a token: URLs are reduced to method and path (no query, no userinfo).
 """
@@ -163,12 +164,17 @@ class Conflict(FatalApiError):
     """The API refused the request because of a conflicting resource (409)."""
 
 
+class PayloadTooLarge(FatalApiError):
+    """The API refused a body larger than it accepts (413), e.g. an attachment over its size limit."""
+
+
 _FATAL_BY_STATUS: dict[int, type[FatalApiError]] = {
     400: BadRequest,
     401: AuthenticationFailed,
     403: PermissionDenied,
     404: NotFound,
     409: Conflict,
+    413: PayloadTooLarge,
     422: BadRequest,
 }
 
@@ -176,6 +182,7 @@ _HINTS: dict[type[ApiError], str] = {
     AuthenticationFailed: "check the token (and that it belongs to this base URL)",
     PermissionDenied: "the token's user needs access to this project",
     NotFound: "check the base URL, project key/id and that the item still exists",
+    PayloadTooLarge: "the body is larger than the server accepts",
     RateLimited: "the API quota is exhausted; ztoq waits and retries",
 }
 

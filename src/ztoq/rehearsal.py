@@ -60,13 +60,31 @@ def simulators(
     fail_rate: float = 0,
     project_key: str = DEMO_PROJECT_KEY,
     executions_per_case: float | None = None,
+    large_attachments: int = 0,
+    large_attachment_mb: float = 51.0,
+    attachment_limit_mb: float = 50.0,
 ) -> Iterator[Simulators]:
-    """Start a generated Zephyr project and a qTest project ready to receive it."""
+    """Start a generated Zephyr project and a qTest project ready to receive it.
+
+    ``large_attachments`` files of ``large_attachment_mb`` MiB each are attached on top of the
+    generated small ones; the qTest simulator accepts uploads up to ``attachment_limit_mb``.
+    """
     faults = ["--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), "--fail-rate", str(fail_rate)]
     zephyr_opts = ["--generate", str(test_cases), "--seed", str(seed), "--project-key", project_key, *faults]
     if executions_per_case is not None:
         zephyr_opts += ["--executions-per-case", str(executions_per_case)]
-    qtest_opts = ["--generate", "0", "--seed", str(seed), *faults]
+    if large_attachments:
+        zephyr_opts += ["--large-attachments", str(large_attachments)]
+        zephyr_opts += ["--large-attachment-mb", str(large_attachment_mb)]
+    qtest_opts = [
+        "--generate",
+        "0",
+        "--seed",
+        str(seed),
+        "--attachment-limit-mb",
+        str(attachment_limit_mb),
+        *faults,
+    ]
     with run_simulator("zephyr", *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
         yield Simulators(zephyr, qtest, qtest_project_id(qtest.url))
 

@@ -398,6 +398,36 @@ def test_migration_sequence_matches_the_models() -> None:
     assert file.content == b"%PDF-1.4 spec"
     assert file.headers["content-type"] == "application/pdf"
     api.ok("GET", f"{p}/attachments?type=test-logs&ids={log['id']}", "PagedResourceAttachmentResource")
+    # Every object type ztoq uploads to, a percent-encoded unicode name, the delete, 413, and the
+    # object types qTest has no attachments for.
+    step_log = api.ok("GET", f"{p}/test-runs/{run['id']}/test-logs/{log['id']}", "TestLogResource")
+    targets = {
+        "test-steps": full["test_steps"][0]["id"],
+        "test-logs": log["id"],
+        "test-step-logs": step_log["test_step_logs"][0]["test_step_log_id"],
+        "releases": release["id"],
+    }
+    for object_type, object_id in targets.items():
+        sent = api.ok(
+            "POST",
+            f"{p}/{object_type}/{object_id}/blob-handles",
+            "AttachmentResource",
+            201,
+            content=b"\x89PNG",
+            headers={"File-Name": "r%C3%A9sum%C3%A9%20%E2%9C%93.png", "Content-Type": "image/png"},
+        )
+        assert sent["name"] == "résumé ✓.png"
+        listed = api.ok("GET", f"{p}/{object_type}/{object_id}/attachments", "List<AttachmentResource>")
+        assert [a["id"] for a in listed][-1] == sent["id"]
+        api.ok("DELETE", f"{p}/{object_type}/{object_id}/blob-handles/{sent['id']}", "Message")
+    for object_type in ("test-runs", "test-cycles"):
+        refused = api(
+            "POST",
+            f"{p}/{object_type}/{run['id']}/blob-handles",
+            content=b"x",
+            headers={"File-Name": "a", "Content-Type": "text/plain"},
+        )
+        assert refused.status_code == 400, object_type
 
     searches = {
         "test-cases": ("'Zephyr Key' = 'DEMO-T1'", "TestCaseWithCustomFieldResource"),

@@ -31,6 +31,9 @@ class Served:
     def config(self, database: dict[str, Any] | None = None, **changes: Any) -> Path:
         """Write a config for these simulators (``changes`` deep-merged per section) and return its path."""
         data = simulator_config(self.zephyr_url, self.qtest_url, self.project_id, self.workdir, max_workers=4)
+        # Listing attachments costs a request per object and step: only the tests about them
+        # (test_e2e_attachments.py, the kill harness) turn it on, to keep the suite fast.
+        data["migration"] = {"include_attachments": False}
         if database is not None:
             data["database"] = database
         for section, values in changes.items():

@@ -51,7 +51,7 @@ def migrate(config: Path, *extra: str) -> int:
 
 
 def test_an_incremental_run_sends_exactly_what_changed(tmp_path: Path) -> None:
-    data = generate_dataset(20, seed=31)
+    data = generate_dataset(20, seed=31, attachments=False)  # attachments: test_e2e_attachments.py
     for served in serve(tmp_path, data):
         executed = executed_cases(served)
         config = served.config(

@@ -46,13 +46,16 @@ KILL_POINTS = [
     "load.before_approve:8",
     "load.after_intent:14",
     "load.after_create:20",
-    "load.after_create:28",
     "load.after_record:33",
-    "load.after_create:40",
     "load.after_intent:47",
     "load.after_create:55",
     "phase.validate:1",
     "validate.read:2",
+    # Attachments: between download and upload, after the intent, between upload and recording.
+    "extract.attachment_downloaded:2",
+    "load.attachment_before_upload:2",
+    "load.attachment_uploaded:1",
+    "load.attachment_uploaded:4",
 ]
 
 
@@ -106,6 +109,7 @@ def reference(zephyr_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 def test_the_reference_run_migrated_everything(reference: dict[str, Any]) -> None:
     assert len(reference["test_cases"]) == 10
+    assert sum(len(files) for files in reference["attachments"].values()) >= 5, "attachments arrived"
     assert reference["test_runs"], "executions were migrated"
     assert sum(len(logs) for logs in reference["test_runs"].values()) > 10
 

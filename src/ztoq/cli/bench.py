@@ -14,7 +14,9 @@ from ztoq.config import ZtoqConfig
 from ztoq.pipeline.orchestrator import RunSummary, run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.rehearsal import simulators, write_config
-from ztoq.store import open_store
+from ztoq.store import TARGET_STATES, Repository, open_store
+
+MIB = 1024 * 1024
 
 
 def lower_bound_seconds(
@@ -87,6 +89,12 @@ def bench(
     fail_rate: float = typer.Option(
         0.0, "--fail-rate", min=0, max=0.5, help="With --chaos: qTest fault rate."
     ),
+    large_attachments: int = typer.Option(
+        0, "--large-attachments", min=0, help="Also attach K large files to the generated project."
+    ),
+    large_attachment_mb: float = typer.Option(
+        20.0, "--large-attachment-mb", min=0.001, help="Size of each --large-attachments file, in MiB."
+    ),
     lost_store: bool = typer.Option(
         False,
         "--lost-store",
@@ -105,27 +113,56 @@ def bench(
     cases = cases or 2000
     with (
         tempfile.TemporaryDirectory(prefix="ztoq-bench-") as tmp,
-        simulators(cases, seed=seed, latency_ms=latency_ms, rate_limit=rate_limit) as sims,
+        simulators(
+            cases,
+            seed=seed,
+            latency_ms=latency_ms,
+            rate_limit=rate_limit,
+            large_attachments=large_attachments,
+            large_attachment_mb=large_attachment_mb,
+            attachment_limit_mb=max(50.0, large_attachment_mb + 1),
+        ) as sims,
     ):
         workdir = Path(tmp)
         data = sims.config(workdir, max_workers=workers)
         data["logging"] = {"level": "WARNING"}
+        # The large files are sent too (a site with a raised limit): what is measured is streaming.
+        data["qtest"]["max_attachment_mb"] = max(50.0, large_attachment_mb + 1)
         cfg = load(write_config(data, workdir / "config.yaml"))
         summary = run_migration(cfg, command="bench")
         with open_store(cfg.database) as store, store.session() as repo:
             migrated = sum(row.loaded for row in type_status(repo, cfg.zephyr.project_key))
             executions = repo.source_counts(cfg.zephyr.project_key).get("test_execution", 0)
+            files = attachment_lines(repo, cfg.zephyr.project_key, summary.wall_seconds)
         out.print(
             f"ztoq bench: {cases} test cases, latency {latency_ms:g} ms, "
             f"rate limit {rate_limit:g}/s, {workers} workers"
         )
-        for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions):
+        for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions) + files:
             out.print(line)
         if summary.status == "succeeded" and lost_store:
             for line in rerun_lines(cfg, Path(cfg.database.path), sims.qtest.url):
                 out.print(line)
     if summary.status != "succeeded":
         raise typer.Exit(1)
+
+
+def attachment_lines(repo: Repository, project_key: str, wall_seconds: float) -> list[str]:
+    """Attachment figures: files and MB downloaded to the cache and uploaded, and the MB/s moved."""
+    sizes = {f.source_key: f.size or 0 for f in repo.iter_attachments(project_key) if f.state == "cached"}
+    sent = [
+        sizes.get(m.source_key, 0)
+        for m in repo.iter_mappings(project_key, "attachment", states=TARGET_STATES)
+    ]
+    down, up = sum(sizes.values()), sum(sent)
+    moved = (down + up) / MIB
+    return [
+        f"attachments downloaded: {len(sizes)} files, {down / MIB:.1f} MB",
+        f"attachments uploaded: {len(sent)} files, {up / MIB:.1f} MB",
+        f"attachment throughput (down + up over the wall time): {moved / wall_seconds:.1f} MB/s"
+        if wall_seconds > 0
+        else "attachment throughput: n/a",
+    ]
 
 
 def rerun_lines(cfg: ZtoqConfig, database: Path, qtest_url: str) -> list[str]:

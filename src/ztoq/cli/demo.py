@@ -7,12 +7,14 @@ from pathlib import Path
 
 import typer
 
+from ztoq.cli.attachment_tables import attachment_summary
 from ztoq.cli.console import QuietOpt, api_line, load, out, reporter, status_table, summary_table
 from ztoq.cli.reports import write_validation_report
 from ztoq.dashboard import create_dashboard_app, screenshot
 from ztoq.pipeline.orchestrator import run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.rehearsal import simulators, write_config
+from ztoq.report.attachments import attachment_overview
 from ztoq.serving import serve_in_thread
 from ztoq.store import open_store
 
@@ -29,7 +31,8 @@ def demo(
     """Start both simulators, migrate a generated project into SQLite, print the summary, write the report."""
     workdir = (output_dir / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")).resolve()
     out.print(f"Starting the Zephyr and qTest simulators with a generated project of {cases} test cases...")
-    with simulators(cases, seed=seed) as sims:
+    # One file over qTest's 50 MB limit shows how a file that cannot be sent is reported.
+    with simulators(cases, seed=seed, large_attachments=1) as sims:
         out.print(f"Zephyr Scale simulator: {sims.zephyr.url}/v2   qTest simulator: {sims.qtest.url}")
         config_path = write_config(sims.config(workdir, max_workers=workers), workdir / "config.yaml")
         cfg = load(config_path)
@@ -52,8 +55,11 @@ def demo(
                 board.state.status_source.close()
     with open_store(cfg.database) as store, store.session() as repo:
         rows = type_status(repo, cfg.zephyr.project_key)
+        attachments = attachment_summary(attachment_overview(repo, cfg.zephyr.project_key))
     out.print(summary_table(summary))
     out.print(status_table(rows, title="Zephyr source vs qTest target"))
+    if attachments is not None:
+        out.print(attachments)
     out.print(api_line(summary))
     if summary.validation is not None:
         verdict = (

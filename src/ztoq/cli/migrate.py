@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -25,6 +25,9 @@ from ztoq.config import PHASES, ZtoqConfig
 from ztoq.pipeline.orchestrator import RunSummary, run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.store import open_store
+
+if TYPE_CHECKING:
+    from ztoq.pipeline.preflight import AttachmentPreview
 
 app = typer.Typer(help="Run the whole migration, or see where it stands.", no_args_is_help=True)
 
@@ -162,6 +165,38 @@ def run_dry(cfg: ZtoqConfig, phases: list[str] | None, quiet: bool, as_json: boo
     return 0 if report.ok else 1
 
 
+def print_attachment_preview(preview: AttachmentPreview, *, quiet: bool = False) -> None:
+    """The dry run's attachments: what a load would upload, what it would not and why, per owner kind."""
+    from rich.text import Text
+
+    from ztoq.cli.attachment_tables import attachment_table, group_lines
+    from ztoq.report.attachments import fmt_bytes
+
+    overview = preview.overview
+    if overview.unavailable_text is not None:
+        out.print(Text(overview.unavailable_text, style="yellow"))
+    files = "file" if preview.send == 1 else "files"
+    out.print(
+        Text(f"Attachments: a load would upload {preview.send} {files} ({fmt_bytes(preview.send_bytes)}).")
+    )
+    if preview.to_download:
+        known = f", {fmt_bytes(preview.to_download_bytes)} known" if preview.to_download_bytes else ""
+        out.print(
+            Text(
+                f"  {preview.to_download} listed in Zephyr are not downloaded yet{known}; "
+                "a load does not send them until a run downloads them."
+            )
+        )
+    if overview.not_sent:
+        for line in group_lines("Attachments a load would not send", overview.not_sent):
+            out.print(line)
+    if overview.changed and not quiet:
+        for line in group_lines("Attachments sent with a change", overview.changed):
+            out.print(line)
+    if overview.owners and not quiet:
+        out.print(attachment_table(overview, "Attachments per owner"))
+
+
 def print_preflight(report: Any, *, quiet: bool = False) -> None:
     """The preflight report: what would be sent per type, the transform problems, each check."""
     from rich.table import Table
@@ -192,6 +227,8 @@ def print_preflight(report: Any, *, quiet: bool = False) -> None:
             str(row.not_planned),
         )
     out.print(table)
+    if report.attachments is not None:
+        print_attachment_preview(report.attachments, quiet=quiet)
     if report.transform and not quiet:
         out.print(
             Text("Problems transform recorded in the plan (each entity: `ztoq migrate status`)", style="bold")

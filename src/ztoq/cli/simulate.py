@@ -65,6 +65,23 @@ def zephyr(
         min=0.1,
         help="With --generate: about this many executions per test case.",
     ),
+    no_attachments: bool = typer.Option(
+        False, "--no-attachments", help="With --generate: attach no small files to the generated entities."
+    ),
+    large_attachments: int = typer.Option(
+        0,
+        "--large-attachments",
+        min=0,
+        help="With --generate: also attach K large files (see --large-attachment-mb), made on the fly.",
+    ),
+    large_attachment_mb: float = typer.Option(
+        51.0, "--large-attachment-mb", min=0.001, help="Size of each --large-attachments file, in MiB."
+    ),
+    attachments_unavailable: bool = typer.Option(
+        False,
+        "--attachments-unavailable",
+        help="Act as a tenant without the attachment operations: they all answer 503.",
+    ),
 ) -> None:
     """Serve the Zephyr Scale Cloud REST API v2 under /v2 until interrupted."""
     from ztoq.serving import serve_forever
@@ -75,13 +92,20 @@ def zephyr(
         if dataset is not None:
             raise InputError("Give either --data or --generate, not both.")
         dataset = generate_dataset(
-            generate, seed=seed, project_key=project_key, executions_per_case=executions_per_case
+            generate,
+            seed=seed,
+            project_key=project_key,
+            executions_per_case=executions_per_case,
+            attachments=not no_attachments,
+            large_attachments=large_attachments,
+            large_attachment_size=int(large_attachment_mb * 1024 * 1024),
         )
     sim = ZephyrSimulator(
         dataset,
         token=token or DEFAULT_ZEPHYR_TOKEN,
         faults=_faults(latency_ms, rate_limit, fail_rate, seed),
         max_results_cap=max_results_cap,
+        attachments_available=not attachments_unavailable,
     )
     serve_forever(sim.app, host, port)
 
@@ -102,6 +126,12 @@ def qtest(
     rate_limit: float = RateOpt,
     fail_rate: float = FailOpt,
     token: str | None = typer.Option(None, "--token", help="A bearer (API) token the simulator accepts."),
+    attachment_limit_mb: float = typer.Option(
+        50.0,
+        "--attachment-limit-mb",
+        min=0.001,
+        help="Largest upload accepted (qTest SaaS: 50); over it: 413.",
+    ),
 ) -> None:
     """Serve the qTest Manager REST API v3 (and /oauth) until interrupted."""
     from ztoq.serving import serve_forever
@@ -115,4 +145,5 @@ def qtest(
     sim = QTestSimulator(
         dataset, token=token or DEFAULT_QTEST_TOKEN, faults=_faults(latency_ms, rate_limit, fail_rate, seed)
     )
+    sim.state.attachment_limit = int(attachment_limit_mb * 1024 * 1024)
     serve_forever(sim.app, host, port)

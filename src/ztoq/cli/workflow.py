@@ -68,6 +68,9 @@ def validate(
     custom_field_map: Path | None = CustomFieldMapOpt,
     output_format: str | None = typer.Option(None, "--output-format", help="html, json or markdown."),
     output_file: Path | None = typer.Option(None, "--output-file", help="Write the validation report here."),
+    deep: bool = typer.Option(
+        False, "--deep", help="Download every migrated attachment back and compare its SHA-256."
+    ),
     quiet: bool = QuietOpt,
     as_json: bool = JsonOpt,
     insecure: bool = InsecureOpt,
@@ -77,7 +80,8 @@ def validate(
 
     if output_file is not None or output_format is not None:
         report_format(output_format, output_file)  # a bad format fails now, not after validating
-    cfg = load(config, custom_field_map, insecure=insecure)
+    overrides = {"migration": {"verify_attachment_content": True}} if deep else None
+    cfg = load(config, custom_field_map, overrides, insecure=insecure)
     summary = run_migration(cfg, ["validate"], command="workflow validate", reporter=reporter(quiet, as_json))
     if output_file is not None or output_format is not None:
         write_validation_report(cfg, output_format, output_file)

@@ -2,11 +2,13 @@
 
 :func:`read_status` turns one ``Repository`` session into the JSON the page renders: the run, its
 phases with their live counts (``phase_runs.counts``, written every second by the orchestrator),
-the API counters (``runs.stats["api"]``), problems by severity and code, and the per-type table
-of :func:`~ztoq.pipeline.status.type_status`. :class:`StatusSource` owns the store for the web
-app: it opens it lazily (a dashboard may start before the migration creates the database), keeps
-each read short, and recomputes the costlier parts (the per-type table, problem examples) at most
-every few seconds, or at once when the run or a phase changes status.
+the API counters (``runs.stats["api"]``), problems by severity and code, the per-type table of
+:func:`~ztoq.pipeline.status.type_status`, and the attachments (files and bytes per owner kind,
+sent and not sent with reasons: :func:`~ztoq.report.attachments.attachment_overview`).
+:class:`StatusSource` owns the store for the web app: it opens it lazily (a dashboard may start
+before the migration creates the database), keeps each read short, and recomputes the costlier
+parts (the per-type table, the attachments, problem examples) at most every few seconds, or at
+once when the run or a phase changes status.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ztoq.config import ZtoqConfig
 from ztoq.errors import ConfigError, ZtoqError
 from ztoq.pipeline.status import type_status
+from ztoq.report.attachments import attachment_overview, empty_overview, overview_to_dict
 from ztoq.store import PhaseRunRecord, Repository, RunRecord, Store, open_store
 from ztoq.store.repo_base import error_reason
 
@@ -230,6 +233,7 @@ def empty_status(project_key: str, *, now: datetime | None = None) -> dict[str, 
         "api": [],
         "problems": {"total": 0, "by_severity": [], "top_codes": [], "more_codes": 0},
         "types": [],
+        "attachments": overview_to_dict(empty_overview()),
     }
 
 
@@ -247,12 +251,12 @@ def read_status(
         repo: An open session of the store.
         project_key: The Zephyr project key of the config.
         now: The time elapsed and running durations are measured to (default: now).
-        with_slow: Include ``types`` (the per-type table), the costliest read.
+        with_slow: Include ``types`` (the per-type table) and ``attachments``, the costliest reads.
         examples: A cache of problem examples per (severity, code), kept between calls.
 
     Returns:
         ``project_key``, ``now``, ``run`` (None before the first run), ``phases``, ``api``,
-        ``problems`` and, with ``with_slow``, ``types``.
+        ``problems`` and, with ``with_slow``, ``types`` and ``attachments``.
     """
     now = now or datetime.now(UTC)
     run = repo.latest_run(project_key)
@@ -270,6 +274,7 @@ def read_status(
         status["api"] = _api(run.stats)
     if with_slow:
         status["types"] = type_table(repo, project_key)
+        status["attachments"] = overview_to_dict(attachment_overview(repo, project_key))
     return status
 
 
@@ -289,6 +294,7 @@ class StatusSource:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._types: list[dict[str, Any]] | None = None
+        self._attachments: dict[str, Any] = overview_to_dict(empty_overview())
         self._slow_at = 0.0
         self._slow_cost = 0.0
         self._slow_key: tuple[Any, ...] | None = None
@@ -331,6 +337,7 @@ class StatusSource:
                     status = read_status(repo, self.project_key, with_slow=slow, examples=self._examples)
                     if slow:
                         self._types = status["types"]
+                        self._attachments = status["attachments"]
                         self._slow_at = time.monotonic()
                         self._slow_cost = self._slow_at - started
                         self._slow_key = key
@@ -346,6 +353,7 @@ class StatusSource:
                     "error": f"{reason} This page keeps checking.",
                 }
             status["types"] = self._types or []
+            status["attachments"] = self._attachments
             return {**base, **status}
 
     def close(self) -> None:

@@ -1,15 +1,17 @@
 """The dashboard's one HTML page: inline CSS, one inline script, no data in the markup.
 
-The page is a fixed skeleton. Its script polls ``api/status`` every second and builds every piece
-of data into the DOM with ``textContent`` (never ``innerHTML``), so a test case key or a problem
-message holding markup shows as text. The script and style carry a per-response CSP nonce; the
-policy (sent as a header by the app) allows nothing else: no external script, style, font, image
-or connection.
+The page is a fixed skeleton. Its script (:mod:`ztoq.dashboard.page_script`) polls ``api/status``
+every second and builds every piece of data into the DOM with ``textContent`` (never
+``innerHTML``), so a test case key or a problem message holding markup shows as text. The script
+and style carry a per-response CSP nonce; the policy (sent as a header by the app) allows nothing
+else: no external script, style, font, image or connection.
 """
 
 from __future__ import annotations
 
 import secrets
+
+from ztoq.dashboard.page_script import SCRIPT
 
 POLL_MS = 1000
 
@@ -75,252 +77,9 @@ background:#7048e8}
 .sev-degraded{background:#f59f00;color:#1f2328}.sev-skipped{background:#868e96}
 .chips{display:flex;flex-wrap:wrap;gap:6px 14px;margin:4px 0 8px}
 .empty{color:var(--muted);font-style:italic}
+p.warn:not(:empty){margin:6px 0;padding:8px 12px;border-left:6px solid var(--warn);background:#fff8c5;
+border-radius:4px}tr.total td{font-weight:700}#attachment-groups{margin-top:8px;width:100%}
 footer{margin-top:24px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:6px}
-"""
-
-# The script never assigns innerHTML/outerHTML or uses insertAdjacentHTML, document.write or eval:
-# every value from the store goes through el()'s textContent.
-_JS = """
-"use strict";
-(function () {
-  const POLL_MS = %(poll_ms)d;
-  const $ = (id) => document.getElementById(id);
-  let polls = 0;
-
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
-  }
-  function cell(text, cls) { return el("td", text === null || text === undefined ? "\\u2013" : text, cls); }
-  function num(value) { return typeof value === "number" && isFinite(value) ? value : null; }
-  function slug(text) { return String(text || "").toLowerCase().replace(/[^a-z0-9]+/g, "-"); }
-  function pill(status) { return el("span", status, "pill " + slug(status)); }
-  function duration(seconds) {
-    if (num(seconds) === null) return "\\u2013";
-    let s = Math.round(seconds);
-    const h = Math.floor(s / 3600); s -= h * 3600;
-    const m = Math.floor(s / 60); s -= m * 60;
-    if (h) return h + "h " + String(m).padStart(2, "0") + "m " + String(s).padStart(2, "0") + "s";
-    if (m) return m + "m " + String(s).padStart(2, "0") + "s";
-    return s + "s";
-  }
-  function when(iso) {
-    if (!iso) return "\\u2013";
-    const d = new Date(iso);
-    if (isNaN(d.getTime())) return String(iso);
-    const today = d.toDateString() === new Date().toDateString();
-    return today ? d.toLocaleTimeString() : d.toLocaleString();
-  }
-  function fixed(value, digits) { return num(value) === null ? "\\u2013" : value.toFixed(digits); }
-  function bar(percent) {
-    const outer = el("div", null, "bar");
-    const inner = el("span");
-    if (num(percent) === null) { outer.classList.add("unknown"); }
-    else { inner.style.width = Math.max(0, Math.min(100, percent)) + "%%"; }
-    outer.appendChild(inner);
-    return outer;
-  }
-  function setCard(id, text) {
-    $(id).textContent = text === null || text === undefined ? "\\u2013" : String(text);
-  }
-
-  function renderRun(s) {
-    const run = s.run;
-    const status = $("run-status");
-    status.replaceChildren(run ? pill(run.status) : el("span", "no run yet", "muted"));
-    status.dataset.status = run ? run.status : "";
-    setCard("run-id", run ? "#" + run.id : null);
-    setCard("run-command", run ? run.command : null);
-    setCard("run-started", run ? when(run.started_at) : null);
-    setCard("run-elapsed", run ? duration(run.elapsed_seconds) : null);
-    const current = run ? s.phases.find((p) => p.status === "running") : null;
-    setCard("run-phase", current ? current.phase : (run ? "\\u2013" : null));
-    $("run-error").textContent = run && run.error ? run.error : "";
-    document.title =
-      "ztoq dashboard \\u2013 " + (s.project_key || "") + (run ? " \\u2013 " + run.status : "");
-  }
-
-  // Phases whose per-type rows the user opened or closed (by default: open while running or failed).
-  const toggled = new Map();
-  let last = null;
-
-  function isOpen(phase) {
-    if (toggled.has(phase.phase)) return toggled.get(phase.phase);
-    return phase.status === "running" || phase.status === "failed" || phase.status === "interrupted";
-  }
-
-  function renderPhases(s) {
-    const rows = [];
-    let done = 0;
-    for (const phase of s.phases) {
-      const open = isOpen(phase);
-      const sums = {done: 0, failed: 0, skipped: 0};
-      for (const c of phase.counts) {
-        sums.done += c.done; sums.failed += c.failed; sums.skipped += c.skipped;
-      }
-      done += sums.done;
-      const head = el("tr", null, "phase");
-      head.dataset.phase = phase.phase;
-      head.dataset.status = phase.status;
-      const name = el("td");
-      if (phase.counts.length) {
-        const button = el("button", (open ? "\u25be " : "\u25b8 ") + phase.phase, "toggle");
-        button.type = "button";
-        button.setAttribute("aria-expanded", String(open));
-        button.addEventListener("click", () => { toggled.set(phase.phase, !open); if (last) render(last); });
-        name.appendChild(button);
-      } else {
-        name.textContent = phase.phase;
-      }
-      const info = el("td");
-      info.colSpan = 6;
-      info.appendChild(pill(phase.status));
-      const parts = [];
-      if (num(phase.seconds) !== null) parts.push(duration(phase.seconds));
-      if (phase.counts.length) {
-        const types = phase.counts.length + (phase.counts.length === 1 ? " type" : " types");
-        parts.push(types, sums.done + " done");
-        if (sums.failed) parts.push(sums.failed + " failed");
-        if (sums.skipped) parts.push(sums.skipped + " skipped");
-      }
-      if (parts.length) info.append(el("span", " " + parts.join(" \u00b7 "), "muted"));
-      head.append(name, info);
-      rows.push(head);
-      if (phase.error) {
-        const row = el("tr", null, "phase-error");
-        const td = el("td", phase.error, "wrap error");
-        td.colSpan = 7;
-        row.appendChild(td);
-        rows.push(row);
-      }
-      if (!open) continue;
-      for (const c of phase.counts) {
-        const row = el("tr", null, "count");
-        row.dataset.phase = phase.phase;
-        row.dataset.type = c.type;
-        row.dataset.done = String(c.done);
-        const barCell = el("td");
-        barCell.appendChild(bar(c.percent));
-        const finished = c.total !== null && c.done >= c.total;
-        row.append(
-          el("td", c.type, "entity"), barCell,
-          cell(c.done + " / " + (c.total === null ? "?" : c.total), "n done"),
-          cell(c.failed, "n"), cell(c.skipped, "n"),
-          cell(num(c.rate) === null ? null : fixed(c.rate, 1) + "/s", "n"),
-          cell(finished ? "" : (num(c.eta) === null ? null : duration(c.eta)), "n"));
-        rows.push(row);
-      }
-    }
-    if (!rows.length) {
-      const row = el("tr"); const td = el("td", "No phase has started yet.", "empty"); td.colSpan = 7;
-      row.appendChild(td); rows.push(row);
-    }
-    $("phases-body").replaceChildren(...rows);
-    $("done-total").textContent = String(done);
-  }
-
-  function renderApi(s) {
-    const rows = s.api.map((a) => {
-      const row = el("tr");
-      row.dataset.api = a.api;
-      row.append(el("td", a.api), cell(a.requests, "n requests"), cell(a.retries, "n"),
-        cell(a.rate_limit_waits, "n"), cell(fixed(a.rate_limit_wait_seconds, 1), "n"));
-      return row;
-    });
-    if (!rows.length) {
-      const row = el("tr"); const td = el("td", "No request yet.", "empty"); td.colSpan = 5;
-      row.appendChild(td); rows.push(row);
-    }
-    $("api-body").replaceChildren(...rows);
-    $("requests-total").textContent = String(s.api.reduce((n, a) => n + a.requests, 0));
-  }
-
-  function renderProblems(s) {
-    const p = s.problems || {total: 0, by_severity: [], top_codes: [], more_codes: 0};
-    const chips = [el("span", p.total + " in all", "muted")];
-    for (const item of p.by_severity) {
-      const chip = el("span");
-      chip.append(el("span", item.severity, "sev sev-" + slug(item.severity)),
-        document.createTextNode(" " + item.count));
-      chip.dataset.severity = item.severity;
-      chips.push(chip);
-    }
-    $("problem-counts").replaceChildren(...chips);
-    $("problems-total").textContent = String(p.total);
-    const rows = p.top_codes.map((c) => {
-      const row = el("tr");
-      const sev = el("td"); sev.appendChild(el("span", c.severity, "sev sev-" + slug(c.severity)));
-      const example = el("td", null, "wrap");
-      if (c.example) {
-        example.append(el("span", c.example.entity_type + " ", "muted"),
-          el("span", c.example.source_key, "key"), document.createTextNode(": " + c.example.message));
-      }
-      const code = el("td", c.code, "key");
-      code.title = "recorded by " + c.phases.join(", ");
-      row.append(sev, code, cell(c.count, "n"), example);
-      return row;
-    });
-    if (!rows.length) {
-      const row = el("tr"); const td = el("td", "No problem recorded.", "empty"); td.colSpan = 4;
-      row.appendChild(td); rows.push(row);
-    }
-    $("problems-body").replaceChildren(...rows);
-    $("problems-more").textContent =
-      p.more_codes ? p.more_codes + " more codes: see ztoq migrate status." : "";
-  }
-
-  function renderTypes(s) {
-    const rows = s.types.map((t) => {
-      const row = el("tr");
-      row.dataset.type = t.entity_type;
-      const barCell = el("td");
-      barCell.appendChild(t.planned ? bar(100 * t.loaded / t.planned) : el("span", "\\u2013", "muted"));
-      row.append(el("td", t.entity_type.replace(/_/g, " ")), cell(t.source, "n"), cell(t.planned, "n"),
-        cell(t.loaded, "n"), barCell, cell(t.degraded, "n"), cell(t.skipped, "n"), cell(t.failed, "n"),
-        cell(t.pending, "n"));
-      return row;
-    });
-    if (!rows.length) {
-      const row = el("tr"); const td = el("td", "Nothing extracted yet.", "empty"); td.colSpan = 9;
-      row.appendChild(td); rows.push(row);
-    }
-    $("types-body").replaceChildren(...rows);
-  }
-
-  function render(s) {
-    $("project").textContent = s.project_key || "";
-    $("store").textContent = s.store || "";
-    const notice = $("notice");
-    notice.textContent = s.error || "";
-    notice.className = s.error ? "shown" : "";
-    last = s;
-    if (s.error && !s.run) return;
-    renderRun(s); renderPhases(s); renderApi(s); renderProblems(s); renderTypes(s);
-  }
-
-  async function poll() {
-    const conn = $("conn");
-    try {
-      const answer = await fetch("api/status", {cache: "no-store", credentials: "same-origin"});
-      if (!answer.ok) throw new Error("HTTP " + answer.status);
-      const status = await answer.json();
-      render(status);
-      polls += 1;
-      document.body.dataset.polls = String(polls);
-      conn.className = "";
-      conn.textContent = "live \\u00b7 updated " + new Date().toLocaleTimeString();
-    } catch (error) {
-      conn.className = "down";
-      const why = error && error.message ? error.message : String(error);
-      conn.textContent = "cannot reach the dashboard (" + why + "); retrying";
-    } finally {
-      setTimeout(poll, POLL_MS);
-    }
-  }
-  poll();
-})();
 """
 
 _HTML = """<!DOCTYPE html>
@@ -386,6 +145,20 @@ _HTML = """<!DOCTYPE html>
 <tbody id="problems-body"></tbody>
 </table>
 <p class="muted" id="problems-more"></p>
+<section id="attachments" hidden>
+<h2>Attachments</h2>
+<p id="attachments-unavailable" class="warn"></p>
+<table id="attachment-owners">
+<thead><tr><th>Owner</th><th class="n">Files</th><th class="n">Size</th><th class="n">Cached</th>
+<th class="n">Failed</th><th class="n">In qTest</th><th class="n">Size in qTest</th></tr></thead>
+<tbody id="attachments-body"></tbody>
+</table>
+<table id="attachment-groups" hidden>
+<thead><tr><th>Files</th><th>Severity</th><th>Why</th><th class="n">Count</th><th class="n">Size</th>
+<th>Example</th></tr></thead>
+<tbody id="attachment-groups-body"></tbody>
+</table>
+</section>
 <footer>Read-only view of the migration store, refreshed every second.
 Nothing is sent anywhere but this dashboard.</footer>
 <script nonce="%(nonce)s">%(js)s</script>
@@ -396,5 +169,5 @@ Nothing is sent anywhere but this dashboard.</footer>
 
 def render_page(nonce: str) -> str:
     """The dashboard page, its style and script tagged with ``nonce``."""
-    script = _JS % {"poll_ms": POLL_MS}
+    script = SCRIPT % {"poll_ms": POLL_MS}
     return _HTML % {"nonce": nonce, "css": _CSS, "js": script}

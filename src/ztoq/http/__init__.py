@@ -3,7 +3,8 @@
 - :mod:`ztoq.http.session`: the session (pacing, retries, re-authentication, counters, JSON helpers);
 - :mod:`ztoq.http.retry`: pure retry decisions (backoff with full jitter, Retry-After parsing);
 - :mod:`ztoq.http.ratelimit`: the token bucket and the session-wide 429 pause;
-- :mod:`ztoq.http.stats`: counters and progress events.
+- :mod:`ztoq.http.stats`: counters and progress events;
+- :mod:`ztoq.http.streaming`: streamed uploads (:class:`StreamedBody`) and downloads (:data:`Consume`).
 """
 
 from ztoq.http.answers import IncompleteResponse
@@ -11,11 +12,13 @@ from ztoq.http.ratelimit import PauseGate, TokenBucket
 from ztoq.http.retry import RetryPolicy, exhausted, parse_retry_after, plan_retry, safe_to_resend
 from ztoq.http.session import AfterResponse, ApiSession, AuthProvider, Reauthenticate
 from ztoq.http.stats import EventCallback, SessionEvent, SessionStats
+from ztoq.http.streaming import Consume, SizeProbe, StreamedBody
 
 __all__ = [
     "AfterResponse",
     "ApiSession",
     "AuthProvider",
+    "Consume",
     "EventCallback",
     "IncompleteResponse",
     "PauseGate",
@@ -23,6 +26,8 @@ __all__ = [
     "RetryPolicy",
     "SessionEvent",
     "SessionStats",
+    "SizeProbe",
+    "StreamedBody",
     "TokenBucket",
     "exhausted",
     "parse_retry_after",

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ztoq.http.answers import decode_json
+from ztoq.http.streaming import Consume, StreamedBody
 
 
 class JsonRequests:
@@ -24,10 +25,12 @@ class JsonRequests:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | StreamedBody | None = None,
         headers: Mapping[str, str] | None = None,
         retry_unsafe: bool | None = None,
         authenticate: bool = True,
+        consume: Consume | None = None,
+        max_attempts: int | None = None,
     ) -> httpx.Response:
         raise NotImplementedError
 
@@ -96,3 +99,34 @@ class JsonRequests:
             "POST", path, params=params, content=content, headers=headers, retry_unsafe=retry_unsafe
         )
         return self.decode(response)
+
+    async def post_stream(
+        self,
+        path: str,
+        body: StreamedBody,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        retry_unsafe: bool = False,
+    ) -> Any:
+        """POST a raw body streamed from its source (re-opened for each attempt); returns the JSON answer."""
+        response = await self.request(
+            "POST", path, params=params, content=body, headers=headers, retry_unsafe=retry_unsafe
+        )
+        return self.decode(response)
+
+    async def download(
+        self,
+        path: str,
+        consume: Consume,
+        params: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """GET ``path`` and hand its answer, as a stream, to ``consume``.
+
+        ``consume`` reads ``response.aiter_bytes()``; it is called again from the start when the
+        connection drops mid-body, so it must reset its sink on every call. Returns the closed
+        answer (status and headers only).
+        """
+        return await self.request("GET", path, params=params, headers=headers, consume=consume)

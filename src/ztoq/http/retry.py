@@ -120,6 +120,7 @@ def plan_retry(
     may_resend: bool,
     retry_after: float | None,
     draw: float,
+    max_attempts: int | None = None,
 ) -> float | str:
     """Decide what follows a retriable failure: the delay before retrying, or why to give up.
 
@@ -132,6 +133,7 @@ def plan_retry(
         retry_after: The answer's ``Retry-After`` in seconds, if any (exact for a 429, a
             minimum for a 503).
         draw: A uniform random number in [0, 1] for the jitter.
+        max_attempts: The caller's own cap on attempts (first one included), if any.
 
     Returns:
         The delay in seconds (a float), or the reason to give up (a str).
@@ -141,6 +143,8 @@ def plan_retry(
             "the request may have been processed, so it was not sent again "
             "(the caller must check before repeating it)"
         )
+    if max_attempts is not None and retries + 1 >= max_attempts:
+        return f"max_attempts ({max_attempts}) reached"
     if retries >= policy.retry_count:
         return f"retry_count ({policy.retry_count}) reached"
     delay = policy.backoff(retries + 1, draw)

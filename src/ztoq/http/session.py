@@ -5,7 +5,8 @@ Every request goes through :meth:`ApiSession.request`:
 1. take a worker slot (at most ``max_workers`` requests in flight);
 2. wait while the session is paused after a 429 (for its ``Retry-After``, or the backoff
    delay when it has none), then for a token of the client-side rate limiter;
-3. send, with the ``Authorization`` header from the auth provider;
+3. send, with the ``Authorization`` header from the auth provider (a streamed answer is then
+   handed to its consumer inside the same attempt, see :mod:`ztoq.http.streaming`);
 4. classify the answer with :func:`ztoq.errors.error_for_status` (the only place statuses
    become exceptions) and retry what is retriable, with exponential backoff and full jitter,
    up to ``retry_count`` retries and within the retry budget.
@@ -13,7 +14,7 @@ Every request goes through :meth:`ApiSession.request`:
 Creates are special. A POST that died with a 500 or a dropped connection may have created its
 object, and sending it again could create a duplicate; so unless the caller passes
 ``retry_unsafe=True``, a POST is resent only when the failure proves nothing was processed
-(429, 503, or a connection that never opened). Otherwise the error is raised and the caller
+(429, or a connection that never opened). Otherwise the error is raised and the caller
 (the load phase) reconciles by looking the object up before creating it again.
 """
 
@@ -44,6 +45,7 @@ from ztoq.http.jsonapi import JsonRequests
 from ztoq.http.ratelimit import Clock, PauseGate, QuotaLearner, Sleep, TokenBucket
 from ztoq.http.retry import IDEMPOTENT_METHODS, RetryPolicy, exhausted, parse_retry_after, plan_retry
 from ztoq.http.stats import EventCallback, EventKind, SessionEvent, SessionStats
+from ztoq.http.streaming import Call, Consume, StreamedBody, held_bytes, outgoing, truncated
 
 #: Gives the full ``Authorization`` header value (e.g. ``"Bearer ..."``), plain or async.
 AuthProvider = Callable[[], "str | Awaitable[str | None] | None"]
@@ -199,10 +201,12 @@ class ApiSession(JsonRequests):
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | StreamedBody | None = None,
         headers: Mapping[str, str] | None = None,
         retry_unsafe: bool | None = None,
         authenticate: bool = True,
+        consume: Consume | None = None,
+        max_attempts: int | None = None,
     ) -> httpx.Response:
         """Send one request, retrying what is retriable; return the successful (2xx) answer.
 
@@ -212,26 +216,47 @@ class ApiSession(JsonRequests):
             params: Query parameters; None values are left out.
             json: JSON body.
             data: Form body.
-            content: Raw body.
+            content: Raw body: bytes, or a :class:`StreamedBody` re-opened for every attempt
+                and sent with its ``Content-Length`` (never held whole in memory).
             headers: Extra headers.
-            retry_unsafe: Whether a failure that may have been processed (a 5xx other than
-                503, a dropped connection, a read timeout) may be resent. Defaults to True for
+            retry_unsafe: Whether a failure that may have been processed (a 5xx, a dropped
+                connection, a read timeout) may be resent. Defaults to True for
                 idempotent methods (GET, PUT, DELETE, ...) and False for POST and PATCH:
-                a create is then resent only on 429, 503 or a connection that never opened,
+                a create is then resent only on 429 or a connection that never opened,
                 and otherwise the error is raised for the caller to reconcile.
             authenticate: Send the ``Authorization`` header (False for the login request itself).
+            consume: Stream the answer instead of reading it: a successful answer is opened as a
+                stream and handed to ``consume``, which reads ``response.aiter_bytes()``. When
+                the connection drops while it reads, the request is retried like any other and
+                ``consume`` is called again from the start (it must reset its sink). The answer
+                returned is then closed: its status and headers can be read, not its body.
+            max_attempts: At most this many attempts (1: never retry, e.g. to probe an operation
+                a server may not have); None leaves the retry policy alone.
 
         Raises:
             FatalApiError: At once, for a 4xx other than 429 (after one re-authentication
-                for a 401 when a ``reauthenticate`` hook is set).
-            RetriableApiError: When retries, or the retry budget, are exhausted; the message
-                says how many attempts were made over how long.
+                for a 401 when a ``reauthenticate`` hook is set); ``PayloadTooLarge`` for a 413.
+            RetriableApiError: When retries, the retry budget or ``max_attempts`` are
+                exhausted; the message says how many attempts were made over how long.
             ApiError: When the request cannot be built or sent at all (e.g. a bad base URL).
         """
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         method = method.upper()
-        url = self._url(path)
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        may_resend = retry_unsafe if retry_unsafe is not None else method in IDEMPOTENT_METHODS
+        call = Call(
+            method=method,
+            path=path,
+            url=self._url(path),
+            query={k: v for k, v in (params or {}).items() if v is not None},
+            json=json,
+            data=data,
+            content=content,
+            headers=headers,
+            authenticate=authenticate,
+            consume=consume,
+            may_resend=retry_unsafe if retry_unsafe is not None else method in IDEMPOTENT_METHODS,
+            max_attempts=max_attempts,
+        )
         started = self._clock()
         attempt = retries = 0
         reauthenticated = False
@@ -240,9 +265,7 @@ class ApiSession(JsonRequests):
             generation = self._auth_generation
             retry_after: float | None = None
             try:
-                response, secret = await self._send_once(
-                    method, path, url, query, json, data, content, headers, authenticate, attempt
-                )
+                response, secret = await self._send_once(call, attempt)
             except NetworkError as exc:
                 error: ApiError = exc
             else:
@@ -250,7 +273,7 @@ class ApiSession(JsonRequests):
                     self._quota.success()
                     return response
                 retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock)
-                error = status_error(self.api_name, response, method, url, secret, retry_after)
+                error = status_error(self.api_name, response, method, call.url, secret, retry_after)
             can_renew = authenticate and self.reauthenticate is not None and not reauthenticated
             if isinstance(error, AuthenticationFailed) and can_renew:
                 reauthenticated = True
@@ -258,7 +281,7 @@ class ApiSession(JsonRequests):
                 continue
             if not isinstance(error, RetriableApiError):
                 raise error
-            delay = self._plan_retry(error, method, path, attempt, retries, started, may_resend, retry_after)
+            delay = self._plan_retry(error, call, attempt, retries, started, retry_after)
             retries += 1
             self.stats.add("retries")
             if isinstance(error, RateLimited):
@@ -271,51 +294,72 @@ class ApiSession(JsonRequests):
                 self._emit("retry", method, path, status=error.status, attempt=attempt, delay=delay)
                 await self._sleep(delay)
 
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        url: str,
-        query: Mapping[str, Any],
-        json: Any,
-        data: Mapping[str, str] | None,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        authenticate: bool,
-        attempt: int,
-    ) -> tuple[httpx.Response, str | None]:
-        """One attempt: slot, pause gate, throttle, send. Returns the complete answer and secret."""
+    async def _send_once(self, call: Call, attempt: int) -> tuple[httpx.Response, str | None]:
+        """One attempt: slot, pause gate, throttle, send. Returns the answer (read, or consumed and
+        closed) and the secret sent."""
+        method, path, url = call.method, call.path, call.url
         async with self._workers:
             await self._wait_turn(method, path, attempt)
-            request_headers = {**_DEFAULT_HEADERS, **(headers or {})}
-            secret = await self._authorization() if authenticate else None
+            request_headers = {**_DEFAULT_HEADERS, **(call.headers or {})}
+            secret = await self._authorization() if call.authenticate else None
             if secret:
                 request_headers["Authorization"] = secret
+            body, length = outgoing(call.content, request_headers, self.api_name, method, url)
             try:
                 request = self._client.build_request(
-                    method, url, params=query, json=json, data=data, content=content, headers=request_headers
-                )
+                    method, url, params=call.query, json=call.json, data=call.data, content=body,
+                    headers=request_headers,
+                )  # fmt: skip
             except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 raise unusable(self.api_name, self.base_url, method, url, exc) from exc
-            self.stats.request(method, len(request.content))
+            self.stats.request(method, len(request.content) if length is None else length)
             self._emit("request", method, path, attempt=attempt)
             try:
-                response = await self._client.send(request)
+                response = await self._client.send(request, stream=call.consume is not None)
             except _TRANSIENT_ERRORS as exc:
                 raise self._network_failure(method, path, url, attempt, exc) from exc
             except httpx.HTTPError as exc:
                 raise unusable(self.api_name, self.base_url, method, url, exc) from exc
-        # Bodies built in memory (mock transports) are never "downloaded"; count what was read.
-        received = max(response.num_bytes_downloaded, len(response.content))
-        self.stats.response(response.status_code, received)
-        self._emit("response", method, path, status=response.status_code, attempt=attempt)
-        declared = response.headers.get("content-length", "")
-        if method != "HEAD" and declared.isdigit() and received < int(declared):
-            incomplete = IncompleteResponse(f"{received} of {declared} bytes")
-            raise self._network_failure(method, path, url, attempt, incomplete)
-        if self.after_response is not None:
-            self.after_response(method, path, response.status_code, response.content)
+            if call.consume is not None:
+                await self._stream_answer(call, response, attempt)
+                return response, secret
+        self._answered(call, response, attempt, complete=True)
         return response, secret
+
+    async def _stream_answer(self, call: Call, response: httpx.Response, attempt: int) -> None:
+        """Hand a successful streamed answer to its consumer (read an error's small body), then close it."""
+        try:
+            if response.is_success and call.consume is not None:
+                await call.consume(response)
+            else:
+                await response.aread()
+            # httpx closes an answer once it has been read to its end: only then can it be short.
+            complete = response.is_closed
+        except _TRANSIENT_ERRORS as exc:
+            self._count(call, response, attempt)  # what was received before the drop
+            raise self._network_failure(call.method, call.path, call.url, attempt, exc) from exc
+        finally:
+            await response.aclose()
+        self._answered(call, response, attempt, complete=complete)
+
+    def _answered(self, call: Call, response: httpx.Response, attempt: int, *, complete: bool) -> None:
+        """Count an answer, and treat one read to its end but short of its Content-Length as dropped."""
+        received = self._count(call, response, attempt)
+        shortfall = truncated(call.method, response, received) if complete else None
+        if shortfall is not None:
+            failure = IncompleteResponse(shortfall)
+            raise self._network_failure(call.method, call.path, call.url, attempt, failure)
+        if self.after_response is not None:
+            streamed = call.consume is not None and response.is_success
+            body = b"" if streamed else response.content
+            self.after_response(call.method, call.path, response.status_code, body)
+
+    def _count(self, call: Call, response: httpx.Response, attempt: int) -> int:
+        """Count an answer and the bytes received of it; returns those bytes."""
+        received = held_bytes(response)
+        self.stats.response(response.status_code, received)
+        self._emit("response", call.method, call.path, status=response.status_code, attempt=attempt)
+        return received
 
     async def _wait_turn(self, method: str, path: str, attempt: int) -> None:
         """Wait out a 429 pause and the client-side throttle, re-checking the pause after both."""
@@ -352,12 +396,10 @@ class ApiSession(JsonRequests):
     def _plan_retry(
         self,
         error: RetriableApiError,
-        method: str,
-        path: str,
+        call: Call,
         attempt: int,
         retries: int,
         started: float,
-        may_resend: bool,
         retry_after: float | None,
     ) -> float:
         """The delay before the next attempt; raises the final error when giving up."""
@@ -367,15 +409,17 @@ class ApiSession(JsonRequests):
             error,
             retries=retries,
             elapsed=elapsed,
-            may_resend=may_resend,
+            may_resend=call.may_resend,
             retry_after=retry_after,
             draw=self._jitter(),
+            max_attempts=call.max_attempts,
         )
         if isinstance(plan, float | int):
             return float(plan)
         final = exhausted(error, attempt, elapsed, plan)
         self.stats.add("gave_up")
-        self._emit("gave_up", method, path, status=error.status, attempt=attempt, message=str(final))
+        message = str(final)
+        self._emit("gave_up", call.method, call.path, status=error.status, attempt=attempt, message=message)
         raise final from error
 
     # -- building errors ----------------------------------------------------------------------

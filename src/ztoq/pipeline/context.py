@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ztoq.config import ZtoqConfig
+from ztoq.config import ZtoqConfig, attachments_dir
 from ztoq.errors import RunInterrupted
 from ztoq.pipeline.progress import ProgressReporter, QuietProgress
 from ztoq.qtest import QTestClient
 from ztoq.sources import source_for
 from ztoq.sources.base import SourceAdapter
-from ztoq.store import Repository, Store
+from ztoq.store import FileCache, Repository, Store
 
 T = TypeVar("T")
 
@@ -71,6 +71,10 @@ class PhaseContext:
                 transport=self.transports.qtest,
             )
         return self._qtest
+
+    def attachment_cache(self) -> FileCache:
+        """The local cache of downloaded attachments (``migration.attachments_dir``)."""
+        return FileCache(attachments_dir(self.config))
 
     @property
     def has_target(self) -> bool:

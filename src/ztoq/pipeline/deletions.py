@@ -25,6 +25,8 @@ async def propagate_deletions(ctx: PhaseContext) -> dict[str, int]:
     deleted: dict[str, int] = {}
     loaders = build_loaders()
     for entity_type in DELETE_ORDER:
+        if entity_type == "attachment" and not ctx.config.migration.include_attachments:
+            continue
         with ctx.session() as repo:
             planned = repo.planned_keys(key, entity_type)
             gone = [
@@ -36,7 +38,7 @@ async def propagate_deletions(ctx: PhaseContext) -> dict[str, int]:
             assert mapping.target_id is not None
             problem: ProblemItem
             try:
-                await loaders[entity_type].delete(client, mapping.target_id)
+                await loaders[entity_type].delete(client, mapping.target_id, mapping.target_pid)
             except NotFound:
                 pass  # already gone from qTest
             except FatalApiError as exc:

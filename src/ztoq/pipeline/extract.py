@@ -12,6 +12,9 @@ is a pure function of the store.
 
 Incremental runs (``migration.incremental``) read an execution's parts again only when the
 execution is new or changed, or its parts were never stored.
+
+Last, the attachments of everything read (:mod:`ztoq.pipeline.extract_attachments`): listed per
+object, downloaded to the local cache.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from ztoq.pipeline.context import PhaseContext, run_bounded
+from ztoq.pipeline.extract_attachments import extract_attachments
 from ztoq.pipeline.faults import fault_point
 from ztoq.qtest.settings import read_target_settings
 from ztoq.sources.base import Parts
@@ -175,3 +179,5 @@ async def run_extract(ctx: PhaseContext) -> None:
     await extract_test_cases(ctx)
     ctx.check_cancelled()
     await extract_executions(ctx)
+    ctx.check_cancelled()
+    await extract_attachments(ctx)

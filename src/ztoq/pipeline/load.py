@@ -19,17 +19,18 @@ import logging
 from collections.abc import Mapping
 
 from ztoq.entities import LOAD_ORDER
-from ztoq.errors import FatalApiError, RetriableApiError
+from ztoq.errors import FatalApiError, PayloadTooLarge, RetriableApiError
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.load_attachments import parse_placement
 from ztoq.pipeline.load_decision import LoadAction, decide_load, matches_plan, parent_of, placement_of
 from ztoq.pipeline.load_listings import IndexedListings, Listings, LiveListings
 from ztoq.pipeline.load_types import EntityLoader, Loaded, LoaderInputs
-from ztoq.pipeline.loaders import build_loaders
-from ztoq.pipeline.target import load_target_fields, source_key_field_ids
+from ztoq.pipeline.loaders import attachment_places, build_loaders
+from ztoq.pipeline.target import load_target_fields, remember_refused_attachment, source_key_field_ids
 from ztoq.plan import REF_KEY, PlannedEntity, decode_planned, parse_ref
 from ztoq.qtest import QTestClient
-from ztoq.store import LoadWork, PlannedRecord, ProblemItem
+from ztoq.store import LoadWork, PlannedItem, PlannedRecord, ProblemItem
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class Loader:
         """Load every type, level by level; returns how many entities were sent per type."""
         sent: dict[str, int] = {}
         for entity_type in LOAD_ORDER:
+            if entity_type == "attachment" and not self.ctx.config.migration.include_attachments:
+                continue
             loader = self.loaders[entity_type]
             # Loading a level never changes what a deeper level has to send, so each level's work
             # is listed once, up front (which also gives the total for the progress bar).
@@ -145,6 +148,10 @@ class Loader:
                 self._recorded(work, result, "updated")
             else:
                 result = await self._create(loader, client, work, entity, action)
+        except PayloadTooLarge:
+            self._refused_as_too_large(work, entity)
+            ctx.reporter.advance(PHASE, entity_type, skipped=1)
+            return
         except FatalApiError as exc:
             self._problem(work, "failed", "rejected_by_qtest", f"qTest rejected {key}: {exc}")
             ctx.reporter.advance(PHASE, entity_type, failed=1)
@@ -257,10 +264,55 @@ class Loader:
                 state=state,
                 source_hash=planned.source_hash,
             )
+            if planned.entity_type == "attachment":
+                where = parse_placement(result.pid)
+                if where is not None:
+                    repo.record_attachment_target(
+                        self.ctx.project_key,
+                        planned.source_key,
+                        object_type=where[0],
+                        object_id=where[1],
+                        target_id=result.target_id,
+                    )
             if work.mapping is not None and work.mapping.state in ("failed", "skipped"):
                 repo.replace_problems(
                     self.ctx.project_key, PHASE, planned.entity_type, planned.source_key, []
                 )
+
+    def _refused_as_too_large(self, work: LoadWork, entity: PlannedEntity) -> None:
+        """A 413: never retried. The file is planned as not sent (as transform plans a file over
+        ``qtest.max_attachment_mb``), and no file as large is sent again while that setting stays."""
+        planned, ctx = work.planned, self.ctx
+        size = int((entity.body or {}).get("size") or 0)
+        message = (
+            f"qTest refused the attachment {(entity.body or {}).get('name')!r} ({size / 1048576:,.1f} MB) "
+            "as too large (413): the site accepts less than qtest.max_attachment_mb says. It was not sent "
+            "and stays in the attachment cache."
+        )
+        skipped = PlannedItem(
+            planned.entity_type,
+            planned.source_key,
+            {"body": None, "extra": {}},
+            level=planned.level,
+            sort_key=planned.sort_key,
+            status="skipped",
+        )
+        with ctx.session() as repo:
+            remember_refused_attachment(
+                repo, ctx.project_key, size, ctx.config.qtest.max_attachment_mb, ctx.run_id
+            )
+            repo.upsert_planned(ctx.project_key, [skipped])
+            repo.record_skipped(ctx.project_key, planned.entity_type, planned.source_key, message)
+            problem = ProblemItem("degraded", "attachment_too_large", message, detail={"size": size})
+            # Filed as transform's finding: the next transform plans it the same way and replaces it.
+            repo.replace_problems(
+                ctx.project_key,
+                "transform",
+                planned.entity_type,
+                planned.source_key,
+                [problem],
+                run_id=ctx.run_id,
+            )
 
     def _problem(self, work: LoadWork, severity: str, code: str, message: str) -> None:
         planned = work.planned
@@ -304,10 +356,13 @@ async def run_load(ctx: PhaseContext) -> dict[str, int]:
     """The load phase; returns how many entities were sent per type."""
     with ctx.session() as repo:
         fields = load_target_fields(repo, ctx.project_key)
+        places = attachment_places(repo, ctx.project_key)
     loader = Loader(ctx, {})
     inputs = LoaderInputs(
         key_fields=source_key_field_ids(fields, ctx.config.qtest.source_key_field),
         case_ids=loader.ids.setdefault("test_case", {}),
+        attachment_cache=ctx.attachment_cache(),
+        attachment_places=places,
     )
     loader.loaders = build_loaders(inputs)
     sent = await loader.run()

@@ -73,11 +73,23 @@ def placement_of(entity_type: str, target_id: int) -> tuple[str, int]:
     return BY_NAME[entity_type].kind, target_id
 
 
+#: The kind of object an attachment's qTest object type belongs to (a step is its test case's).
+_ATTACHMENT_OBJECT_KINDS = {
+    "test-cases": "test-case",
+    "test-steps": "test-case",
+    "releases": "release",
+    "test-logs": "test-log",
+    "test-step-logs": "test-log",
+}
+
+
 def parent_of(entity: PlannedEntity) -> tuple[str, int] | None:
     """The (kind, id) of ``entity``'s resolved qTest parent; None at the top of the project."""
     registered = BY_NAME[entity.entity_type]
     if not registered.parents:
         return None
+    if entity.parent_type in _ATTACHMENT_OBJECT_KINDS and isinstance(entity.parent, int):
+        return _ATTACHMENT_OBJECT_KINDS[entity.parent_type], entity.parent
     parent = (entity.body or {}).get(registered.body_parent) if registered.body_parent else entity.parent
     if not isinstance(parent, int) or isinstance(parent, bool):
         return None

@@ -51,7 +51,7 @@ class ModuleLoader:
     async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
         return found
 
-    async def delete(self, client: QTestClient, target_id: int) -> None:
+    async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
         # Without force: qTest refuses to delete a module that still holds what ztoq did not create.
         await client.delete_module(target_id, force=False)
 
@@ -148,7 +148,7 @@ class TestCaseLoader:
         case = TestCase(id=found.target_id, pid=found.pid, web_url=found.web_url, version=found.version)
         return dataclasses.replace(await self._approved(client, case, entity), wire=found.wire)
 
-    async def delete(self, client: QTestClient, target_id: int) -> None:
+    async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
         await client.delete_test_case(target_id)
 
     def _key_property(self, case: TestCase) -> str | None:

@@ -65,7 +65,7 @@ class ReleaseLoader:
     async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
         return found
 
-    async def delete(self, client: QTestClient, target_id: int) -> None:
+    async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
         await client.delete_release(target_id)
 
 
@@ -106,7 +106,7 @@ class CycleLoader:
     async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
         return found
 
-    async def delete(self, client: QTestClient, target_id: int) -> None:
+    async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
         # Without force: a cycle that still holds what ztoq did not create stays (and is reported).
         await client.delete_test_cycle(target_id, force=False)
 
@@ -158,7 +158,7 @@ class RunLoader:
     async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
         return found
 
-    async def delete(self, client: QTestClient, target_id: int) -> None:
+    async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
         await client.delete_test_run(target_id)
 
 
@@ -215,7 +215,7 @@ class LogLoader:
     async def adopted(self, client: QTestClient, found: Loaded, entity: PlannedEntity) -> Loaded:
         return found
 
-    async def delete(self, client: QTestClient, target_id: int) -> None:
+    async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
         raise FatalApiError(
             "qTest has no API to delete one test log; it is deleted with its test run.", api="qTest"
         )

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol, TypeVar
 
 from ztoq.qtest import QTestClient
-from ztoq.qtest.models import Module, Release, TestCase, TestCycle, TestLog, TestRun
+from ztoq.qtest.models import Attachment, Module, Release, TestCase, TestCycle, TestLog, TestRun
 
 T = TypeVar("T")
 
@@ -34,36 +34,50 @@ class Listings(Protocol):
 
     async def test_logs(self, run_id: int) -> list[TestLog]: ...
 
+    async def attachments(self, object_type: str, object_id: int) -> list[Attachment]: ...
+
+    @property
+    def client(self) -> QTestClient:
+        """The client the listings are read with (finders that must read more use it too)."""
+        ...
+
 
 class LiveListings:
     """Every listing sent as it is asked for: qTest as it is now."""
 
     def __init__(self, client: QTestClient) -> None:
-        self.client = client
+        self._client = client
+
+    @property
+    def client(self) -> QTestClient:
+        return self._client
 
     async def modules(self, parent_id: int | None) -> list[Module]:
-        return await self.client.list_modules(parent_id=parent_id)
+        return await self._client.list_modules(parent_id=parent_id)
 
     async def test_cases(self, parent_id: int | None) -> list[TestCase]:
         # Steps and properties come with the same pages: adoption compares them with the plan.
         return [
             case
-            async for case in self.client.iter_test_cases(
+            async for case in self._client.iter_test_cases(
                 parent_id=parent_id, expand_steps=True, expand_props=True
             )
         ]
 
     async def releases(self) -> list[Release]:
-        return await self.client.list_releases(include_closed=True)
+        return await self._client.list_releases(include_closed=True)
 
     async def test_cycles(self, parent_id: int | None, parent_type: str | None) -> list[TestCycle]:
-        return await self.client.list_test_cycles(parent_id, parent_type)
+        return await self._client.list_test_cycles(parent_id, parent_type)
 
     async def test_runs(self, parent_id: int | None, parent_type: str | None) -> list[TestRun]:
-        return [run async for run in self.client.iter_test_runs(parent_id, parent_type)]
+        return [run async for run in self._client.iter_test_runs(parent_id, parent_type)]
 
     async def test_logs(self, run_id: int) -> list[TestLog]:
-        return await self.client.list_test_logs(run_id)
+        return await self._client.list_test_logs(run_id)
+
+    async def attachments(self, object_type: str, object_id: int) -> list[Attachment]:
+        return await self._client.list_attachments(object_type, object_id)
 
 
 class IndexedListings:
@@ -118,3 +132,11 @@ class IndexedListings:
 
     async def test_logs(self, run_id: int) -> list[TestLog]:
         return await self._once(("test_logs", run_id), lambda: self.live.test_logs(run_id))
+
+    async def attachments(self, object_type: str, object_id: int) -> list[Attachment]:
+        key = ("attachments", object_type, object_id)
+        return await self._once(key, lambda: self.live.attachments(object_type, object_id))
+
+    @property
+    def client(self) -> QTestClient:
+        return self.live.client

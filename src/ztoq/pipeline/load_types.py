@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from ztoq.pipeline.load_listings import Listings
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
-from ztoq.store import ProblemItem
+from ztoq.store import FileCache, ProblemItem
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ class EntityLoader(Protocol):
         """Finish taking over an entity found in qTest (a test case is approved when it should be)."""
         ...
 
-    async def delete(self, client: QTestClient, target_id: int) -> None: ...
+    async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
+        """Delete it in qTest; ``placement`` is what was recorded as its pid (an attachment's object)."""
+        ...
 
 
 @dataclass
@@ -59,10 +61,15 @@ class LoaderInputs:
         key_fields: per qTest object type, the id of its "Zephyr Key" field (None: none).
         case_ids: Zephyr test case key -> qTest id, kept current by the load phase as it goes
             (test logs bind their step results to the steps of those test cases).
+        attachment_cache: where attachments are uploaded from (None: none can be uploaded).
+        attachment_places: qTest attachment id -> the object it is on (``"test-cases/12"``),
+            of every attachment ztoq already uploaded or adopted.
     """
 
     key_fields: Mapping[str, int | None] = field(default_factory=dict)
     case_ids: dict[str, int] = field(default_factory=dict)
+    attachment_cache: FileCache | None = None
+    attachment_places: Mapping[int, str] = field(default_factory=dict)
 
 
 LoaderFactory = Callable[[LoaderInputs], EntityLoader]

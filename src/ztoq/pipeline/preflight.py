@@ -11,6 +11,10 @@ permissions. It then runs the checks, in this order:
 * **permissions** and **mappings**: the token's user and the configuration
   (:mod:`ztoq.pipeline.preflight_config_checks`).
 
+It also says what happens to attachments (:class:`AttachmentPreview`): how many files a load would
+upload and their bytes, the files it would not send grouped by reason, and, when the Zephyr tenant
+has no attachment operations, the one sentence saying so.
+
 What a load would do with each entity is the load's own decision
 (:func:`~ztoq.pipeline.load_decision.decide_load`), so the counts are what load sends.
 
@@ -47,6 +51,7 @@ from ztoq.pipeline.preflight_checks import (
 from ztoq.pipeline.preflight_config_checks import check_mappings, check_permissions, needed_permissions
 from ztoq.pipeline.preflight_facts import gather_qtest_facts
 from ztoq.plan import decode_planned
+from ztoq.report.attachments import AttachmentOverview, attachment_overview, overview_to_dict
 from ztoq.store import Repository, Store, open_store
 
 #: The checks, in the order they are reported, with what each one proves when it passes.
@@ -71,6 +76,36 @@ class ProblemGroup:
     examples: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class AttachmentPreview:
+    """The attachments of a dry run: what a load would upload, and what it would not, and why.
+
+    Attributes:
+        send: Files a load would upload (create or update).
+        send_bytes: Their sizes, as downloaded into the cache.
+        to_download: Files listed in Zephyr but not in the cache yet (a download failed, or the
+            dry run only checked the stored plan); a load does not send them.
+        to_download_bytes: The sizes Zephyr declared for them (0 where it declares none).
+        overview: Files per owner kind, and the files not sent grouped by reason.
+    """
+
+    send: int
+    send_bytes: int
+    to_download: int
+    to_download_bytes: int
+    overview: AttachmentOverview
+
+    def to_json(self) -> dict[str, Any]:
+        """The preview as JSON-ready data."""
+        return {
+            "send": self.send,
+            "send_bytes": self.send_bytes,
+            "to_download": self.to_download,
+            "to_download_bytes": self.to_download_bytes,
+            **overview_to_dict(self.overview),
+        }
+
+
 @dataclass
 class PreflightReport:
     """Everything the preflight found; ``ok`` is False when anything is blocking."""
@@ -83,6 +118,8 @@ class PreflightReport:
     transform: list[ProblemGroup] = field(default_factory=list)
     #: qTest requests the preflight made, by method (only GET; a password login adds a POST).
     qtest_requests: dict[str, int] = field(default_factory=dict)
+    #: The attachments; None when the source's attachments were never listed.
+    attachments: AttachmentPreview | None = None
 
     @property
     def blocking(self) -> list[Finding]:
@@ -120,6 +157,7 @@ class PreflightReport:
             ],
             "transform_problems": [{**asdict(g), "examples": list(g.examples)} for g in self.transform],
             "qtest_requests": self.qtest_requests,
+            "attachments": None if self.attachments is None else self.attachments.to_json(),
         }
 
 
@@ -158,11 +196,17 @@ def _planned_failures(repo: Repository, project_key: str) -> tuple[list[Finding]
 
 def scan_plan(
     repo: Repository, project_key: str, target: TargetFields, names: Names
-) -> tuple[list[TypeCounts], list[Finding]]:
-    """Counts per type of what a load would send, and the field/required findings of what it sends."""
+) -> tuple[list[TypeCounts], list[Finding], int]:
+    """What a load would send: counts per type, the findings of what it sends, and attachment bytes.
+
+    Returns:
+        The counts per type, the field and required-field findings, and the bytes of the
+        attachments a load would upload (their sizes as downloaded).
+    """
     planned = repo.planned_counts(project_key)
     grouper = Grouper()
     counts: list[TypeCounts] = []
+    attachment_bytes = 0
     for entity_type in LOAD_ORDER:
         by_status = planned.get(entity_type, {})
         row = TypeCounts(
@@ -171,6 +215,8 @@ def scan_plan(
         for work in sent_work(row, repo.iter_load_work(project_key, entity_type)):
             key = work.planned.source_key
             body = decode_planned(entity_type, key, work.planned.payload).body or {}
+            if entity_type == "attachment":
+                attachment_bytes += _size(body.get("size"))
             grouper.add(
                 entity_type,
                 key,
@@ -180,7 +226,29 @@ def scan_plan(
                 ],
             )
         counts.append(row)
-    return counts, grouper.findings()
+    return counts, grouper.findings(), attachment_bytes
+
+
+def _size(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def attachment_preview(
+    repo: Repository, project_key: str, send: int, send_bytes: int
+) -> AttachmentPreview | None:
+    """The dry run's attachments, or None when the source's attachments were never listed.
+
+    Args:
+        repo: An open session of the store.
+        project_key: The Zephyr project key.
+        send: Attachments a load would upload (from :func:`scan_plan`'s counts).
+        send_bytes: Their bytes (from :func:`scan_plan`).
+    """
+    overview = attachment_overview(repo, project_key)
+    if not overview.listed:
+        return None
+    to_download, to_download_bytes = repo.attachment_bytes_pending(project_key)
+    return AttachmentPreview(send, send_bytes, to_download, to_download_bytes, overview)
 
 
 def stored_settings(repo: Repository, project_key: str) -> dict[str, Any]:
@@ -213,8 +281,10 @@ def run_preflight(
             settings = stored_settings(repo, key)
         facts = asyncio.run(gather_qtest_facts(config, stored_settings=settings, transport=transport))
         with store.session() as repo:
-            counts, entity_findings = scan_plan(repo, key, facts.target, facts.names)
+            counts, entity_findings, attachment_bytes = scan_plan(repo, key, facts.target, facts.names)
             plan_findings, summary = _planned_failures(repo, key)
+            sending = sum(c.send for c in counts if c.entity_type == "attachment")
+            attachments = attachment_preview(repo, key, sending, attachment_bytes)
     finally:
         if own_store:
             store.close()
@@ -238,4 +308,5 @@ def run_preflight(
         findings=findings,
         transform=summary,
         qtest_requests=facts.requests,
+        attachments=attachments,
     )

@@ -17,6 +17,7 @@ from ztoq.report import (
     ReportInput,
     RunRecord,
 )
+from ztoq.report.attachments import attachment_overview
 from ztoq.store import Store
 
 
@@ -117,6 +118,7 @@ def report_input(store: Store, config: ZtoqConfig, title: str, *, run_limit: int
             EntityLink(m.entity_type, m.source_key, m.target_id, m.web_url, m.state)
             for m in mappings.values()
         ]
+        attachments = attachment_overview(repo, key)
     return ReportInput(
         title=title,
         project_key=key,
@@ -130,4 +132,5 @@ def report_input(store: Store, config: ZtoqConfig, title: str, *, run_limit: int
         problems=problems,
         mismatches=mismatches,
         entities=entities,
+        attachments=attachments,
     )

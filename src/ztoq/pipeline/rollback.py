@@ -84,7 +84,7 @@ async def rollback_load(ctx: PhaseContext, plan: RollbackPlan, result: RollbackR
             ctx.check_cancelled()
             assert mapping.target_id is not None
             try:
-                await loader.delete(client, mapping.target_id)
+                await loader.delete(client, mapping.target_id, mapping.target_pid)
             except NotFound:
                 pass  # already gone (deleted with its parent, or by someone else)
             except FatalApiError as exc:

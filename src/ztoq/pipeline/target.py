@@ -10,7 +10,7 @@ from typing import Any
 
 from ztoq.errors import ConfigError
 from ztoq.mapping import TargetFields
-from ztoq.store import Repository
+from ztoq.store import Repository, SourceItem
 
 
 def _by_key(repo: Repository, project_key: str, entity_type: str) -> dict[str, Any]:
@@ -37,3 +37,34 @@ def source_key_field_ids(fields: TargetFields, label: str) -> dict[str, int | No
         target = fields.field(object_type, label)
         found[object_type] = None if target is None else target.id
     return found
+
+
+#: The stored row (type, key) of the smallest attachment qTest refused as too large (413), with
+#: the ``qtest.max_attachment_mb`` in force then: ``{"size": bytes, "configured_mb": float}``.
+ATTACHMENT_REFUSED = ("qtest_limits", "attachment_refused")
+
+
+def attachment_limit(repo: Repository, project_key: str, configured_mb: float) -> int:
+    """The largest attachment to send: ``qtest.max_attachment_mb``, or less once qTest refused a smaller file.
+
+    A file qTest answered 413 for is never sent again, nor is any file as large, while the
+    configured limit stays what it was (raising it means the site was changed: try again).
+    """
+    limit = int(configured_mb * 1024 * 1024)
+    refused = repo.get_source(project_key, *ATTACHMENT_REFUSED)
+    payload = refused.payload if refused is not None and isinstance(refused.payload, dict) else {}
+    if payload.get("configured_mb") == configured_mb and isinstance(payload.get("size"), int):
+        limit = min(limit, int(payload["size"]) - 1)
+    return limit
+
+
+def remember_refused_attachment(
+    repo: Repository, project_key: str, size: int, configured_mb: float, run_id: int
+) -> None:
+    """Record that qTest refused an attachment of ``size`` bytes as too large (keeps the smallest)."""
+    refused = repo.get_source(project_key, *ATTACHMENT_REFUSED)
+    payload = refused.payload if refused is not None and isinstance(refused.payload, dict) else {}
+    if payload.get("configured_mb") == configured_mb and isinstance(payload.get("size"), int):
+        size = min(size, int(payload["size"]))
+    item = SourceItem(*ATTACHMENT_REFUSED, {"size": size, "configured_mb": configured_mb})
+    repo.upsert_source(project_key, [item], run_id=run_id)

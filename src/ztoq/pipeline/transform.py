@@ -28,13 +28,15 @@ from ztoq.mapping import (
     plan_test_cycles,
     step_counts,
 )
+from ztoq.mapping.attachments import AttachmentOwners, plan_attachments
+from ztoq.mapping.inline_images import OWNER_OF, rewrite_planned_images
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.source_rows import StoreRows
-from ztoq.pipeline.target import load_target_fields
+from ztoq.pipeline.target import attachment_limit, load_target_fields
 from ztoq.plan import PlannedEntity
 from ztoq.sources.base import read_records
-from ztoq.sources.records import SourceRecords
+from ztoq.sources.records import Attachment, SourceRecords
 from ztoq.store import PlannedItem, ProblemItem, Repository, content_hash
 
 PHASE = "transform"
@@ -133,6 +135,10 @@ class Planning:
     fields: TargetFields
     config: ZtoqConfig
     planned: dict[str, list[PlannedEntity]] = field(default_factory=dict)
+    #: The attachments extract listed (and downloaded), when they are migrated.
+    attachments: list[Attachment] = field(default_factory=list)
+    #: The largest attachment to send (``qtest.max_attachment_mb``, or less after a 413).
+    attachment_limit: int = 0
 
     @cached_property
     def source_lookups(self) -> SourceLookups:
@@ -179,7 +185,32 @@ PLANNERS: dict[str, Callable[[Planning], list[PlannedEntity]]] = {
     "test_cycle": _test_cycles,
     "test_run": lambda p: p.executions_of("test_run"),
     "test_log": lambda p: p.executions_of("test_log"),
+    "attachment": lambda p: plan_attachments(
+        p.attachments, AttachmentOwners.from_plans(p.planned), p.attachment_limit
+    ),
 }
+
+
+def stored_attachments(repo: Repository, ctx: PhaseContext) -> list[Attachment]:
+    """The attachments extract found, as canonical records (none when attachments are not migrated)."""
+    if not ctx.config.migration.include_attachments:
+        return []
+    cache = ctx.attachment_cache()
+    return [
+        Attachment(
+            key=row.source_key,
+            owner_type=row.owner_type,
+            owner_key=row.owner_key,
+            step_index=row.step_index,
+            name=row.name,
+            size=row.size,
+            content_type=row.content_type,
+            sha256=row.sha256 if row.state == "cached" else None,
+            cache_path=str(cache.path_of(row.sha256)) if row.sha256 else None,
+            reason=row.reason,
+        )
+        for row in repo.iter_attachments(ctx.project_key)
+    ]
 
 
 def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[PlannedEntity]]:
@@ -189,10 +220,31 @@ def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[
     planner runs in load order.
     """
     records = read_records(ctx.source().reader, StoreRows(repo, ctx.project_key))
-    planning = Planning(records, fields, ctx.config)
+    planning = Planning(
+        records,
+        fields,
+        ctx.config,
+        attachments=stored_attachments(repo, ctx),
+        attachment_limit=attachment_limit(repo, ctx.project_key, ctx.config.qtest.max_attachment_mb),
+    )
+    attached = inline_attachments(planning.attachments)
     for entity_type in LOAD_ORDER:
         planning.planned[entity_type] = PLANNERS[entity_type](planning)
+        owner_type = OWNER_OF.get(entity_type)
+        if owner_type is not None:
+            for planned in planning.planned[entity_type]:
+                rewrite_planned_images(planned, attached.get((owner_type, planned.source_key), {}))
     return planning.planned
+
+
+def inline_attachments(attachments: list[Attachment]) -> dict[tuple[str, str], dict[str, str]]:
+    """(owner kind, owner key) -> inline image id -> file name, of the embedded images downloaded."""
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for attachment in attachments:
+        ident = attachment.key.rpartition("/")[2]
+        if ident.startswith("inline-") and attachment.sha256 is not None:
+            found.setdefault((attachment.owner_type, attachment.owner_key), {})[ident] = attachment.name
+    return found
 
 
 def run_transform(ctx: PhaseContext) -> dict[str, int]:
@@ -206,6 +258,8 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
         plans = plan_all(repo, ctx, fields)
         log_sources = execution_hashes(repo, ctx.project_key)
     for entity_type in LOAD_ORDER:
+        if entity_type == "attachment" and not ctx.config.migration.include_attachments:
+            continue  # what earlier runs planned stays as it was (not "deleted in Zephyr")
         _write(
             ctx, entity_type, plans.get(entity_type, []), log_sources if entity_type == "test_log" else None
         )

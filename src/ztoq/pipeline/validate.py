@@ -26,7 +26,7 @@ from ztoq.pipeline.validate_compare_execution import logs_by_run
 from ztoq.pipeline.validate_snapshot import read_snapshot
 from ztoq.pipeline.validate_types import PHASE, ExpectedProject, SnapshotScope, TypeCounts, ValidationResult
 from ztoq.plan import decode_planned
-from ztoq.store import ProblemItem, Repository
+from ztoq.store import TARGET_STATES, ProblemItem, Repository
 
 __all__ = ["PHASE", "VALIDATORS", "TypeCounts", "ValidationResult", "read_expected", "run_validate"]
 
@@ -68,10 +68,15 @@ def read_expected(repo: Repository, project_key: str, key_field_label: str | Non
         key_field_id=None if key_field is None else key_field.id,
         key_fields=source_key_field_ids(fields, key_field_label) if key_field_label else {},
         project_key=project_key,
+        attachment_places={
+            m.source_key: m.target_pid
+            for m in repo.iter_mappings(project_key, "attachment", states=TARGET_STATES)
+            if m.target_pid
+        },
     )
 
 
-def snapshot_scope(expected: ExpectedProject, root_module_name: str) -> SnapshotScope:
+def snapshot_scope(expected: ExpectedProject, root_module_name: str, *, deep: bool = False) -> SnapshotScope:
     """What to read back: the root module's tree, the migrated cycles, the runs with planned logs."""
     run_ids = (
         expected.target_id("test_run", run_key) for run_key in logs_by_run(expected.planned_of("test_log"))
@@ -82,6 +87,8 @@ def snapshot_scope(expected: ExpectedProject, root_module_name: str) -> Snapshot
         cycle_ids=frozenset(expected.target_ids.get("test_cycle", {}).values()),
         log_run_ids=tuple(run_id for run_id in run_ids if run_id is not None),
         key_fields=expected.key_fields,
+        attachment_places=frozenset(expected.attachment_places.values()),
+        deep_attachments=deep,
     )
 
 
@@ -106,7 +113,9 @@ async def run_validate(ctx: PhaseContext) -> ValidationResult:
     client = ctx.qtest()
     with ctx.session() as repo:
         expected = read_expected(repo, ctx.project_key, ctx.config.qtest.source_key_field)
-    scope = snapshot_scope(expected, ctx.config.root_module_name)
+    scope = snapshot_scope(
+        expected, ctx.config.root_module_name, deep=ctx.config.migration.verify_attachment_content
+    )
     snapshot = await read_snapshot(client, scope, ctx.reporter)
     result = compare(expected, snapshot)
     _report_compared(ctx.reporter, result)

@@ -18,6 +18,7 @@ from typing import Any
 
 from ztoq.entities import LOAD_ORDER
 from ztoq.mapping import find_source_key
+from ztoq.pipeline.validate_compare_attachments import ATTACHMENT_VALIDATORS
 from ztoq.pipeline.validate_compare_execution import EXECUTION_VALIDATORS
 from ztoq.pipeline.validate_keys import report_duplicate, report_duplicated_keys, report_unknown_keys
 from ztoq.pipeline.validate_types import (
@@ -173,7 +174,7 @@ DESIGN_VALIDATORS: dict[str, Validator] = {
 }
 
 #: Entity type -> its validator, for every registered type (in load order when run).
-VALIDATORS: dict[str, Validator] = {**DESIGN_VALIDATORS, **EXECUTION_VALIDATORS}
+VALIDATORS: dict[str, Validator] = {**DESIGN_VALIDATORS, **EXECUTION_VALIDATORS, **ATTACHMENT_VALIDATORS}
 
 
 def compare(expected: ExpectedProject, snapshot: QTestSnapshot) -> ValidationResult:

@@ -15,6 +15,7 @@ from ztoq.errors import NotFound
 from ztoq.mapping.text import find_source_key
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.progress import ProgressReporter
+from ztoq.pipeline.validate_attachments import read_attachments
 from ztoq.pipeline.validate_types import (
     PHASE,
     CaseSnapshot,
@@ -189,4 +190,7 @@ async def read_snapshot(
             logs[run_id] = tuple(_log_snapshot(log) for log in read)
             for log in read:
                 carried.add("test-log", find_source_key(log.note), log.id)
-    return QTestSnapshot(paths, test_cases, frozenset(releases), cycle_parents, runs, logs, carried.frozen())
+    attachments = await read_attachments(client, scope.attachment_places, deep=scope.deep_attachments)
+    return QTestSnapshot(
+        paths, test_cases, frozenset(releases), cycle_parents, runs, logs, carried.frozen(), attachments
+    )

@@ -33,6 +33,8 @@ class ExpectedProject:
         key_field_id: the id of the test-case field that holds the Zephyr key, or None.
         key_fields: qTest object type -> the id of its "Zephyr Key" field, where it has one.
         project_key: the Zephyr project (keys of this project start with it).
+        attachment_places: attachment source key -> the qTest object it was uploaded to
+            (``"test-cases/12"``).
     """
 
     planned: Mapping[str, Sequence[PlannedEntity]] = field(default_factory=dict)
@@ -42,6 +44,7 @@ class ExpectedProject:
     key_field_id: int | None = None
     key_fields: Mapping[str, int | None] = field(default_factory=dict)
     project_key: str = ""
+    attachment_places: Mapping[str, str] = field(default_factory=dict)
 
     def planned_of(self, entity_type: str) -> Sequence[PlannedEntity]:
         """The planned entities of a type (none when it has none)."""
@@ -252,6 +255,8 @@ class SnapshotScope:
         log_run_ids: the runs whose logs are read (only those found among the runs read).
         key_fields: qTest object type ("test-cases", "releases", "test-runs") -> the id of its
             "Zephyr Key" field, where it has one.
+        attachment_places: the qTest objects ztoq uploaded attachments to (``"test-cases/12"``).
+        deep_attachments: download every attachment back and hash it (not only its name and size).
     """
 
     root_module_id: int | None
@@ -259,6 +264,25 @@ class SnapshotScope:
     cycle_ids: frozenset[int] = frozenset()
     log_run_ids: tuple[int, ...] = ()
     key_fields: Mapping[str, int | None] = field(default_factory=dict)
+    attachment_places: frozenset[str] = frozenset()
+    deep_attachments: bool = False
+
+
+@dataclass(frozen=True)
+class AttachmentSnapshot:
+    """An attachment as qTest holds it.
+
+    Attributes:
+        id: its qTest id.
+        name: its file name.
+        size: its size in bytes, as qTest serves it.
+        sha256: the SHA-256 of its content, when it was downloaded back (deep validation).
+    """
+
+    id: int
+    name: str | None
+    size: int | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +299,8 @@ class QTestSnapshot:
         test_logs: run id -> the run's test logs, for the runs asked for.
         carried: qTest kind ("module", "test-case", "release", "test-cycle", "test-run",
             "test-log") -> Zephyr key -> the ids of every entity read that carries it.
+        attachments: qTest object (``"test-cases/12"``) -> its attachments, for the objects
+            ztoq uploaded to.
     """
 
     module_paths: Mapping[int, str] = field(default_factory=dict)
@@ -284,6 +310,7 @@ class QTestSnapshot:
     test_runs: Mapping[int, RunSnapshot] = field(default_factory=dict)
     test_logs: Mapping[int, tuple[LogSnapshot, ...]] = field(default_factory=dict)
     carried: Mapping[str, Mapping[str, tuple[int, ...]]] = field(default_factory=dict)
+    attachments: Mapping[str, tuple[AttachmentSnapshot, ...]] = field(default_factory=dict)
 
 
 #: How one entity type is validated: expected entities and the snapshot in, problems and counts out.

@@ -8,7 +8,8 @@ kept); bodies may be given as models or plain mappings.
 
 Creates (POST) are sent with ``retry_unsafe=False``: if one fails in a way that may have created
 the object, the error reaches the caller, which looks the object up before creating it again.
-Searches and links are reads or idempotent, so they are retried freely.
+Searches and links are reads or idempotent, so they are retried freely. Test execution calls
+live in :mod:`ztoq.qtest.execution`, attachment calls in :mod:`ztoq.qtest.attachments`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from pydantic import BaseModel
 from ztoq.config import NetworkConfig, PerformanceConfig, QTestConfig
 from ztoq.errors import FatalApiError
 from ztoq.http import ApiSession, EventCallback
+from ztoq.qtest.attachments import AttachmentCalls
 from ztoq.qtest.auth import QTestAuth
 from ztoq.qtest.execution import ExecutionCalls
 from ztoq.qtest.models import (
-    Attachment,
     Field,
     Module,
     Project,
@@ -63,7 +64,7 @@ def wire(body: Body) -> Any:
     return body.to_wire() if isinstance(body, BaseModel) else dict(body)
 
 
-class QTestClient(ExecutionCalls):
+class QTestClient(ExecutionCalls, AttachmentCalls):
     """Async client of one qTest project over an :class:`ApiSession`."""
 
     def __init__(self, session: ApiSession, project_id: int, *, auth: QTestAuth | None = None) -> None:
@@ -272,7 +273,7 @@ class QTestClient(ExecutionCalls):
         path = f"{self.base}/test-cases/{test_case_id}/versions"
         return parse_list(TestCase, await self.session.get_json(path))
 
-    # -- requirements, search, attachments --------------------------------------------------------
+    # -- requirements, search --------------------------------------------------------------------
 
     async def list_requirements(self, parent_id: int | None = None, *, size: int = 100) -> list[Requirement]:
         """Every requirement (of one module when ``parent_id`` is given), all pages."""
@@ -303,21 +304,3 @@ class QTestClient(ExecutionCalls):
         body = {"object_type": object_type, "fields": list(fields), "query": query}
         async for item in self._envelope("POST", f"{self.base}/search", {}, page_size, body=body):
             yield item
-
-    async def upload_attachment(
-        self,
-        object_type: str,
-        object_id: int,
-        file_name: str,
-        content_type: str,
-        data: bytes,
-        *,
-        retry_unsafe: bool = False,
-    ) -> Attachment:
-        """Attach a file to an object (``test-cases``, ``test-runs``, ``test-logs``, ...)."""
-        path = f"{self.base}/{object_type}/{object_id}/blob-handles"
-        # HTTP header values are ASCII: percent-encode other characters (a guess; the API docs
-        # say nothing about non-ASCII file names).
-        headers = {"File-Name": quote(file_name, safe=" !#$&'()+,;=@[]^`{}~"), "Content-Type": content_type}
-        result = await self.session.post_bytes(path, data, headers, retry_unsafe=retry_unsafe)
-        return parse(Attachment, result)

@@ -232,6 +232,11 @@ class ExecutionCalls:
         path = f"{self.base}/test-runs/{test_run_id}/test-logs/{test_log_id}"
         return parse(TestLog, await self.session.put_json(path, _wire(body)))
 
+    async def get_test_log(self, test_run_id: int, test_log_id: int) -> TestLog:
+        """One test log of a test run."""
+        path = f"{self.base}/test-runs/{test_run_id}/test-logs/{test_log_id}"
+        return parse(TestLog, await self.session.get_json(path))
+
     async def list_test_logs(self, test_run_id: int, *, page_size: int = 100) -> list[TestLog]:
         """Every test log of a test run (all pages)."""
         path = f"{self.base}/test-runs/{test_run_id}/test-logs"

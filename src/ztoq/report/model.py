@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ztoq.report.attachment_summary import AttachmentOverview
 from ztoq.report.formatting import entity_sort_key, seconds_between
 from ztoq.report.issues import RefMaker, issue_groups
 from ztoq.report.sections import (
+    PASSED,
+    PASSED_WITH_DEGRADATIONS,
     CountLine,
+    Notice,
     PhaseLine,
     ProblemGroup,
     ProblemItem,
@@ -24,6 +28,7 @@ from ztoq.report.sections import (
     RunLine,
     StateCount,
     Traffic,
+    Verdict,
     severity_rank,
 )
 from ztoq.report.verdict import decide, make_notices
@@ -127,6 +132,8 @@ class ReportInput:
     problems: list[ProblemRecord]
     mismatches: list[MismatchRecord]
     entities: list[EntityLink]
+    #: The attachments' summary; None when the input was not read from a store that has one.
+    attachments: AttachmentOverview | None = None
 
 
 _Key = tuple[str, str]
@@ -158,6 +165,9 @@ def build_report(data: ReportInput, *, sample_size: int = 50) -> Report:
     severity_totals = _severity_totals(problem_items)
     verdict = decide(data, counts, totals, issues, severity_totals)
     notices = make_notices(data, counts, traffic)
+    unavailable = data.attachments.unavailable_text if data.attachments is not None else None
+    if unavailable is not None:
+        verdict, notices = _without_attachments(verdict, notices, unavailable)
     field_counts = Counter(
         (issue.entity.entity_type, diff.field)
         for group in issues
@@ -188,7 +198,17 @@ def build_report(data: ReportInput, *, sample_size: int = 50) -> Report:
         severity_totals=severity_totals,
         problem_groups=groups,
         entities=tuple(refs.entity(e) for e in data.entities),
+        attachments=data.attachments if data.attachments is not None and data.attachments.listed else None,
     )
+
+
+def _without_attachments(
+    verdict: Verdict, notices: tuple[Notice, ...], sentence: str
+) -> tuple[Verdict, tuple[Notice, ...]]:
+    """The tenant has no attachment operations: say so on top, and never call that a clean pass."""
+    if verdict.status == PASSED:
+        verdict = Verdict(PASSED_WITH_DEGRADATIONS, f"{verdict.reason} {sentence}")
+    return verdict, (*notices, Notice("warning", "attachments_unavailable", sentence))
 
 
 def _row_order(row: CountRow) -> tuple[int, str]:

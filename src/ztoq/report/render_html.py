@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from ztoq.report import svg
+from ztoq.report.attachment_summary import fmt_bytes, known_bytes, owner_label
 from ztoq.report.formatting import (
     MAX_GROUPS_SHOWN,
     MAX_RUNS_SHOWN,
@@ -71,6 +72,9 @@ def environment() -> jinja2.Environment:
     env.filters.update(
         {
             "int": fmt_int,
+            "bytes": fmt_bytes,
+            "owner": owner_label,
+            "known_bytes": known_bytes,
             "signed": fmt_signed,
             "duration": fmt_duration,
             "seconds": fmt_seconds,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ztoq.report.attachment_summary import overview_to_dict
 from ztoq.report.formatting import iso
 from ztoq.report.sections import (
     CountLine,
@@ -141,6 +142,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             {"entity_type": s.entity_type, "states": dict(s.states), "total": s.total}
             for s in report.entity_states
         ],
+        "attachments": None if report.attachments is None else overview_to_dict(report.attachments),
         "traffic": {
             "requests_by_api": dict(traffic.requests_by_api),
             "requests_total": traffic.requests_total,
@@ -163,7 +165,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 #: Lists whose elements are written one per line (compact), so huge reports stay compact.
-RECORD_LISTS = frozenset({"items", "entities", "missing", "failed", "mismatches"})
+RECORD_LISTS = frozenset(
+    {"items", "entities", "missing", "failed", "mismatches", "by_owner_type", "examples"}
+)
 
 
 def _compact(value: Any) -> str:
@@ -195,7 +199,8 @@ def _encode(value: Any, indent: str, records: bool, out: list[str]) -> None:
 def render_json(report: Report) -> str:
     """The JSON report: complete, stable key order, ISO dates, ends with a newline.
 
-    Record lists (entities, problem items, missing, failed, mismatches) hold one record per line.
+    Record lists (entities, problem items, missing, failed, mismatches, attachment rows and examples)
+    hold one record per line.
 
     Args:
         report: A built report.

@@ -12,6 +12,13 @@ import json
 import re
 from collections.abc import Iterable
 
+from ztoq.report.attachment_summary import (
+    AttachmentExample,
+    AttachmentGroup,
+    OwnerFiles,
+    fmt_bytes,
+    known_bytes,
+)
 from ztoq.report.formatting import (
     MAX_GROUPS_SHOWN,
     MAX_RUNS_SHOWN,
@@ -21,6 +28,7 @@ from ztoq.report.formatting import (
     fmt_int,
     fmt_seconds,
     fmt_signed,
+    plural,
     shorten,
 )
 from ztoq.report.sections import CountLine, EntityRef, IssueGroup, ProblemGroup, Report
@@ -107,6 +115,61 @@ def _counts(report: Report) -> list[str]:
     out += _table(header, [*rows, total])
     out.append("Expected = Zephyr − skipped by design; Difference = qTest − expected.")
     return [*out, ""]
+
+
+def _owner_row(row: OwnerFiles) -> list[str]:
+    return [
+        md(row.label),
+        fmt_int(row.files),
+        fmt_bytes(row.bytes),
+        fmt_int(row.cached),
+        fmt_int(row.failed),
+        fmt_int(row.sent),
+        fmt_bytes(row.sent_bytes),
+    ]
+
+
+def _example(e: AttachmentExample) -> str:
+    if e.url is not None:
+        return f"{md(e.source_key)} ({md(e.url, 160)})"
+    name = f" {md(e.name, 80)}" if e.name else ""
+    place = f", cache: {md(e.cache_path)}" if e.cache_path else ""
+    return f"{md(e.source_key)}{name} ({fmt_bytes(e.size)}{place})"
+
+
+def _attachment_groups(title: str, groups: tuple[AttachmentGroup, ...]) -> list[str]:
+    files, size = sum(g.count for g in groups), known_bytes(groups)
+    out = [f"### {title}: {plural(files, 'file')} ({fmt_bytes(size)})", ""]
+    rows = [
+        [
+            f"{md(g.reason)} ({md(g.code)})",
+            fmt_int(g.count),
+            fmt_bytes(g.bytes),
+            "; ".join(_example(e) for e in g.examples) + (" …" if g.count > len(g.examples) else ""),
+        ]
+        for g in groups
+    ]
+    return out + _table(["Why", "Files", "Size", "Examples"], rows)
+
+
+def _attachments(report: Report) -> list[str]:
+    overview = report.attachments
+    if overview is None:
+        return []
+    out = ["## Attachments", ""]
+    if overview.unavailable_text is not None:
+        out += [f"> **Warning:** {md(overview.unavailable_text)}", ""]
+    if overview.owners:
+        header = ["Owner", "Files", "Size", "Cached", "Failed downloads", "In qTest", "Size in qTest"]
+        total = [f"**{cell}**" for cell in _owner_row(overview.total)]
+        out += _table(header, [*(_owner_row(row) for row in overview.owners), total])
+    elif overview.available:
+        out += ["Zephyr holds no attachment in this project.", ""]
+    if overview.not_sent:
+        out += _attachment_groups("Not sent", overview.not_sent)
+    if overview.changed:
+        out += _attachment_groups("Sent with a change", overview.changed)
+    return out
 
 
 def _more(more: int, noun: str) -> list[str]:
@@ -255,7 +318,7 @@ def render_markdown(report: Report) -> str:
         f"- Store: {md(report.store)}",
         "",
     ]
-    out += _counts(report) + _issues(report) + _problems(report) + _runs(report)
+    out += _counts(report) + _attachments(report) + _issues(report) + _problems(report) + _runs(report)
     out.append(
         f"Samples show up to {report.sample_size} items per group; "
         "the JSON report lists every entity and problem."

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ztoq.report.attachment_summary import AttachmentOverview
+
 #: Verdict statuses, best first.
 PASSED = "passed"
 PASSED_WITH_DEGRADATIONS = "passed with degradations"
@@ -280,6 +282,8 @@ class Report:
         severity_totals: Problems per severity, worst first.
         problem_groups: Problems grouped by (severity, code), worst first.
         entities: Every entity link (the item-by-item evidence), in input order.
+        attachments: Files and bytes per owner kind, sent and not sent with reasons; None when
+            the source's attachments were never listed.
     """
 
     title: str
@@ -301,6 +305,7 @@ class Report:
     severity_totals: tuple[tuple[str, int], ...]
     problem_groups: tuple[ProblemGroup, ...]
     entities: tuple[EntityRef, ...]
+    attachments: AttachmentOverview | None = None
 
     @property
     def problem_count(self) -> int:

@@ -2,13 +2,15 @@
 
 qTest ids differ from one run to another, so two projects are compared by what the Zephyr keys
 point at: modules by path, test cases (name, module, steps, priority, status, version), releases,
-test cycles (and their parents), test runs and their logs in order. Reading raises
-AssertionError when a Zephyr key is in qTest twice (a duplicate). Used by the crash-safety tests
+test cycles (and their parents), test runs and their logs in order, and the attachments of each
+(name and SHA-256 of the content, per test case, step, release, test log and step log). Reading
+raises AssertionError when a Zephyr key is in qTest twice (a duplicate). Used by the crash-safety tests
 and by ``ztoq bench --chaos``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -42,6 +44,18 @@ def _pages(api: httpx.Client, path: str, params: dict[str, Any], envelope: bool)
         page += 1
 
 
+def _attachments(api: httpx.Client, object_type: str, object_id: int) -> list[tuple[str, str]]:
+    """(name, SHA-256) of every attachment of one object, sorted (duplicates stay visible)."""
+    found = []
+    for attachment in api.get(f"/{object_type}/{object_id}/attachments").json():
+        digest = hashlib.sha256()
+        with api.stream("GET", f"/{object_type}/{object_id}/attachments/{attachment['id']}") as answer:
+            for chunk in answer.iter_bytes():
+                digest.update(chunk)
+        found.append((attachment["name"], digest.hexdigest()))
+    return sorted(found)
+
+
 def qtest_snapshot(api: httpx.Client) -> dict[str, Any]:
     """Everything in the qTest project, named by Zephyr keys (qTest ids differ between runs).
 
@@ -49,6 +63,12 @@ def qtest_snapshot(api: httpx.Client) -> dict[str, Any]:
     """
     snapshot: dict[str, Any] = {}
     paths: dict[int, str] = {}
+    files: dict[str, list[tuple[str, str]]] = {}
+
+    def attached(label: str, object_type: str, object_id: int) -> None:
+        found = _attachments(api, object_type, object_id)
+        if found:
+            files[label] = found
 
     def walk_modules(module: dict[str, Any], prefix: str) -> None:
         path = f"{prefix}/{module['name']}"
@@ -66,6 +86,9 @@ def qtest_snapshot(api: httpx.Client) -> dict[str, Any]:
             key = _key_of(case)
             assert key not in cases, f"test case {key} is in qTest twice"
             case_keys[case["id"]] = key
+            attached(f"test-case {key}", "test-cases", case["id"])
+            for step in case.get("test_steps") or []:
+                attached(f"test-step {key}#{step['order']}", "test-steps", step["id"])
             props = {
                 p["field_name"]: p.get("field_value_name") or p.get("field_value") for p in case["properties"]
             }
@@ -88,6 +111,7 @@ def qtest_snapshot(api: httpx.Client) -> dict[str, Any]:
         key = _key_of(release)
         assert key not in releases, f"release {key} is in qTest twice"
         releases[key] = release["name"]
+        attached(f"release {key}", "releases", release["id"])
     snapshot["releases"] = releases
     cycles: dict[str, Any] = {}
     cycle_ids: list[tuple[int, str]] = []
@@ -123,5 +147,11 @@ def qtest_snapshot(api: httpx.Client) -> dict[str, Any]:
             assert len({entry[0] for entry in runs[key]}) == len(runs[key]), (
                 f"a log of run {key} is duplicated"
             )
+            for log in logs:
+                attached(f"test-log {_key_of(log)}", "test-logs", log["id"])
+                for step in log.get("test_step_logs") or []:
+                    label = f"test-step-log {_key_of(log)}#{step.get('order')}"
+                    attached(label, "test-step-logs", step["test_step_log_id"])
     snapshot["test_runs"] = runs
+    snapshot["attachments"] = files
     return snapshot

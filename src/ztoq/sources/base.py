@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
+
 from ztoq.sources.records import (
     Folder,
     Option,
@@ -27,7 +29,10 @@ from ztoq.sources.records import (
     TestExecution,
     TestPlan,
 )
-from ztoq.store import SourceItem
+from ztoq.store import ListedAttachment, SourceItem
+
+#: What receives a download: the streamed answer (read it with ``aiter_bytes``).
+Consumer = Callable[[httpx.Response], Awaitable[None]]
 
 
 class StoredRows(Protocol):
@@ -110,6 +115,69 @@ class Parts:
     applies_to: Callable[[SourceItem], bool] = _every
 
 
+#: The stored source row (type, key) saying whether the source's attachment operations answered:
+#: payload ``{"available": bool, "reason": str | None, "owners": int}``.
+ATTACHMENT_API_STATUS = ("attachment_api", "status")
+
+
+class AttachmentsUnavailable(Exception):
+    """The source's tenant does not offer the attachment operations (it answers 503 to them)."""
+
+
+@dataclass(frozen=True)
+class AttachmentOwner:
+    """An object whose attachments a source lists.
+
+    Attributes:
+        owner_type: its canonical kind: ``test_case``, ``test_step``, ``test_plan``,
+            ``test_cycle``, ``test_execution`` or ``execution_step``.
+        owner_key: the source key of the test case, plan, cycle or execution (of the step's
+            test case or execution for steps).
+        step_index: for steps, the step's 0-based position.
+        address: what the source addresses the object by in its attachment calls (a key, an
+            id, a step id).
+        parent_address: for steps, what the source addresses the step's test case or execution by.
+    """
+
+    owner_type: str
+    owner_key: str
+    step_index: int | None = None
+    address: str = ""
+    parent_address: str = ""
+
+
+class AttachmentReader(Protocol):
+    """How a source lists and downloads attachments; the pipeline decides what to read and keeps the files."""
+
+    def owners(self, rows: StoredRows) -> Iterator[AttachmentOwner]:
+        """Every object extract stored that may carry attachments (with the steps it can address)."""
+        ...
+
+    def inline_images(self, rows: StoredRows) -> Iterator[ListedAttachment]:
+        """Images embedded in the rich text of stored rows that the API credentials can fetch.
+
+        Each is an attachment of the entity whose text embeds it (source id
+        :func:`~ztoq.sources.records.inline_image_id` of its URL); images elsewhere (SmartBear's
+        CDN, behind a browser session) are left to mapping, which keeps a visible reference.
+        """
+        ...
+
+    async def list(self, owner: AttachmentOwner) -> list[ListedAttachment]:
+        """The attachments of one object (an empty list: it has none).
+
+        Raises:
+            AttachmentsUnavailable: the tenant does not offer attachment operations.
+        """
+        ...
+
+    async def download(self, locator: str, consume: Consumer) -> None:
+        """Stream the bytes of the attachment at ``locator`` (as listed) to ``consume``.
+
+        ``consume`` is called again from the start when the download is retried.
+        """
+        ...
+
+
 class SourceAdapter(Protocol):
     """A test management system ztoq migrates from.
 
@@ -120,6 +188,7 @@ class SourceAdapter(Protocol):
         plan_types: stored entity types that group executions ("test_plan", "test_cycle"), in order.
         test_case_parts: what is read per test case, or None when a test case comes whole.
         execution_parts: what is read per execution, or None when an execution comes whole.
+        attachments: how its attachments are listed and downloaded, or None when it has none.
     """
 
     reader: RecordReader
@@ -127,6 +196,11 @@ class SourceAdapter(Protocol):
     plan_types: tuple[str, ...]
     test_case_parts: Parts | None
     execution_parts: Parts | None
+
+    @property
+    def attachments(self) -> AttachmentReader | None:
+        """How its attachments are listed and downloaded, or None when it has none."""
+        ...
 
     async def read_project(self) -> SourceItem:
         """The project being migrated, as the source describes it.

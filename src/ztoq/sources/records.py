@@ -13,6 +13,9 @@ A leaf module: it imports only vendor facts, so mapping can read it without load
 
 from __future__ import annotations
 
+import hashlib
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -358,3 +361,48 @@ class SourceRecords:
     test_plans: tuple[TestPlan, ...] = ()
     test_cycles: tuple[TestCycle, ...] = ()
     test_executions: tuple[TestExecution, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a test case, a step, a plan, a cycle, an execution or a step result.
+
+    Attributes:
+        key: how ztoq keys it (unique in the project).
+        owner_type: what it is attached to: ``test_case``, ``test_step``, ``test_plan``,
+            ``test_cycle``, ``test_execution`` or ``execution_step``.
+        owner_key: the key of the test case, plan, cycle or execution (of the step's, for steps).
+        step_index: for steps, the step's 0-based position.
+        name: the file name, as the source has it.
+        size: its size in bytes (once downloaded, or as the source declared it), or None.
+        content_type: its MIME type, or None.
+        sha256: the SHA-256 of its content once it is in the local cache, else None.
+        cache_path: where it is in the local cache (for the report), or None.
+        reason: why it could not be downloaded, or None.
+    """
+
+    key: str
+    owner_type: str
+    owner_key: str
+    step_index: int | None
+    name: str
+    size: int | None
+    content_type: str | None
+    sha256: str | None
+    cache_path: str | None = None
+    reason: str | None = None
+
+
+_IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*(['\"])(.*?)\1[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def embedded_image_urls(text: str) -> list[str]:
+    """The ``src`` of every ``<img>`` embedded in an HTML text (rich-text fields), in order."""
+    if "<img" not in text.lower():
+        return []
+    return [html.unescape(m.group(2)) for m in _IMG_SRC.finditer(text)]
+
+
+def inline_image_id(url: str) -> str:
+    """The source id of the attachment made of an image embedded in rich text (from its URL)."""
+    return "inline-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]

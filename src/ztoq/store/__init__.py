@@ -19,12 +19,17 @@ from ztoq.store.database import (
     inspect_schema,
     open_store,
 )
+from ztoq.store.files import CacheWriter, FileCache
 from ztoq.store.hashing import canonical_json, content_hash
 from ztoq.store.lock import LockOwner, StoreLock
 from ztoq.store.records import (
     TARGET_STATES,
+    AttachmentFile,
+    AttachmentState,
+    AttachmentTotals,
     EntityKey,
     IndexInfo,
+    ListedAttachment,
     LoadWork,
     MappingRecord,
     MappingState,
@@ -45,8 +50,14 @@ from ztoq.store.repository import Repository
 
 __all__ = [
     "TARGET_STATES",
+    "AttachmentFile",
+    "AttachmentState",
+    "AttachmentTotals",
+    "CacheWriter",
     "EntityKey",
+    "FileCache",
     "IndexInfo",
+    "ListedAttachment",
     "LoadWork",
     "LockOwner",
     "MappingRecord",

@@ -47,6 +47,17 @@ class Severity(StrEnum):
     MISMATCH = "mismatch"
 
 
+class AttachmentState(StrEnum):
+    """Where a source attachment stands in the local file cache."""
+
+    #: Known from the source, not downloaded yet.
+    LISTED = "listed"
+    #: Downloaded into the file cache (its ``sha256`` names the file).
+    CACHED = "cached"
+    #: The download failed; ``reason`` says why.
+    FAILED = "failed"
+
+
 class PlannedStatus(StrEnum):
     """Whether transform planned an entity for loading or decided to skip it."""
 
@@ -243,3 +254,53 @@ class IndexInfo:
     recommended: bool
     #: Part of the migrated schema (False: optional, created by ``ztoq db index create``).
     in_schema: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListedAttachment:
+    """An attachment extract found in the source (not downloaded yet)."""
+
+    #: The attachment's key in ztoq, built by the source adapter (e.g. ``test_case/PROJ-T1/101``).
+    source_key: str
+    #: The canonical owner kind: ``test_case``, ``test_step``, ``test_plan``, ``test_cycle``,
+    #: ``test_execution`` or ``execution_step``.
+    owner_type: str
+    owner_key: str
+    #: 0-based position of the step, for step owners.
+    step_index: int | None
+    source_id: str
+    name: str
+    #: The size the source declared, when it declares one.
+    size: int | None
+    content_type: str | None
+    #: Where the adapter downloads it from (opaque to the store).
+    locator: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFile(ListedAttachment):
+    """A catalogued attachment: what the source holds (as listed), whether it is cached, where it landed."""
+
+    #: Content hash of the cached file (None until downloaded).
+    sha256: str | None
+    #: An ``AttachmentState`` value.
+    state: str
+    reason: str | None
+    target_object_type: str | None
+    target_object_id: int | None
+    target_id: int | None
+    first_seen_run_id: int | None
+    last_seen_run_id: int | None
+    #: The source no longer holds it.
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentTotals:
+    """Number and bytes of attachments of one owner kind in one state."""
+
+    owner_type: str
+    state: str
+    count: int
+    #: Sum of the known sizes (unknown sizes count as 0).
+    bytes: int

@@ -9,6 +9,7 @@ from ztoq.store.repo_base import RepoBase
 from ztoq.store.tables import (
     ALL_TABLES,
     OPTIONAL_INDEXES,
+    attachments,
     planned_entities,
     problems,
     runs,
@@ -47,10 +48,11 @@ class AdminQueries(RepoBase):
     def clear_phase(self, project_key: str, phase: str) -> dict[str, int]:
         """Roll back what a phase stored for a project, so it runs again from scratch.
 
-        ``extract`` removes the raw source entities, ``transform`` the planned entities; every phase
-        also loses its problems. Mappings are kept whatever the phase: they are the
-        only record of what already exists in qTest, and forgetting them would make the next load
-        create duplicates.
+        ``extract`` removes the raw source entities and the attachment catalogue, ``transform`` the
+        planned entities; every phase also loses its problems. Mappings are kept whatever the phase:
+        they are the only record of what already exists in qTest, and forgetting them would make the
+        next load create duplicates. For the same reason attachments already uploaded to qTest keep
+        their rows (files in the cache are never removed here: they are named by content).
 
         Args:
             project_key: The Zephyr project key.
@@ -65,6 +67,13 @@ class AdminQueries(RepoBase):
         for table in _PHASE_TABLES[phase]:
             result = self._session.execute(delete(table).where(table.c.project_key == project_key))
             deleted[table.name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if phase == "extract":
+            result = self._session.execute(
+                delete(attachments).where(
+                    attachments.c.project_key == project_key, attachments.c.target_id.is_(None)
+                )
+            )
+            deleted[attachments.name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
         result = self._session.execute(
             delete(problems).where(problems.c.project_key == project_key, problems.c.phase == phase)
         )

@@ -10,6 +10,7 @@ Phases never write SQL; they call these methods (see the mixins for each table g
 from __future__ import annotations
 
 from ztoq.store.repo_admin import AdminQueries
+from ztoq.store.repo_attachments import AttachmentQueries
 from ztoq.store.repo_mapping import MappingQueries
 from ztoq.store.repo_planned import PlannedQueries
 from ztoq.store.repo_problems import ProblemQueries
@@ -17,7 +18,15 @@ from ztoq.store.repo_runs import RunQueries
 from ztoq.store.repo_source import SourceQueries
 
 
-class Repository(SourceQueries, PlannedQueries, MappingQueries, ProblemQueries, RunQueries, AdminQueries):
+class Repository(
+    SourceQueries,
+    PlannedQueries,
+    MappingQueries,
+    ProblemQueries,
+    RunQueries,
+    AttachmentQueries,
+    AdminQueries,
+):
     """All named queries of the store, bound to one SQLAlchemy session.
 
     Methods never commit by themselves; ``Store.session()`` commits at the end of the unit of work,

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ztoq.store.records import MappingState, PlannedStatus, RunStatus, Severity
+from ztoq.store.records import AttachmentState, MappingState, PlannedStatus, RunStatus, Severity
 
 
 def _check(column: str, values: type[StrEnum]) -> CheckConstraint:
@@ -225,6 +225,39 @@ class Problem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AttachmentRow(Base):
+    """One attachment the source holds: the file cache's catalogue, and where it landed in qTest."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        _check("state", AttachmentState),
+        Index("ix_attachments_owner", "project_key", "owner_type", "owner_key"),
+        Index("ix_attachments_sha", "project_key", "sha256"),
+    )
+
+    project_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(32))
+    owner_key: Mapped[str] = mapped_column(String(255))
+    step_index: Mapped[int | None] = mapped_column(Integer)
+    source_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    locator: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    target_object_type: Mapped[str | None] = mapped_column(String(32))
+    target_object_id: Mapped[int | None] = mapped_column(BigInteger)
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Plain run ids, no foreign keys, as in source_entities.
+    first_seen_run_id: Mapped[int | None] = mapped_column(Integer)
+    last_seen_run_id: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class LockRow(Base):
     """A named lock row: who holds it and when it last proved to be alive."""
 
@@ -248,6 +281,7 @@ source_entities = _table(SourceEntity)
 planned_entities = _table(PlannedEntity)
 mappings = _table(MappingRow)
 problems = _table(Problem)
+attachments = _table(AttachmentRow)
 locks = _table(LockRow)
 
 #: Every store table, in an order that respects foreign keys (parents first).
@@ -258,6 +292,7 @@ ALL_TABLES: tuple[Table, ...] = (
     planned_entities,
     mappings,
     problems,
+    attachments,
     locks,
 )
 

@@ -97,6 +97,7 @@ def test_table_and_state_counts(store: Store) -> None:
             "planned_entities": 1,
             "mappings": 1,
             "problems": 2,
+            "attachments": 0,
             "locks": 0,
         }
         assert repo.table_counts()["source_entities"] == 3
@@ -108,7 +109,7 @@ def test_clear_phase_rolls_back_a_phase_but_never_mappings(store: Store) -> None
     _fill(store)
     with store.session() as repo:
         assert repo.clear_phase(P, "transform") == {"planned_entities": 1, "problems": 1}
-        assert repo.clear_phase(P, "extract") == {"source_entities": 2, "problems": 1}
+        assert repo.clear_phase(P, "extract") == {"source_entities": 2, "attachments": 0, "problems": 1}
         assert repo.clear_phase(P, "load") == {"problems": 0}
         assert repo.source_counts("OTHER") == {"test_case": 1}
         assert repo.mappings_for(P, "test_case") == {"T1": 1}

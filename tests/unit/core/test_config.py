@@ -196,14 +196,8 @@ def test_inert_settings_are_named_once_each() -> None:
     from ztoq.config import build_config, inert_settings
 
     base = {"zephyr": {"project_key": "P"}}
-    defaults = inert_settings(build_config(base))
-    assert len(defaults) == 1
-    assert "include_attachments" in defaults[0]
-    quiet = build_config({**base, "migration": {"include_attachments": False}})
-    assert inert_settings(quiet) == []
-    batch = build_config(
-        {**base, "migration": {"include_attachments": False}, "performance": {"use_batch_transformer": False}}
-    )
+    assert inert_settings(build_config(base)) == []  # attachments are migrated: not inert any more
+    batch = build_config({**base, "performance": {"use_batch_transformer": False}})
     [sentence] = inert_settings(batch)
     assert "use_batch_transformer: false has no effect" in sentence
 

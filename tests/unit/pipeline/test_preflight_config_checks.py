@@ -84,7 +84,7 @@ def test_types_sharing_an_area_give_every_reason() -> None:
     assert needed["test_cycle.view"] == "2 cycle folders to validate; 1 test cycle to validate"
     assert needed["test_cycle.create"] == "2 cycle folders to create"
     assert needed["test_cycle.edit"] == "1 test cycle to update"
-    assert needed_permissions([TypeCounts("attachment", planned=3, create=3)], approve=True) == {}
+    assert needed_permissions([TypeCounts("widget", planned=3, create=3)], approve=True) == {}
 
 
 def test_only_an_explicit_false_denies() -> None:

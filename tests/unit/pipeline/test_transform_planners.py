@@ -33,6 +33,7 @@ def test_nothing_extracted_plans_the_two_roots() -> None:
         "test_cycle": [],
         "test_run": [],
         "test_log": [],
+        "attachment": [],
     }
 
 

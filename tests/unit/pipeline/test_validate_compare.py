@@ -198,6 +198,7 @@ def test_a_matching_project_gives_no_problems_and_full_counts() -> None:
         "test_cycle": TypeCounts(source=1, planned=1, target=1),
         "test_run": TypeCounts(source=1, planned=1, target=1),
         "test_log": TypeCounts(source=2, planned=2, target=2),
+        "attachment": TypeCounts(),
     }
 
 

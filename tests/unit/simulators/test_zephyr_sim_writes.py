@@ -199,7 +199,7 @@ def test_steps_append_and_overwrite_and_replace_a_script(sim: ZephyrSimulator) -
     }
     ok(sim, "POST", "/testcases/DEMO-T3/teststeps", {"mode": "APPEND", "items": [call_step]}, 201)
     values = ok(sim, "GET", "/testcases/DEMO-T3/teststeps")["values"]
-    assert values[0] == {"inline": {"description": "one", "testData": "x = 1"}}
+    assert values[0] == {"id": values[0]["id"], "inline": {"description": "one", "testData": "x = 1"}}
     assert values[1]["testCase"]["testCaseKey"] == "DEMO-T1"
     assert ok(sim, "GET", "/testcases/DEMO-T3")["testScript"]["self"].endswith("/teststeps")
     ok(
@@ -209,7 +209,9 @@ def test_steps_append_and_overwrite_and_replace_a_script(sim: ZephyrSimulator) -
         {"mode": "OVERWRITE", "items": [{"inline": {"description": "z"}}]},
         201,
     )
-    assert ok(sim, "GET", "/testcases/DEMO-T3/teststeps")["values"] == [{"inline": {"description": "z"}}]
+    overwritten = ok(sim, "GET", "/testcases/DEMO-T3/teststeps")["values"]
+    assert overwritten == [{"id": overwritten[0]["id"], "inline": {"description": "z"}}]
+    assert overwritten[0]["id"] not in {v["id"] for v in values}
 
 
 @pytest.mark.parametrize(

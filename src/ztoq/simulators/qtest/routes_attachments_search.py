@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote, unquote
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -90,7 +91,8 @@ def _check_object(req: Req, object_type: str, object_id: int) -> None:
 def _upload(req: Req) -> Response:
     object_type, object_id = str(req.params["objectType"]), int(req.params["objectId"])
     _check_object(req, object_type, object_id)
-    name = req.headers.get("file-name")
+    # Header values are ASCII: clients percent-encode other characters (ztoq does); decode them.
+    name = unquote(req.headers.get("file-name") or "")
     if not name:
         raise QTestError(400, "The File-Name header is required")
     content_type = req.headers.get("content-type")
@@ -118,7 +120,9 @@ def _attachment(req: Req, key: str) -> Any:
 
 def _download(req: Req) -> Response:
     attachment = _attachment(req, "attachmentId")
-    disposition = f'attachment; filename="{attachment.name}"'
+    # Header values are Latin-1: a non-ASCII name goes in RFC 6266's ``filename*`` (UTF-8).
+    ascii_name = attachment.name.encode("ascii", "replace").decode().replace('"', "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(attachment.name, safe='')}"
     return Response(
         attachment.data, media_type=attachment.content_type, headers={"Content-Disposition": disposition}
     )

@@ -3,10 +3,22 @@
 ``ZephyrSimulator(dataset)`` serves a ``--data`` dataset (or nothing) under ``/v2`` as an ASGI
 app; ``generate_dataset(n, seed)`` builds a realistic project in that format. See
 docs/simulators-zephyr.md for the dataset format, the endpoints and every behaviour the
-vendor's specification leaves open.
+vendor's specification leaves open. ``generated_content_sha256(size, seed)`` and
+``generated_content_chunks(size, seed)`` recompute the bytes of a ``generated`` attachment.
 """
 
 from ztoq.simulators.zephyr.app import DEFAULT_ZEPHYR_TOKEN, ZephyrSimulator
+from ztoq.simulators.zephyr.attachment_content import generated_content_chunks, generated_content_sha256
+from ztoq.simulators.zephyr.attachments import UNAVAILABLE_MESSAGE
 from ztoq.simulators.zephyr.generate import generate_dataset
+from ztoq.simulators.zephyr.generate_attachments import LARGE_ATTACHMENT_SIZE
 
-__all__ = ["DEFAULT_ZEPHYR_TOKEN", "ZephyrSimulator", "generate_dataset"]
+__all__ = [
+    "DEFAULT_ZEPHYR_TOKEN",
+    "LARGE_ATTACHMENT_SIZE",
+    "UNAVAILABLE_MESSAGE",
+    "ZephyrSimulator",
+    "generate_dataset",
+    "generated_content_chunks",
+    "generated_content_sha256",
+]

@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ztoq.simulators.faults import ASGIApp, FaultMiddleware, FaultOptions, Receive, RequestStats, Scope, Send
+from ztoq.simulators.zephyr.attachment_routes import AttachmentRoutes
 from ztoq.simulators.zephyr.generate import generate_dataset
+from ztoq.simulators.zephyr.generate_attachments import LARGE_ATTACHMENT_SIZE
 from ztoq.simulators.zephyr.pagination import ZephyrApiError
 from ztoq.simulators.zephyr.routes import ZephyrRoutes, json_response
 from ztoq.simulators.zephyr.state import ZephyrState
@@ -97,6 +99,8 @@ class ZephyrSimulator:
         faults: Latency, rate limit and failure injection (all off by default).
         max_results_cap: The largest ``maxResults`` the server grants on offset pages.
         cursor_limit_cap: The largest ``limit`` the server grants on NextGen cursor pages.
+        attachments_available: False stands for a tenant that lacks the attachment operations:
+            they all answer 503 (``state.attachments_available`` changes it later).
     """
 
     def __init__(
@@ -107,15 +111,17 @@ class ZephyrSimulator:
         faults: FaultOptions | None = None,
         max_results_cap: int = 100,
         cursor_limit_cap: int = 1000,
+        attachments_available: bool = True,
     ) -> None:
         self.state = ZephyrState(dataset)
+        self.state.attachments_available = attachments_available
         self.token = token
         self.faults = faults or FaultOptions()
         self.max_results_cap = max(1, max_results_cap)
         self.cursor_limit_cap = max(1, cursor_limit_cap)
         self.stats = RequestStats()
         starlette = Starlette(
-            routes=ZephyrRoutes(self).routes(),
+            routes=ZephyrRoutes(self).routes() + AttachmentRoutes(self).routes(),
             exception_handlers={ZephyrApiError: _api_error, HTTPException: _http_error},
         )
         self.app: ASGIApp = FaultMiddleware(
@@ -124,14 +130,33 @@ class ZephyrSimulator:
 
     @classmethod
     def generated(
-        cls, test_cases: int, seed: int = 0, project_key: str = "DEMO", **kw: Any
+        cls,
+        test_cases: int,
+        seed: int = 0,
+        project_key: str = "DEMO",
+        *,
+        attachments: bool = True,
+        large_attachments: int = 0,
+        large_attachment_size: int = LARGE_ATTACHMENT_SIZE,
+        **kw: Any,
     ) -> ZephyrSimulator:
-        """A simulator serving ``generate_dataset(test_cases, seed, project_key)``.
+        """A simulator serving ``generate_dataset(test_cases, seed, project_key, ...)``.
 
         Args:
             test_cases: About how many test cases the project holds.
             seed: The random seed; the same seed gives the same dataset.
             project_key: The Jira project key.
-            **kw: Passed on to the constructor (token, faults, caps).
+            attachments: Put small attachments on a share of every entity kind.
+            large_attachments: How many large files (generated content) to attach as well.
+            large_attachment_size: The size of each large file in bytes (over qTest's 50 MB).
+            **kw: Passed on to the constructor (token, faults, caps, attachments_available).
         """
-        return cls(generate_dataset(test_cases, seed=seed, project_key=project_key), **kw)
+        dataset = generate_dataset(
+            test_cases,
+            seed=seed,
+            project_key=project_key,
+            attachments=attachments,
+            large_attachments=large_attachments,
+            large_attachment_size=large_attachment_size,
+        )
+        return cls(dataset, **kw)

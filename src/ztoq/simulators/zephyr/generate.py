@@ -22,6 +22,7 @@ from typing import Any
 from ztoq.errors import InputError
 from ztoq.simulators import catalog
 from ztoq.simulators.zephyr import vocabulary as words
+from ztoq.simulators.zephyr.generate_attachments import LARGE_ATTACHMENT_SIZE, generate_attachments
 from ztoq.simulators.zephyr.generate_runs import RunGenerator
 from ztoq.simulators.zephyr.pagination import format_datetime
 from ztoq.simulators.zephyr.state import DEFAULT_JIRA_BASE_URL
@@ -59,6 +60,9 @@ def generate_dataset(
     project_key: str = "DEMO",
     *,
     executions_per_case: float | None = None,
+    attachments: bool = True,
+    large_attachments: int = 0,
+    large_attachment_size: int = LARGE_ATTACHMENT_SIZE,
 ) -> dict[str, Any]:
     """Generate a Zephyr Scale project with about ``test_cases`` test cases.
 
@@ -68,12 +72,19 @@ def generate_dataset(
         project_key: The Jira project key (``[A-Z][A-Z_0-9]+``).
         executions_per_case: About how many executions each test case gets in all (None: the
             realistic default mix of about 1.6; for benchmarks of execution-heavy projects).
+        attachments: Put small attachments on a share of every entity kind (generate_attachments.py);
+            they draw from their own random generator, so the rest of the dataset is the same
+            either way.
+        large_attachments: How many large files (``generated`` content) to attach as well.
+        large_attachment_size: The size of each large file in bytes (default 51 MiB, over qTest's
+            50 MB limit).
 
     Returns:
         The dataset in the ``--data`` format described in docs/simulators-zephyr.md.
 
     Raises:
-        InputError: when ``test_cases`` is negative or the project key is malformed.
+        InputError: when ``test_cases`` is negative, the project key is malformed, or a number of
+            executions or large attachments, or their size, is out of range.
     """
     if test_cases < 0:
         raise InputError(f"The number of test cases must be 0 or more, got {test_cases}.")
@@ -81,9 +92,16 @@ def generate_dataset(
         raise InputError(f"'{project_key}' is not a Jira project key (capital letters, digits, _).")
     if executions_per_case is not None and executions_per_case <= 0:
         raise InputError(f"executions per case must be more than 0, got {executions_per_case}.")
+    if large_attachments < 0 or large_attachment_size < 0:
+        raise InputError("The number and size of large attachments must be 0 or more.")
     generator = _Generator(test_cases, seed, project_key)
     generator.executions_per_case = executions_per_case
-    return generator.build()
+    dataset = generator.build()
+    if attachments or large_attachments:
+        dataset["attachments"] = generate_attachments(
+            dataset, seed, small=attachments, large=large_attachments, large_size=large_attachment_size
+        )
+    return dataset
 
 
 class _Generator:

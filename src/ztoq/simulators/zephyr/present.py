@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ztoq.simulators.zephyr.state import Entity, ZephyrState, links_key
+from ztoq.simulators.zephyr.loading import links_key
+from ztoq.simulators.zephyr.state import Entity, ZephyrState
 
 #: Fields holding links into the API, and the collection each one points into.
 _API_LINK_FIELDS: dict[str, str] = {

@@ -21,28 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ztoq.errors import InputError
+from ztoq.simulators.zephyr.attachments import AttachmentStore, case_owners
+from ztoq.simulators.zephyr.loading import load_dataset
 from ztoq.simulators.zephyr.pagination import ZephyrApiError, parse_served_datetime
+from ztoq.simulators.zephyr.step_ids import StepOwnerKind, number_steps
 
 Entity = dict[str, Any]
 
 STATUS_TYPES = ("TEST_CASE", "TEST_PLAN", "TEST_CYCLE", "TEST_EXECUTION")
 FOLDER_TYPES = ("TEST_CASE", "TEST_PLAN", "TEST_CYCLE")
 DEFAULT_JIRA_BASE_URL = "https://ztoq-sim.atlassian.net"
-
-#: Top-level keys of the ``--data`` format holding lists of entities, and their id spaces.
-LIST_KEYS = (
-    "projects",
-    "folders",
-    "statuses",
-    "priorities",
-    "environments",
-    "testcases",
-    "testcycles",
-    "testplans",
-    "testexecutions",
-)
-MAP_KEYS = ("teststeps", "testscripts", "executionsteps", "links", "testcaseversions")
 
 _KEY_RE = re.compile(r"^(?P<project>.+)-(?P<kind>[TRPE])(?P<number>[0-9]+)$")
 _DIGITS_RE = re.compile(r"^[0-9]+$")
@@ -89,6 +77,12 @@ class ZephyrState:
         self.execution_ids: dict[str, int] = {}
         self.last_ids: dict[str, int] = {}
         self.last_key_numbers: dict[tuple[int, str], int] = {}
+        #: Attachments of every owner kind (attachments.py); served only while available.
+        self.attachments = AttachmentStore()
+        #: False: the tenant lacks the attachment operations, which all answer 503.
+        self.attachments_available = True
+        #: (step owner kind, owner id) -> the next step slot, once the API wrote steps (step_ids.py).
+        self.step_slots: dict[tuple[StepOwnerKind, int], int] = {}
         self.revision = 0
         self._cache: dict[tuple[Any, ...], Any] = {}
         if dataset is not None:
@@ -98,74 +92,18 @@ class ZephyrState:
 
     def load(self, dataset: Mapping[str, Any]) -> None:
         """Add a ``--data`` dataset (see docs/simulators-zephyr.md); raises InputError when malformed."""
-        if not isinstance(dataset, Mapping):
-            raise InputError("The Zephyr dataset must be a JSON object.")
-        with self.lock:
-            if isinstance(dataset.get("jiraBaseUrl"), str):
-                self.jira_base_url = dataset["jiraBaseUrl"].rstrip("/")
-            for name in LIST_KEYS:
-                _check_entities(dataset.get(name, []), name)
-            for name in MAP_KEYS:
-                if not isinstance(dataset.get(name, {}), Mapping):
-                    raise InputError(f"Dataset key '{name}' must be an object.")
-            for name, target in (
-                ("projects", self.projects),
-                ("folders", self.folders),
-                ("statuses", self.statuses),
-                ("priorities", self.priorities),
-                ("environments", self.environments),
-            ):
-                for entity in dataset.get(name, []):
-                    target[entity["id"]] = entity
-            links = dict(dataset.get("links", {}))
-            self._load_testcases(dataset, links)
-            for name, target, ids in (
-                ("testcycles", self.testcycles, self.cycle_ids),
-                ("testplans", self.testplans, self.plan_ids),
-                ("testexecutions", self.testexecutions, self.execution_ids),
-            ):
-                for entity in dataset.get(name, []):
-                    entity = _take_inline_links(entity, links)
-                    target[entity["id"]] = entity
-                    if isinstance(entity.get("key"), str):
-                        ids[entity["key"]] = entity["id"]
-                        self._note_key(entity)
-            self.teststeps.update({str(k): list(v) for k, v in dataset.get("teststeps", {}).items()})
-            self.testscripts.update({str(k): v for k, v in dataset.get("testscripts", {}).items()})
-            for ident, steps in dataset.get("executionsteps", {}).items():
-                if not str(ident).isdigit():
-                    raise InputError(f"executionsteps keys must be execution ids, got '{ident}'.")
-                self.executionsteps[int(ident)] = list(steps)
-            self.links.update(links)
-            for name in LIST_KEYS:
-                self._note_ids(name, (e["id"] for e in dataset.get(name, [])))
-            self._note_ids("testcases", self.version_index)
-            self._note_ids("links", (item["id"] for obj in self.links.values() for item in _link_items(obj)))
-            self._note_ids("testscripts", (s["id"] for s in self.testscripts.values() if "id" in s))
-            self.touch()
+        load_dataset(self, dataset)
 
-    def _load_testcases(self, dataset: Mapping[str, Any], links: dict[str, Any]) -> None:
-        older: Mapping[str, Any] = dataset.get("testcaseversions", {})
-        for case in dataset.get("testcases", []):
-            key = case.get("key")
-            if not isinstance(key, str):
-                raise InputError(f"Test case {case.get('id')} has no key.")
-            case = _take_inline_links(case, links)
-            versions = [*older.get(key, []), case]
-            _check_entities(versions, f"testcaseversions[{key}]")
-            self.testcase_versions[key] = versions
-            for number, version in enumerate(versions, start=1):
-                self.version_index[version["id"]] = (key, number)
-            self._note_key(case)
-
-    def _note_key(self, entity: Entity) -> None:
+    def note_key(self, entity: Entity) -> None:
+        """Record a loaded key (``DEMO-T7``) so that keys the API allocates come after it."""
         match = _KEY_RE.match(str(entity.get("key", "")))
         project = entity.get("project") or {}
         if match and isinstance(project.get("id"), int):
             slot = (project["id"], match.group("kind"))
             self.last_key_numbers[slot] = max(self.last_key_numbers.get(slot, 0), int(match.group("number")))
 
-    def _note_ids(self, kind: str, ids: Iterable[int]) -> None:
+    def note_ids(self, kind: str, ids: Iterable[int]) -> None:
+        """Record loaded ids of an id space so that ids the API allocates come after them."""
         self.last_ids[kind] = max([self.last_ids.get(kind, 0), *ids])
 
     # -- allocation and cache ---------------------------------------------------------------
@@ -183,8 +121,33 @@ class ZephyrState:
             self.last_key_numbers[slot] = self.last_key_numbers.get(slot, 0) + 1
             return f"{project['key']}-{letter}{self.last_key_numbers[slot]}"
 
+    def case_step_owner_id(self, key: str) -> int | None:
+        """The owner id of a test case's step ids: its first version's id (None when unknown)."""
+        versions = self.testcase_versions.get(key)
+        return int(versions[0]["id"]) if versions else None
+
+    def number_new_steps(
+        self, kind: StepOwnerKind, owner_id: int, steps: list[Entity], slots_used: int
+    ) -> list[Entity]:
+        """Give steps written through the API fresh ids: the owner's next slots.
+
+        Args:
+            kind: Whose steps these are.
+            owner_id: The test case's first version id, or the execution id.
+            steps: The new steps, in order.
+            slots_used: How many steps the owner had before, when the API never wrote its steps.
+        """
+        with self.lock:
+            first = self.step_slots.get((kind, owner_id), slots_used)
+            try:
+                numbered = number_steps(steps, owner_id, kind, first_slot=first)
+            except ValueError as exc:
+                raise ZephyrApiError(400, str(exc)) from None
+            self.step_slots[(kind, owner_id)] = first + len(steps)
+            return numbered
+
     def delete_test_case(self, key: str) -> None:
-        """Remove a test case with its versions, steps, script and links.
+        """Remove a test case with its versions, steps, script, links and attachments.
 
         The v2 API has no delete endpoint; tests use this to stand for a user deleting the test
         case in Jira. Executions of it are left as they are (Zephyr keeps them).
@@ -195,6 +158,7 @@ class ZephyrState:
                 raise KeyError(key)
             for version in versions:
                 self.version_index.pop(int(version["id"]), None)
+            self.attachments.drop_owners(case_owners(self, key))
             self.teststeps.pop(key, None)
             self.testscripts.pop(key, None)
             self.links.pop(key, None)
@@ -491,39 +455,3 @@ def _link_id(link: Any) -> int | None:
     if isinstance(link, Mapping) and isinstance(link.get("id"), int):
         return int(link["id"])
     return None
-
-
-def _link_items(links: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [
-        item
-        for name in ("issues", "webLinks", "testPlans", "testCycles")
-        for item in links.get(name) or []
-        if isinstance(item, Mapping) and isinstance(item.get("id"), int)
-    ]
-
-
-def _take_inline_links(entity: Entity, links: dict[str, Any]) -> Entity:
-    """Move an entity's inline ``links`` into the links map (the map wins when both are given)."""
-    if "links" not in entity:
-        return entity
-    entity = dict(entity)
-    inline = entity.pop("links")
-    if isinstance(inline, Mapping):
-        links.setdefault(links_key(entity), dict(inline))
-    return entity
-
-
-def links_key(entity: Entity) -> str:
-    """Where an entity's links live in the links map: its key, or its id for an unkeyed execution."""
-    key = entity.get("key")
-    return key if isinstance(key, str) else str(entity["id"])
-
-
-def _check_entities(entities: Any, name: str) -> None:
-    if not isinstance(entities, list):
-        raise InputError(f"Dataset key '{name}' must be a list of objects.")
-    for entity in entities:
-        if not isinstance(entity, Mapping) or not isinstance(entity.get("id"), int) or entity["id"] < 1:
-            raise InputError(
-                f"Every object in '{name}' needs a positive integer 'id'; got {str(entity)[:80]}."
-            )

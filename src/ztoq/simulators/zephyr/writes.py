@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ztoq.simulators.zephyr.state import FOLDER_TYPES, Entity, ZephyrState
+from ztoq.simulators.zephyr.step_ids import step_ids
 from ztoq.simulators.zephyr.validation import (
     CASE_KEY_RE,
     Body,
@@ -166,6 +167,7 @@ def add_test_steps(state: ZephyrState, key: str, data: Any) -> Entity:
     """``POST /testcases/{key}/teststeps`` (TestStepsInput); returns the test case.
 
     Steps are APPENDed or OVERWRITE the list; a plain or BDD script is removed, as the spec says.
+    New steps get fresh ids; overwritten steps go with their attachments.
     """
     case = state.current_case(key)
     body = Body(data)
@@ -177,8 +179,15 @@ def add_test_steps(state: ZephyrState, key: str, data: Any) -> Entity:
         raise bad(f"A maximum of {MAX_STEPS_PER_REQUEST} steps can be posted per request; got {len(items)}.")
     steps = [_step(state, key, index, item) for index, item in enumerate(items)]
     with state.lock:
-        kept = state.teststeps.get(key, []) if mode == "APPEND" else []
-        state.teststeps[key] = [*kept, *steps]
+        current = state.teststeps.get(key, [])
+        owner_id = state.case_step_owner_id(key)
+        if owner_id is not None:
+            steps = state.number_new_steps("case", owner_id, steps, len(current))
+        if mode == "APPEND":
+            state.teststeps[key] = [*current, *steps]
+        else:
+            state.attachments.drop_owners(("teststep", ident) for ident in step_ids(current))
+            state.teststeps[key] = steps
         state.testscripts.pop(key, None)
         state.touch()
     return case
@@ -231,7 +240,8 @@ def _parameter(where: str, value: Any) -> Entity:
 def set_test_script(state: ZephyrState, key: str, data: Any) -> Entity:
     """``POST /testcases/{key}/testscript`` (TestScriptInput); returns the stored script.
 
-    "Creates or updates the test script": an existing script keeps its id. Steps are removed.
+    "Creates or updates the test script": an existing script keeps its id. Steps are removed,
+    with their attachments.
     """
     state.current_case(key)
     body = Body(data)
@@ -244,7 +254,8 @@ def set_test_script(state: ZephyrState, key: str, data: Any) -> Entity:
         )
         script: Entity = {"id": script_id, "type": script_type, "text": text}
         state.testscripts[key] = script
-        state.teststeps.pop(key, None)
+        removed = state.teststeps.pop(key, [])
+        state.attachments.drop_owners(("teststep", ident) for ident in step_ids(removed))
         state.touch()
     return script
 

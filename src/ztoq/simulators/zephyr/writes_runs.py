@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ztoq.simulators.zephyr.loading import links_key
 from ztoq.simulators.zephyr.pagination import ZephyrApiError
-from ztoq.simulators.zephyr.state import Entity, ZephyrState, links_key
+from ztoq.simulators.zephyr.state import Entity, ZephyrState
 from ztoq.simulators.zephyr.validation import (
     CASE_KEY_RE,
     Body,
@@ -217,7 +218,9 @@ def create_test_execution(state: ZephyrState, data: Any) -> Entity:
         }
         state.testexecutions[execution["id"]] = execution
         state.execution_ids[execution["key"]] = execution["id"]
-        state.executionsteps[execution["id"]] = executed
+        state.executionsteps[execution["id"]] = state.number_new_steps(
+            "execution", execution["id"], executed, 0
+        )
         state.links[execution["key"]] = {"issues": []}
         state.touch()
     return execution

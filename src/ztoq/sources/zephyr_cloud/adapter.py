@@ -16,7 +16,8 @@ import httpx
 
 from ztoq.config import ZtoqConfig
 from ztoq.errors import InputError, NotFound
-from ztoq.sources.base import Parts, RecordReader
+from ztoq.sources.base import AttachmentReader, Parts, RecordReader
+from ztoq.sources.zephyr_cloud.attachments import ZephyrCloudAttachments
 from ztoq.sources.zephyr_cloud.client import Json, ZephyrClient
 from ztoq.sources.zephyr_cloud.reader import ZephyrCloudRecords
 from ztoq.store import SourceItem
@@ -60,6 +61,7 @@ class ZephyrCloudSource:
         self.config = config
         self.transport = transport
         self._client: ZephyrClient | None = None
+        self._attachments: ZephyrCloudAttachments | None = None
         self.test_case_parts: Parts | None = Parts(
             "test_steps", ("test_steps", "test_script"), self._test_case_parts, _keyed
         )
@@ -79,6 +81,13 @@ class ZephyrCloudSource:
                 transport=self.transport,
             )
         return self._client
+
+    @property
+    def attachments(self) -> AttachmentReader | None:
+        """Attachment lists and downloads, through the same session as everything else."""
+        if self._attachments is None:
+            self._attachments = ZephyrCloudAttachments(self.client.session)
+        return self._attachments
 
     @property
     def project_key(self) -> str:

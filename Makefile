@@ -29,8 +29,10 @@ typecheck: install
 browser:
 	@sh scripts/ensure-chromium.sh
 
+# Two workers or more (one per core, at most 4), a test file per worker at a time: module
+# fixtures (the kill harness's reference run) are built once per file.
 pytest: install browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 test: lint typecheck pytest
 

@@ -228,3 +228,22 @@ def test_a_site_refusing_a_file_as_too_large_gets_it_reported_not_retried(tmp_pa
         assert served.qtest.stats.total(method="POST") == posts
         again = {p.source_key for p in _store_view(config)[2] if p.code == "attachment_too_large"}
         assert again == refused
+
+
+def test_rollback_deletes_the_attachments_ztoq_uploaded_and_nothing_else(tmp_path: Path) -> None:
+    for served in _served(tmp_path):
+        requirement = next(iter(served.qtest.state.requirements))  # qTest's own, before the migration
+        with served.qtest_api() as qtest:
+            kept = qtest.post(
+                f"/requirements/{requirement}/blob-handles",
+                content=b"made in qTest",
+                headers={"File-Name": "before.txt", "Content-Type": "text/plain"},
+            ).json()
+        before = set(served.qtest.state.attachments)
+        config = served.config(migration=ON)
+        assert _migrate(config) == 0
+        assert len(served.qtest.state.attachments) > len(before)
+        args = ["workflow", "rollback", "--config", str(config), "--project-key", "DEMO", "--phases", "load"]
+        assert run([*args, "--yes"]) == 0
+        assert set(served.qtest.state.attachments) == before
+        assert kept["id"] in served.qtest.state.attachments

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -95,8 +94,10 @@ class Store:
 
     def revision(self) -> str | None:
         """The schema revision of the database."""
+        from ztoq.store.database import current_revision
+
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return current_revision(conn)
 
     def close(self) -> None:
         """Close every pooled connection."""

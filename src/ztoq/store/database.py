@@ -9,17 +9,13 @@ directory. Messages name the database by its description, never by a URL carryin
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
@@ -29,6 +25,9 @@ from ztoq.config import DatabaseConfig
 from ztoq.errors import StoreError, StoreOutdated, StoreUnusable
 from ztoq.store.core import Store
 from ztoq.store.repo_base import error_reason
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -171,6 +170,8 @@ def migration_engine(url: str) -> Engine:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration pointing at the packaged migrations (no ini file needed)."""
+    from alembic.config import Config  # Alembic is imported only to migrate (it costs 0.5 s)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     cfg.attributes["connection"] = connection
@@ -178,11 +179,53 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(None|['\"]([^'\"]+)['\"])", re.MULTILINE)
+
+
+def _revision_chain(versions: Path) -> tuple[set[str], set[str]]:
+    """(revisions, revisions something revises) of the migration files in ``versions``."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in versions.glob("*.py"):
+        for name, _, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            if value:
+                (revisions if name == "revision" else revised).add(value)
+    return revisions, revised
+
+
 def head_revision() -> str:
-    """The schema revision this ztoq needs."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "the packaged migrations have no head revision"
-    return head
+    """The schema revision this ztoq needs: the packaged migration no other one revises.
+
+    Read from the migration files' ``revision``/``down_revision`` lines rather than through
+    Alembic, so that opening a store does not import Alembic (0.5 s per command); a test checks
+    it against Alembic's own answer.
+    """
+    revisions, revised = _revision_chain(MIGRATIONS_DIR / "versions")
+    heads = sorted(revisions - revised)
+    assert len(heads) == 1, f"the packaged migrations must have one head, not {heads}"
+    return heads[0]
+
+
+def current_revision(conn: Connection, tables: set[str] | None = None) -> str | None:
+    """The schema revision a database is at (None: not a ztoq store, or an empty one)."""
+    if tables is None:
+        tables = set(inspect(conn).get_table_names())
+    if "alembic_version" not in tables:
+        return None
+    found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return str(found[0]) if len(found) == 1 else None
+
+
+def _known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of the packaged migrations (an older store this ztoq can upgrade)."""
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+
+    try:
+        ScriptDirectory.from_config(alembic_config()).revision_map.get_revision(revision)
+    except RevisionError:
+        return False
+    return True
 
 
 class SchemaState(StrEnum):
@@ -213,17 +256,15 @@ def inspect_schema(engine: Engine, description: str) -> SchemaStatus:
     head = head_revision()
     with _translated(description, engine.url.password), engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
-        revision = MigrationContext.configure(conn).get_current_revision()
+        revision = current_revision(conn, tables)
     if revision is None:
         state = SchemaState.EMPTY if tables <= {"alembic_version"} else SchemaState.FOREIGN
     elif revision == head:
         state = SchemaState.CURRENT
+    elif _known_revision(revision):
+        state = SchemaState.OLDER
     else:
-        try:
-            ScriptDirectory.from_config(alembic_config()).revision_map.get_revision(revision)
-            state = SchemaState.OLDER
-        except RevisionError:
-            state = SchemaState.NEWER if tables >= _SIGNATURE_TABLES else SchemaState.FOREIGN
+        state = SchemaState.NEWER if tables >= _SIGNATURE_TABLES else SchemaState.FOREIGN
     return SchemaStatus(state, revision, head)
 
 
@@ -272,6 +313,8 @@ def _upgrade(engine: Engine, url: str, description: str) -> None:
         with _translated(description, engine.url.password), migrator.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
+            from alembic import command
+
             command.upgrade(alembic_config(conn), "head")
     finally:
         if migrator is not engine:

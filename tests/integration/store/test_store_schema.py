@@ -260,3 +260,25 @@ def test_a_store_at_revision_0001_keeps_its_data_through_the_upgrade(db_url: str
             assert get_mapping(repo, "P", "test_case", "P-T1").loaded_source_hash == "s"  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+def test_the_written_head_revision_is_the_head_of_the_packaged_migrations() -> None:
+    from alembic.script import ScriptDirectory
+
+    from ztoq.store.database import alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+
+
+def test_opening_a_store_does_not_import_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    init_store(f"sqlite:///{tmp_path / 'm.db'}").close()
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    code = (
+        f"import sys; from ztoq.store import open_store; open_store({url!r}).close(); "
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -247,3 +247,38 @@ def test_rollback_deletes_the_attachments_ztoq_uploaded_and_nothing_else(tmp_pat
         assert run([*args, "--yes"]) == 0
         assert set(served.qtest.state.attachments) == before
         assert kept["id"] in served.qtest.state.attachments
+
+
+def test_images_embedded_in_rich_text_are_attached_when_reachable_and_referenced_when_not(
+    tmp_path: Path,
+) -> None:
+    cdn = "https://cdn.zephyr.example/tenant/att/42/login%20page.png"
+    for served in _served(tmp_path):
+        state = served.zephyr.state
+        with state.lock:
+            key, attachment = next(
+                (str(owner[1]), found[0])
+                for owner, found in state.attachments.by_owner.items()
+                if owner[0] == "testcase" and found
+            )
+            own = f"{served.zephyr_url}/v2/testcases/{key}/attachments/{attachment.id}"
+            state.testcase_versions[key][-1]["objective"] = (
+                f'<p>As shown: <img src="{own}" alt="shown"> and <img src="{cdn}"></p>'
+            )
+        config = served.config(migration=ON)
+        assert _migrate(config) == 0
+        files, ids, _problems = _store_view(config)
+        inline = [f for f in files if f.source_id.startswith("inline-")]
+        assert [(f.owner_key, f.state) for f in inline] == [(key, "cached")]
+        assert inline[0].target_object_type == "test-cases"
+        assert inline[0].target_object_id == ids["test_case"][key]
+        with served.qtest_api() as qtest:
+            case = qtest.get(f"/test-cases/{ids['test_case'][key]}").json()
+        assert f"[Image: {inline[0].name} (attached)]" in case["description"]
+        assert "[Image: login page.png]" in case["description"]
+        assert cdn in case["description"]
+        assert "<img" not in case["description"]
+    cfg = load_config(config)
+    with open_store(cfg.database) as store, store.session() as repo:
+        lost = list(repo.iter_problems("DEMO", code="inline_image_unreachable"))
+    assert [(p.source_key, p.detail) for p in lost] == [(key, {"url": cdn})]

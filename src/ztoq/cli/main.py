@@ -7,6 +7,7 @@ what to do; tracebacks only with ``--debug`` (or ``ZTOQ_DEBUG=1``).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -69,12 +70,33 @@ def _fail(message: str, code: int, debug: bool) -> int:
     return code
 
 
+#: glibc's ``M_MMAP_THRESHOLD`` option of ``mallopt``.
+_M_MMAP_THRESHOLD = -3
+
+
+def steady_memory() -> None:
+    """Keep the process's memory from creeping up while files stream through it (glibc only).
+
+    Attachments pass through in pieces of 64-256 KiB. glibc raises its mmap threshold each time
+    such a piece is freed, after which pieces come from the heap and fragment it: measured with
+    ``ztoq bench --cases 200 --large-attachments K --large-attachment-mb 20``, peak memory went
+    from 111 MiB (K=2) to 122 MiB (K=40), and to 106/110 MiB with a fixed threshold. Fixing it
+    at 128 KiB keeps such pieces out of the heap. Elsewhere (musl, macOS) this does nothing.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return (as the console script: exit with) its exit code.
 
     Typer's standalone mode handles usage errors (exit 2) and ``--help``; our own exceptions
     escape it and are turned into one sentence and their exit code here.
     """
+    steady_memory()
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
     code: int

@@ -111,7 +111,7 @@ async def _download_one(
             async def consume(response: httpx.Response) -> None:
                 writer.reset()  # a retried download starts over
                 content_type[:] = [response.headers.get("content-type", "")]
-                async for chunk in response.aiter_bytes(1 << 20):
+                async for chunk in response.aiter_bytes():  # as the network delivers them
                     writer.write(chunk)
 
             await reader.download(row.locator, consume)

@@ -30,6 +30,10 @@ from ztoq.qtest.models import Attachment
 from ztoq.store import FileCache
 
 
+#: Bytes read from the cache per piece of an upload (memory per upload in flight stays this small).
+UPLOAD_CHUNK = 256 * 1024
+
+
 def placement(object_type: str, object_id: int) -> str:
     """How the object an attachment is on is recorded: ``"test-cases/12"``."""
     return f"{object_type}/{object_id}"
@@ -106,7 +110,7 @@ class AttachmentLoader:
             object_id,
             str(body["name"]),
             str(body.get("content_type") or "application/octet-stream"),
-            lambda: cache.achunks(sha256),
+            lambda: cache.achunks(sha256, UPLOAD_CHUNK),
             size,
         )
         fault_point("load.attachment_uploaded")

@@ -27,7 +27,7 @@ async def _sha256(
     async def consume(response: httpx.Response) -> None:
         nonlocal digest, size
         digest, size = hashlib.sha256(), 0  # a retried download starts over
-        async for chunk in response.aiter_bytes(1 << 20):
+        async for chunk in response.aiter_bytes():
             digest.update(chunk)
             size += len(chunk)
 

@@ -29,7 +29,6 @@ from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Attachment
 from ztoq.store import FileCache
 
-
 #: Bytes read from the cache per piece of an upload (memory per upload in flight stays this small).
 UPLOAD_CHUNK = 256 * 1024
 

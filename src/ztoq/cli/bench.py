@@ -13,7 +13,6 @@ from ztoq.cli.console import load, out
 from ztoq.config import ZtoqConfig
 from ztoq.pipeline.orchestrator import RunSummary, run_migration
 from ztoq.pipeline.status import type_status
-from ztoq.rehearsal import simulators, write_config
 from ztoq.store import TARGET_STATES, Repository, open_store
 
 MIB = 1024 * 1024
@@ -110,6 +109,8 @@ def bench(
     if chaos:
         _chaos(cases or 25, kills, seed, fail_rate)
         return
+    from ztoq.rehearsal import simulators, write_config  # the simulators load only when used
+
     cases = cases or 2000
     with (
         tempfile.TemporaryDirectory(prefix="ztoq-bench-") as tmp,

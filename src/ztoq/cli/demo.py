@@ -10,12 +10,9 @@ import typer
 from ztoq.cli.attachment_tables import attachment_summary
 from ztoq.cli.console import QuietOpt, api_line, load, out, reporter, status_table, summary_table
 from ztoq.cli.reports import write_validation_report
-from ztoq.dashboard import create_dashboard_app, screenshot
 from ztoq.pipeline.orchestrator import run_migration
 from ztoq.pipeline.status import type_status
-from ztoq.rehearsal import simulators, write_config
 from ztoq.report.attachments import attachment_overview
-from ztoq.serving import serve_in_thread
 from ztoq.store import open_store
 
 
@@ -29,6 +26,11 @@ def demo(
     quiet: bool = QuietOpt,
 ) -> None:
     """Start both simulators, migrate a generated project into SQLite, print the summary, write the report."""
+    # The simulators, the dashboard and the web server load only when the demo runs.
+    from ztoq.dashboard import create_dashboard_app, screenshot
+    from ztoq.rehearsal import simulators, write_config
+    from ztoq.serving import serve_in_thread
+
     workdir = (output_dir / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")).resolve()
     out.print(f"Starting the Zephyr and qTest simulators with a generated project of {cases} test cases...")
     # One file over qTest's 50 MB limit shows how a file that cannot be sent is reported.

@@ -8,6 +8,7 @@ every attachment is downloaded back, streamed through SHA-256, never held in mem
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import httpx
@@ -35,30 +36,40 @@ async def _sha256(
     return digest.hexdigest(), size
 
 
+async def _read_one(
+    client: QTestClient, object_type: str, object_id: int, attachment_id: int, name: str | None, deep: bool
+) -> AttachmentSnapshot:
+    if deep:
+        sha256, size = await _sha256(client, object_type, object_id, attachment_id)
+        return AttachmentSnapshot(attachment_id, name, size, sha256)
+    return AttachmentSnapshot(
+        attachment_id, name, await client.attachment_size(object_type, object_id, attachment_id)
+    )
+
+
+async def _read_place(client: QTestClient, place: str, deep: bool) -> tuple[AttachmentSnapshot, ...]:
+    where = parse_placement(place)
+    if where is None:
+        return ()
+    object_type, object_id = where
+    try:
+        listed = await client.list_attachments(object_type, object_id)
+    except NotFound:
+        return ()  # the object is gone: its attachments are missing
+    reads = (
+        _read_one(client, object_type, object_id, a.id, a.name, deep) for a in listed if a.id is not None
+    )
+    return tuple(await asyncio.gather(*reads))
+
+
 async def read_attachments(
     client: QTestClient, places: frozenset[str], *, deep: bool
 ) -> dict[str, tuple[AttachmentSnapshot, ...]]:
-    """The attachments of each object in ``places`` (an object qTest no longer has holds none)."""
-    found: dict[str, tuple[AttachmentSnapshot, ...]] = {}
-    for place in sorted(places):
-        where = parse_placement(place)
-        if where is None:
-            continue
-        object_type, object_id = where
-        try:
-            listed = await client.list_attachments(object_type, object_id)
-        except NotFound:
-            found[place] = ()
-            continue
-        read = []
-        for attachment in listed:
-            if attachment.id is None:
-                continue
-            sha256: str | None = None
-            if deep:
-                sha256, size = await _sha256(client, object_type, object_id, attachment.id)
-            else:
-                size = await client.attachment_size(object_type, object_id, attachment.id)
-            read.append(AttachmentSnapshot(attachment.id, attachment.name, size, sha256))
-        found[place] = tuple(read)
-    return found
+    """The attachments of each object in ``places`` (an object qTest no longer has holds none).
+
+    Every object is read at once; the client's session keeps ``performance.max_workers``
+    requests in flight at most.
+    """
+    ordered = sorted(places)
+    found = await asyncio.gather(*(_read_place(client, place, deep) for place in ordered))
+    return dict(zip(ordered, found, strict=True))

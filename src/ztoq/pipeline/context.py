@@ -72,6 +72,11 @@ class PhaseContext:
             )
         return self._qtest
 
+    def migrates(self, entity_type: str) -> bool:
+        """Whether this configuration migrates ``entity_type`` (attachments only with
+        ``migration.include_attachments``; what earlier runs sent then stays as it is)."""
+        return entity_type != "attachment" or self.config.migration.include_attachments
+
     def attachment_cache(self) -> FileCache:
         """The local cache of downloaded attachments (``migration.attachments_dir``)."""
         return FileCache(attachments_dir(self.config))

@@ -25,7 +25,7 @@ async def propagate_deletions(ctx: PhaseContext) -> dict[str, int]:
     deleted: dict[str, int] = {}
     loaders = build_loaders()
     for entity_type in DELETE_ORDER:
-        if entity_type == "attachment" and not ctx.config.migration.include_attachments:
+        if not ctx.migrates(entity_type):
             continue
         with ctx.session() as repo:
             planned = repo.planned_keys(key, entity_type)

@@ -69,7 +69,7 @@ class Loader:
         """Load every type, level by level; returns how many entities were sent per type."""
         sent: dict[str, int] = {}
         for entity_type in LOAD_ORDER:
-            if entity_type == "attachment" and not self.ctx.config.migration.include_attachments:
+            if not self.ctx.migrates(entity_type):
                 continue
             loader = self.loaders[entity_type]
             # Loading a level never changes what a deeper level has to send, so each level's work

@@ -258,7 +258,7 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
         plans = plan_all(repo, ctx, fields)
         log_sources = execution_hashes(repo, ctx.project_key)
     for entity_type in LOAD_ORDER:
-        if entity_type == "attachment" and not ctx.config.migration.include_attachments:
+        if not ctx.migrates(entity_type):
             continue  # what earlier runs planned stays as it was (not "deleted in Zephyr")
         _write(
             ctx, entity_type, plans.get(entity_type, []), log_sources if entity_type == "test_log" else None

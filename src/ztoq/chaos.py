@@ -22,12 +22,14 @@ from typing import Any
 
 import httpx
 
-from ztoq.rehearsal import simulator_config, write_config
+from ztoq.rehearsal import DEMO_PROJECT_KEY, simulator_config, write_config
 from ztoq.serving import serve_in_thread
 from ztoq.simulators.faults import FaultOptions
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
 from ztoq.simulators.snapshot import qtest_snapshot
 from ztoq.simulators.zephyr import ZephyrSimulator, generate_dataset
+from ztoq.simulators.zephyr_server import ZephyrServerSimulator
+from ztoq.simulators.zephyr_server.generate import generate_server_dataset
 
 #: Pipeline points and how many arrivals each may have in a small project (to pick the n-th).
 POINTS: tuple[tuple[str, int], ...] = (
@@ -91,7 +93,7 @@ def _migrate(config: Path, kill_at: str | None) -> subprocess.CompletedProcess[s
 
 
 def _chain(
-    workdir: Path, zephyr_url: str, kill_at: str | None, fail_rate: float, seed: int
+    workdir: Path, zephyr_url: str, kill_at: str | None, fail_rate: float, seed: int, source: str = "cloud"
 ) -> tuple[Any, int, bool]:
     """One migration (killed at ``kill_at`` first, if given); the qTest snapshot, retries, killed?"""
     qtest = QTestSimulator.generated(faults=FaultOptions(seed=seed))
@@ -100,7 +102,9 @@ def _chain(
         project = httpx.get(f"{qurl}/api/v3/projects", headers=headers, timeout=30).json()[0]["id"]
         # Faults only for the migrations, not for this set-up or the final read-back.
         qtest.app.options = FaultOptions(fail_rate=fail_rate, seed=seed)  # type: ignore[attr-defined]
-        data = simulator_config(zephyr_url, qurl, project, workdir, max_workers=4, batch_size=5)
+        data = simulator_config(
+            zephyr_url, qurl, project, workdir, max_workers=4, batch_size=5, source=source
+        )
         data["logging"] = {"level": "WARNING"}
         config = write_config(data, workdir / "config.yaml")
         killed = False
@@ -145,18 +149,32 @@ def _differences(reference: dict[str, Any], got: dict[str, Any]) -> tuple[int, i
     return missing, changed, details
 
 
-def run_chaos(cases: int, kills: int, seed: int, fail_rate: float = 0.0) -> ChaosResult:
-    """Kill a migration at ``kills`` points, resume each, and compare with one clean run."""
+def _source_app(cases: int, seed: int, source: str) -> Any:
+    """The ASGI app of a generated project of the ``source`` simulator (``cloud`` or ``server``)."""
+    if source == "server":
+        dataset = generate_server_dataset(cases, seed=seed, project_key=DEMO_PROJECT_KEY)
+        return ZephyrServerSimulator(dataset).app
+    return ZephyrSimulator(generate_dataset(cases, seed=seed)).app
+
+
+def run_chaos(
+    cases: int, kills: int, seed: int, fail_rate: float = 0.0, *, source: str = "cloud"
+) -> ChaosResult:
+    """Kill a migration at ``kills`` points, resume each, and compare with one clean run.
+
+    ``source`` is the source simulator: ``cloud`` (Zephyr Scale Cloud v2) or ``server`` (v1).
+    """
     result = ChaosResult()
     with tempfile.TemporaryDirectory(prefix="ztoq-chaos-") as tmp:
         root = Path(tmp)
-        dataset = generate_dataset(cases, seed=seed)
-        with serve_in_thread(ZephyrSimulator(dataset).app) as zephyr_url:
-            reference, _, _ = _chain(root / "reference", zephyr_url, None, 0.0, seed)
+        with serve_in_thread(_source_app(cases, seed, source)) as zephyr_url:
+            reference, _, _ = _chain(root / "reference", zephyr_url, None, 0.0, seed, source)
             for n, point in enumerate(kill_points(kills, seed)):
                 result.chains += 1
                 try:
-                    got, retries, killed = _chain(root / f"chain-{n}", zephyr_url, point, fail_rate, seed + n)
+                    got, retries, killed = _chain(
+                        root / f"chain-{n}", zephyr_url, point, fail_rate, seed + n, source
+                    )
                 except AssertionError as exc:  # the snapshot found a Zephyr key twice
                     result.duplicates += 1
                     result.failures.append(f"{point}: {exc}")

@@ -43,10 +43,19 @@ def _check_url(value: str, what: str) -> str:
 
 
 class ZephyrConfig(_Section):
-    """Where and how to read Zephyr Scale Cloud."""
+    """Where and how to read Zephyr Scale: Cloud (REST API v2) or Server/Data Center (REST API v1).
+
+    ``api`` says which; ``auto`` decides from ``base_url`` (:mod:`ztoq.sources.detect`). Cloud
+    authenticates with ``api_token`` (a Zephyr Scale API token); Server/Data Center with
+    ``api_token`` as a Jira personal access token (Jira 8.14+), or ``username`` + ``password``.
+    """
 
     base_url: str = "https://api.zephyrscale.smartbear.com/v2"
+    api: Literal["auto", "cloud", "server"] = "auto"
     api_token: SecretStr | None = None
+    #: Server/Data Center basic authentication (when no personal access token is set).
+    username: str | None = None
+    password: SecretStr | None = None
     project_key: str = ""
     #: Seed-guide troubleshooting keys. rate_limit_delay: seconds between requests (0 = none).
     rate_limit_delay: float = Field(0.0, ge=0)
@@ -252,10 +261,22 @@ class ZtoqConfig(_Section):
     def root_module_name(self) -> str:
         return self.qtest.root_module or self.zephyr.project_key
 
-    def require_source(self) -> None:
-        """Fail with one sentence when Zephyr settings needed to extract are missing."""
+    def require_source(self, kind: Literal["cloud", "server"] = "cloud") -> None:
+        """Fail with one sentence when Zephyr settings needed to extract are missing.
+
+        Args:
+            kind: the API the source reads (``ztoq.sources.source_name`` decides which).
+        """
         if not self.zephyr.project_key:
             raise ConfigError("zephyr.project_key is not set; add it to the config file (e.g. PROJ).")
+        if kind == "server":
+            if self.zephyr.api_token is None and not (self.zephyr.username and self.zephyr.password):
+                raise ConfigError(
+                    "No Jira Server/Data Center credentials: set zephyr.api_token (a Jira personal access "
+                    "token, or ZTOQ_ZEPHYR_API_TOKEN), or zephyr.username and zephyr.password "
+                    "(or ZTOQ_ZEPHYR_PASSWORD)."
+                )
+            return
         if self.zephyr.api_token is None:
             raise ConfigError(
                 "No Zephyr API token: set zephyr.api_token in the config or ZTOQ_ZEPHYR_API_TOKEN."
@@ -285,6 +306,7 @@ _SECRET_ENV: tuple[tuple[str, tuple[str, str]], ...] = (
     ("qtest_bearer_token", ("qtest", "bearer_token")),
     ("QTEST_BEARER_TOKEN", ("qtest", "bearer_token")),
     ("ZTOQ_QTEST_PASSWORD", ("qtest", "password")),
+    ("ZTOQ_ZEPHYR_PASSWORD", ("zephyr", "password")),
     ("ZTOQ_DATABASE_PASSWORD", ("database", "password")),
 )
 
@@ -412,7 +434,12 @@ def load_custom_field_map(path: Path) -> dict[str, dict[str, str]]:
 def _warn_if_secret_file_is_shared(path: Path, data: dict[str, Any]) -> None:
     holds_secret = any(
         isinstance(data.get(section), dict) and data[section].get(key)
-        for section, key in (("zephyr", "api_token"), ("qtest", "bearer_token"), ("qtest", "password"))
+        for section, key in (
+            ("zephyr", "api_token"),
+            ("zephyr", "password"),
+            ("qtest", "bearer_token"),
+            ("qtest", "password"),
+        )
     )
     if not holds_secret or os.name != "posix":
         return

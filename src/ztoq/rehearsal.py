@@ -21,8 +21,12 @@ from ztoq.simulators.catalog import DEMO_CUSTOM_FIELD_MAP, USERS
 from ztoq.simulators.process import SimulatorProcess, run_simulator
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN
 from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN
+from ztoq.simulators.zephyr_server import DEFAULT_SERVER_TOKEN
 
 DEMO_PROJECT_KEY = "DEMO"
+
+#: The sources a rehearsal can read: Zephyr Scale Cloud (v2) or Server/Data Center (v1).
+REHEARSAL_SOURCES: tuple[str, ...] = ("cloud", "server")
 
 
 @dataclass
@@ -32,10 +36,23 @@ class Simulators:
     zephyr: SimulatorProcess
     qtest: SimulatorProcess
     qtest_project_id: int
+    source: str = "cloud"
+
+    @property
+    def zephyr_api_url(self) -> str:
+        """The ``zephyr.base_url`` of the running source simulator."""
+        return zephyr_base_url(self.zephyr.url, self.source)
 
     def config(self, workdir: Path, **options: Any) -> dict[str, Any]:
         """A config for these simulators (see :func:`simulator_config`)."""
-        return simulator_config(self.zephyr.url, self.qtest.url, self.qtest_project_id, workdir, **options)
+        return simulator_config(
+            self.zephyr.url, self.qtest.url, self.qtest_project_id, workdir, source=self.source, **options
+        )
+
+
+def zephyr_base_url(simulator_url: str, source: str) -> str:
+    """The ``zephyr.base_url`` of a source simulator: Cloud's API root, or the Jira site for Server."""
+    return f"{simulator_url}/v2" if source == "cloud" else simulator_url
 
 
 def qtest_project_id(base_url: str, token: str = DEFAULT_QTEST_TOKEN) -> int:
@@ -63,15 +80,18 @@ def simulators(
     large_attachments: int = 0,
     large_attachment_mb: float = 51.0,
     attachment_limit_mb: float = 50.0,
+    source: str = "cloud",
 ) -> Iterator[Simulators]:
     """Start a generated Zephyr project and a qTest project ready to receive it.
 
-    ``large_attachments`` files of ``large_attachment_mb`` MiB each are attached on top of the
-    generated small ones; the qTest simulator accepts uploads up to ``attachment_limit_mb``.
+    ``source`` is ``cloud`` (the Zephyr Scale Cloud v2 simulator) or ``server`` (the Server/Data
+    Center v1 simulator). ``large_attachments`` files of ``large_attachment_mb`` MiB each are
+    attached on top of the generated small ones; the qTest simulator accepts uploads up to
+    ``attachment_limit_mb``.
     """
     faults = ["--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), "--fail-rate", str(fail_rate)]
     zephyr_opts = ["--generate", str(test_cases), "--seed", str(seed), "--project-key", project_key, *faults]
-    if executions_per_case is not None:
+    if executions_per_case is not None and source == "cloud":
         zephyr_opts += ["--executions-per-case", str(executions_per_case)]
     if large_attachments:
         zephyr_opts += ["--large-attachments", str(large_attachments)]
@@ -85,8 +105,9 @@ def simulators(
         str(attachment_limit_mb),
         *faults,
     ]
-    with run_simulator("zephyr", *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
-        yield Simulators(zephyr, qtest, qtest_project_id(qtest.url))
+    kind = "zephyr" if source == "cloud" else "zephyr-server"
+    with run_simulator(kind, *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
+        yield Simulators(zephyr, qtest, qtest_project_id(qtest.url), source)
 
 
 def simulator_config(
@@ -97,12 +118,17 @@ def simulator_config(
     *,
     max_workers: int = 8,
     batch_size: int = 100,
+    source: str = "cloud",
 ) -> dict[str, Any]:
-    """A config for the simulators, with the mappings a real team would write for this project."""
+    """A config for the simulators, with the mappings a real team would write for this project.
+
+    For the Server/Data Center source the base URL is the Jira site (ztoq detects the API from
+    it) and the token is a Jira personal access token.
+    """
     return {
         "zephyr": {
-            "base_url": f"{zephyr_url}/v2",
-            "api_token": DEFAULT_ZEPHYR_TOKEN,
+            "base_url": zephyr_base_url(zephyr_url, source),
+            "api_token": DEFAULT_ZEPHYR_TOKEN if source == "cloud" else DEFAULT_SERVER_TOKEN,
             "project_key": DEMO_PROJECT_KEY,
         },
         "qtest": {
@@ -116,13 +142,26 @@ def simulator_config(
         "mappings": {
             "priority": {"Normal": "Medium"},
             "status": {"Draft": "New", "Deprecated": "Obsolete"},
-            "users": {u.account_id: u.qtest_login for u in USERS if u.qtest_login},
+            "users": _user_map(source),
             "default_user": "admin@example.com",
             "test_case_fields": {"owner": "Assigned To"},
         },
         "custom_fields": DEMO_CUSTOM_FIELD_MAP,
         "output_dir": str(workdir),
     }
+
+
+def _user_map(source: str) -> dict[str, str | int]:
+    """The ``mappings.users`` a team would write: each source user with a qTest account -> its login.
+
+    Cloud names people by Atlassian account id, Server/Data Center by Jira user key.
+    """
+    if source == "cloud":
+        return {u.account_id: u.qtest_login for u in USERS if u.qtest_login}
+    from ztoq.simulators.zephyr_server.generate import server_users
+
+    logins = {u.display_name: u.qtest_login for u in USERS if u.qtest_login}
+    return {u["key"]: logins[u["displayName"]] for u in server_users() if u["displayName"] in logins}
 
 
 def write_config(data: dict[str, Any], path: Path) -> Path:

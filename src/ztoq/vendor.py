@@ -91,6 +91,13 @@ ZEPHYR_REGIONS: Final = {
 
 ZEPHYR_CLOUD_EXAMPLE: Final = "https://api.zephyrscale.smartbear.com/v2"
 
+#: Where a Jira Server/Data Center site serves the Zephyr Scale REST API v1 (below the site URL).
+ZEPHYR_SERVER_API_PATH: Final = "/rest/atm/1.0"
+#: Jira's own REST API on a Server/Data Center site (projects, users), same credentials.
+JIRA_SERVER_API_PATH: Final = "/rest/api/2"
+#: Zephyr Scale Server's default ``maxResults`` of the search endpoints (the v1 spec's words).
+ZEPHYR_SERVER_DEFAULT_MAX_RESULTS: Final = 200
+
 #: Zephyr folder types (``Folder.folderType``).
 ZEPHYR_FOLDER_TEST_CASE: Final = "TEST_CASE"
 ZEPHYR_FOLDER_TEST_PLAN: Final = "TEST_PLAN"

@@ -1,7 +1,10 @@
 """``verify_tokens``: do the Zephyr and qTest credentials, URLs and projects work, and if not, why.
 
-Each check sends GET requests (no retries, a short timeout) and classifies the answer precisely,
-in one sentence (:mod:`ztoq.http.probe`):
+The Zephyr checks fit the configured source (:func:`ztoq.sources.source_name`): Zephyr Scale
+Cloud's are here, Zephyr Scale Server/Data Center's in :mod:`ztoq.verify_server`. A
+``zephyr.base_url`` that is neither fails as one line, before any Zephyr request. Each check
+sends GET requests (no retries, a short timeout) and classifies the answer precisely, in one
+sentence (:mod:`ztoq.http.probe`):
 
 * **base URL**: the host cannot be resolved (DNS), refuses the connection, does not answer in
   time, fails TLS, redirects elsewhere, answers 404 on the API root, or answers with a web page
@@ -24,56 +27,55 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from ztoq.config import NetworkConfig, ZtoqConfig
-from ztoq.errors import ApiError, safe_path
+from ztoq.errors import ApiError, ConfigError
 from ztoq.http.probe import Answer, answer_for, probe
 from ztoq.pipeline.preflight_config_checks import denied, lists_permissions, migration_permissions
 from ztoq.qtest import QTestClient
 from ztoq.qtest.settings import FieldSettingsRefused, ProjectNotAccessible, read_target_settings
+from ztoq.sources import source_name
 from ztoq.sources.zephyr_cloud import ZephyrClient
 from ztoq.vendor import ZEPHYR_CLOUD_EXAMPLE, ZEPHYR_REGIONS
+from ztoq.verify_checks import (
+    FAIL,
+    PASS,
+    SKIP,
+    WARN,
+    Check,
+    exit_code,
+    other_failure,
+    scrub,
+    secrets,
+    segment,
+    url_check,
+)
+from ztoq.verify_server import check_zephyr_server
 
-PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+__all__ = [
+    "FAIL",
+    "PASS",
+    "SKIP",
+    "WARN",
+    "Check",
+    "check_qtest",
+    "check_zephyr",
+    "checks_json",
+    "exit_code",
+    "other_region",
+    "verify_tokens",
+    "verify_tokens_async",
+]
 
 #: Seconds each verification request may take (at most; a shorter ``network.timeout`` wins).
 TIMEOUT = 20.0
 
 QTEST_EXAMPLE = "https://yoursite.qtestnet.com"
-
-
-@dataclass(frozen=True)
-class Check:
-    """The outcome of one check.
-
-    Attributes:
-        service: "Zephyr" or "qTest".
-        name: "base URL", "token", "project" or "permissions".
-        status: "pass", "fail", "warn" (could not be checked, not known to be wrong) or "skip".
-        message: One sentence saying what was found and, when something is wrong, what to do.
-        exit_code: For a failure: 2 when the URL, credentials or access are wrong, 1 when the
-            service itself failed (5xx, 429); 0 otherwise.
-    """
-
-    service: str
-    name: str
-    status: str
-    message: str
-    exit_code: int = 0
-
-    @property
-    def failed(self) -> bool:
-        return self.status == FAIL
-
-
-def exit_code(checks: Sequence[Check]) -> int:
-    """0 when nothing failed, else the highest exit code of the failures (2 before 1)."""
-    return max((c.exit_code for c in checks if c.failed), default=0)
 
 
 def other_region(base_url: str) -> str | None:
@@ -85,55 +87,30 @@ def other_region(base_url: str) -> str | None:
     return urlunsplit((parts.scheme, other, parts.path, "", ""))
 
 
-# -- the base URL, shared by both services ---------------------------------------------------------
-
-
-def _url_check(service: str, base_url: str, path: str, answer: Answer, root_hint: str) -> Check:
-    """The base URL check from the first request's answer."""
-    shown = safe_path(base_url)
-    if answer.kind == "ok":
-        return Check(service, "base URL", PASS, f"{shown} answers as the {service} API.")
-    if answer.kind in ("unauthorized", "forbidden"):
-        return Check(
-            service, "base URL", PASS, f"{shown} answers as an API (it asked for valid credentials)."
-        )
-    if answer.kind == "html":
-        message = (
-            f"{shown} answered GET {path} with a web page ({answer.detail}), not the {service} REST API; "
-            f"{root_hint}."
-        )
-    elif answer.kind == "not_json":
-        message = (
-            f"{shown} answered GET {path} with something that is not JSON ({answer.detail or 'unknown'}); "
-            f"{root_hint}."
-        )
-    elif answer.kind == "not_found":
-        message = f"{shown} answered 404 to GET {path}, so it is not the {service} API root; {root_hint}."
-    elif answer.kind == "redirect":
-        message = f"{shown} answered GET {path} with a redirect ({answer.status}); {root_hint}."
-    elif answer.kind in ("dns", "refused", "timeout", "tls", "unreachable"):
-        message = f"Cannot connect to {shown}: {answer.detail}."
-    elif answer.kind in ("server", "rate_limited"):
-        what = "is rate-limiting requests (429)" if answer.kind == "rate_limited" else "failed"
-        return Check(
-            service,
-            "base URL",
-            FAIL,
-            f"{shown} {what} (GET {path} answered {answer.status}); try again in a few minutes.",
-            1,
-        )
-    else:
-        message = f"{shown} answered {answer.status} to GET {path}; {root_hint}."
-    return Check(service, "base URL", FAIL, message, 2)
-
-
 # -- Zephyr ----------------------------------------------------------------------------------------
 
 
 async def check_zephyr(
     config: ZtoqConfig, network: NetworkConfig, transport: httpx.AsyncBaseTransport | None = None
 ) -> list[Check]:
-    """Zephyr: base URL, token, project."""
+    """Zephyr, as the configured source: base URL, token (Server: credentials), project.
+
+    A ``zephyr.base_url`` that is neither a Zephyr Scale Cloud API nor a Jira site is one failed
+    line, and no Zephyr request is sent.
+    """
+    try:
+        name = source_name(config)
+    except ConfigError as exc:
+        return [Check("Zephyr", "base URL", FAIL, str(exc), exc.exit_code)]
+    if name == "zephyr_server":
+        return await check_zephyr_server(config, network, transport)
+    return await check_zephyr_cloud(config, network, transport)
+
+
+async def check_zephyr_cloud(
+    config: ZtoqConfig, network: NetworkConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> list[Check]:
+    """Zephyr Scale Cloud: base URL, token, project."""
     zephyr = config.zephyr
     service = "Zephyr"
     token_set = zephyr.api_token is not None and bool(zephyr.api_token.get_secret_value().strip())
@@ -143,7 +120,7 @@ async def check_zephyr(
     try:
         root = await probe(client.session, "/projects", {"maxResults": 1}, timeout=network.timeout)
         checks = [
-            _url_check(
+            url_check(
                 service,
                 zephyr.base_url,
                 "/projects",
@@ -208,7 +185,7 @@ async def _zephyr_project(client: ZephyrClient, key: str, token: Check) -> Check
     if token.status != PASS:
         why = "the base URL failed" if token.status == SKIP else "the token was not accepted"
         return Check(service, "project", SKIP, f"Project {key} not checked: {why}.")
-    answer = await probe(client.session, f"/projects/{_segment(key)}")
+    answer = await probe(client.session, f"/projects/{segment(key)}")
     if answer.kind == "ok":
         body = answer.body if isinstance(answer.body, dict) else {}
         name = body.get("key") or key
@@ -230,20 +207,7 @@ async def _zephyr_project(client: ZephyrClient, key: str, token: Check) -> Check
             f"The token's user may not read Zephyr project {key} (403); ask for access to it.",
             2,
         )
-    return _other_failure(service, "project", f"GET /projects/{key}", answer)
-
-
-def _other_failure(service: str, name: str, what: str, answer: Answer) -> Check:
-    if answer.kind in ("server", "rate_limited"):
-        return Check(
-            service, name, FAIL, f"{what} answered {answer.status}; the service failed, try again later.", 1
-        )
-    detail = answer.detail.rstrip(".") or f"answered {answer.status}"
-    return Check(service, name, FAIL, f"{what} failed: {detail}.", 2)
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
+    return other_failure(service, "project", f"GET /projects/{key}", answer)
 
 
 # -- qTest -----------------------------------------------------------------------------------------
@@ -278,7 +242,7 @@ async def check_qtest(
             client.session, "/api/v3/projects", {"page": 1, "pageSize": 1}, timeout=network.timeout
         )
         checks = [
-            _url_check(
+            url_check(
                 service,
                 qtest.base_url,
                 "/api/v3/projects",
@@ -359,7 +323,7 @@ async def _qtest_project(client: QTestClient, project_id: int, token: Check) -> 
     except FieldSettingsRefused as exc:
         return Check(service, "project", FAIL, str(exc), exc.exit_code)
     except ApiError as exc:
-        return _other_failure(service, "project", *_failed_read(client, exc))
+        return other_failure(service, "project", *_failed_read(client, exc))
     name = settings.project.name or ""
     return Check(service, "project", PASS, f"Project {project_id} {name!r} is accessible.")
 
@@ -422,33 +386,6 @@ async def _qtest_permissions(client: QTestClient, project: Check, *, approve: bo
 # -- both ------------------------------------------------------------------------------------------
 
 
-def _scrub(checks: list[Check], secrets: Sequence[str]) -> list[Check]:
-    """Belt and braces: no configured secret survives in a message, whatever an API echoed."""
-    # Shorter values would mangle ordinary words (a password "admin" inside "admin@example.com");
-    # tokens are far longer, and no message is ever built from a secret in the first place.
-    values = [s for s in secrets if len(s) >= 8]
-    if not values:
-        return checks
-    cleaned = []
-    for check in checks:
-        message = check.message
-        for value in values:
-            message = message.replace(value, "***")
-        cleaned.append(Check(check.service, check.name, check.status, message, check.exit_code))
-    return cleaned
-
-
-def _secrets(config: ZtoqConfig) -> list[str]:
-    found = []
-    for secret in (config.zephyr.api_token, config.qtest.bearer_token, config.qtest.password):
-        if secret is not None:
-            value = secret.get_secret_value().strip()
-            found.append(value)
-            if value.lower().startswith("bearer "):
-                found.append(value[7:].strip())
-    return found
-
-
 async def verify_tokens_async(
     config: ZtoqConfig,
     *,
@@ -463,7 +400,7 @@ async def verify_tokens_async(
     zephyr, qtest = await asyncio.gather(
         check_zephyr(config, network, zephyr_transport), check_qtest(config, network, qtest_transport)
     )
-    return _scrub([*zephyr, *qtest], _secrets(config))
+    return scrub([*zephyr, *qtest], secrets(config))
 
 
 def verify_tokens(
@@ -479,8 +416,8 @@ def verify_tokens(
     with a qTest username and password, the login (``POST /oauth/token``) comes first.
 
     Returns:
-        Zephyr's checks (base URL, token, project), then qTest's (base URL, token, project,
-        permissions). See :func:`exit_code` for the command's exit code.
+        Zephyr's checks (base URL, token (Server/Data Center: credentials), project), then qTest's
+        (base URL, token, project, permissions). See :func:`exit_code` for the command's exit code.
     """
     return asyncio.run(
         verify_tokens_async(

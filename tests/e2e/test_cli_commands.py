@@ -121,14 +121,21 @@ def test_foreign_database_file_is_refused(tmp_path: Path, capsys: pytest.Capture
     assert str(bogus) in err
 
 
-@pytest.mark.parametrize("kind", ["zephyr", "qtest"])
-def test_simulate_prints_listening_and_serves(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("zephyr", "/v2/projects"),
+        ("zephyr-server", "/rest/atm/1.0/testcase/search"),
+        ("qtest", "/api/v3/projects"),
+    ],
+)
+def test_simulate_prints_listening_and_serves(kind: str, path: str) -> None:
     with run_simulator(kind, "--generate", "5") as sim:
         assert sim.url.startswith("http://127.0.0.1:")
         assert any("listening on" in line for line in sim.output)
         stats = httpx.get(f"{sim.url}/_sim/stats", timeout=10)
         assert stats.status_code == 200
-        unauthorised = httpx.get(f"{sim.url}{'/v2/projects' if kind == 'zephyr' else '/api/v3/projects'}")
+        unauthorised = httpx.get(f"{sim.url}{path}")
         assert unauthorised.status_code == 401
 
 

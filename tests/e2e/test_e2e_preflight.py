@@ -77,6 +77,7 @@ def test_clean_dry_run_lists_counts_per_type_and_writes_nothing(
     code, text = _dry_run(served, capsys)
     assert code == 0, text
     assert "Dry run: nothing was written to qTest project" in text
+    assert "Source: Zephyr Scale Cloud (REST API v2) at http://127.0.0.1:" in text
     # Planned, Create, Update, Unchanged, Not planned.
     assert _row(text, "module") == [33, 33, 0, 0, 0]
     assert _row(text, "test case") == [60, 60, 0, 0, 0]

@@ -128,6 +128,7 @@ def test_all_good(sims: Sims, capsys: pytest.CaptureFixture[str]) -> None:
     assert all(line.startswith("[ok]") for line in lines.values()), text
     assert "Project DEMO (id 10001) is readable." in lines["Zephyr project"]
     assert "Every permission a migration needs is granted (17 checked)." in lines["qTest permissions"]
+    assert f"Zephyr Scale Cloud (REST API v2)  {sims.zephyr_url}" in text
     assert "All checks passed." in text
 
 
@@ -213,16 +214,28 @@ def test_base_urls_answering_with_a_web_page(sims: Sims, capsys: pytest.CaptureF
 
 
 def test_base_urls_that_are_not_the_api_root(sims: Sims, capsys: pytest.CaptureFixture[str]) -> None:
-    zephyr_root = sims.zephyr_url.removesuffix("/v2")
-    code, lines, _ = _verify(sims, capsys, zephyr_url=zephyr_root, qtest_url=f"{sims.qtest_url}/api/v3")
+    zephyr_wrong = sims.zephyr_url.replace("/v2", "/api/v2")
+    code, lines, _ = _verify(sims, capsys, zephyr_url=zephyr_wrong, qtest_url=f"{sims.qtest_url}/api/v3")
     assert code == 2
     assert lines["Zephyr base URL"] == (
-        f"[FAIL] Zephyr base URL: {zephyr_root} answered 404 to GET /projects, so it is not the Zephyr API "
+        f"[FAIL] Zephyr base URL: {zephyr_wrong} answered 404 to GET /projects, so it is not the Zephyr API "
         "root; the base URL is the API root, ending in /v2 (e.g. https://api.zephyrscale.smartbear.com/v2)."
     )
     assert lines["qTest base URL"].startswith(
         f"[FAIL] qTest base URL: {sims.qtest_url}/api/v3 answered 404 to GET /api/v3/projects"
     )
+
+
+def test_a_url_without_v2_is_checked_as_a_jira_site(sims: Sims, capsys: pytest.CaptureFixture[str]) -> None:
+    zephyr_root = sims.zephyr_url.removesuffix("/v2")
+    code, lines, text = _verify(sims, capsys, zephyr_url=zephyr_root)
+    assert code == 2
+    assert f"Zephyr Scale Server/Data Center (REST API v1)  {zephyr_root}" in text
+    assert lines["Zephyr base URL"].startswith(
+        f"[FAIL] Zephyr base URL: {zephyr_root} answered 404 to GET /rest/atm/1.0/environments: it is not a "
+        "Jira Server/Data Center site, or Zephyr Scale Server is not installed on it; set zephyr.base_url"
+    )
+    assert lines["Zephyr credentials"].startswith("[skip]")
 
 
 def test_zephyr_project_not_found(sims: Sims, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ import typer
 
 from ztoq.cli.console import load, out
 from ztoq.config import ZtoqConfig
+from ztoq.errors import InputError
 from ztoq.pipeline.orchestrator import RunSummary, run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.store import TARGET_STATES, Repository, open_store
@@ -94,6 +95,11 @@ def bench(
     large_attachment_mb: float = typer.Option(
         20.0, "--large-attachment-mb", min=0.001, help="Size of each --large-attachments file, in MiB."
     ),
+    source: str = typer.Option(
+        "cloud",
+        "--source",
+        help="The source simulator: cloud (Zephyr Scale Cloud v2) or server (Data Center v1).",
+    ),
     lost_store: bool = typer.Option(
         False,
         "--lost-store",
@@ -106,10 +112,13 @@ def bench(
     With --chaos: kill the migration with SIGKILL at --kills points spread over every phase, run it
     again each time, and compare the qTest project with that of one uninterrupted run.
     """
+    from ztoq.rehearsal import REHEARSAL_SOURCES, simulators, write_config  # loaded only when used
+
+    if source not in REHEARSAL_SOURCES:
+        raise InputError(f"--source must be cloud or server, not {source!r}.")
     if chaos:
-        _chaos(cases or 25, kills, seed, fail_rate)
+        _chaos(cases or 25, kills, seed, fail_rate, source)
         return
-    from ztoq.rehearsal import simulators, write_config  # the simulators load only when used
 
     cases = cases or 2000
     with (
@@ -122,6 +131,7 @@ def bench(
             large_attachments=large_attachments,
             large_attachment_mb=large_attachment_mb,
             attachment_limit_mb=max(50.0, large_attachment_mb + 1),
+            source=source,
         ) as sims,
     ):
         workdir = Path(tmp)
@@ -136,7 +146,7 @@ def bench(
             executions = repo.source_counts(cfg.zephyr.project_key).get("test_execution", 0)
             files = attachment_lines(repo, cfg.zephyr.project_key, summary.wall_seconds)
         out.print(
-            f"ztoq bench: {cases} test cases, latency {latency_ms:g} ms, "
+            f"ztoq bench: {cases} test cases ({source} source), latency {latency_ms:g} ms, "
             f"rate limit {rate_limit:g}/s, {workers} workers"
         )
         for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions) + files:
@@ -199,11 +209,14 @@ def _qtest_writes(qtest_url: str) -> tuple[int, int]:
     return writes, creates
 
 
-def _chaos(cases: int, kills: int, seed: int, fail_rate: float) -> None:
+def _chaos(cases: int, kills: int, seed: int, fail_rate: float, source: str) -> None:
     from ztoq.chaos import run_chaos
 
-    out.print(f"ztoq bench --chaos: {cases} test cases, {kills} kill points, qTest fault rate {fail_rate:g}")
-    result = run_chaos(cases, kills, seed, fail_rate)
+    out.print(
+        f"ztoq bench --chaos: {cases} test cases ({source} source), {kills} kill points, "
+        f"qTest fault rate {fail_rate:g}"
+    )
+    result = run_chaos(cases, kills, seed, fail_rate, source=source)
     for line in (
         f"chains: {result.chains}",
         f"killed at the point: {result.kills}",

@@ -17,6 +17,7 @@ from ztoq.errors import ConfigError
 from ztoq.pipeline.orchestrator import RunSummary
 from ztoq.pipeline.progress import ProgressReporter, make_reporter
 from ztoq.pipeline.status import TypeStatus
+from ztoq.sources import source_title
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="The migration config file (config.yaml).")
 CustomFieldMapOpt = typer.Option(
@@ -90,6 +91,11 @@ def status_table(rows: list[TypeStatus], title: str = "Migration status") -> Tab
             str(row.pending),
         )
     return table
+
+
+def source_line(name: str | None) -> str:
+    """``Source: Zephyr Scale Cloud (REST API v2)``: what the stored project was extracted from."""
+    return f"Source: {source_title(name)}" if name else "Source: none yet (nothing extracted)"
 
 
 def summary_table(summary: RunSummary) -> Table:

@@ -10,6 +10,7 @@ import typer
 from ztoq.cli.attachment_tables import attachment_summary
 from ztoq.cli.console import QuietOpt, api_line, load, out, reporter, status_table, summary_table
 from ztoq.cli.reports import write_validation_report
+from ztoq.errors import InputError
 from ztoq.pipeline.orchestrator import run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.report.attachments import attachment_overview
@@ -23,19 +24,27 @@ def demo(
         Path("ztoq-demo"), "--output-dir", help="Where each demo run writes its files."
     ),
     workers: int = typer.Option(8, "--workers", min=1, help="Concurrent requests (performance.max_workers)."),
+    source: str = typer.Option(
+        "cloud",
+        "--source",
+        help="Which Zephyr Scale to rehearse from: cloud (REST API v2) or server (Server/Data Center, v1).",
+    ),
     quiet: bool = QuietOpt,
 ) -> None:
     """Start both simulators, migrate a generated project into SQLite, print the summary, write the report."""
     # The simulators, the dashboard and the web server load only when the demo runs.
     from ztoq.dashboard import create_dashboard_app, screenshot
-    from ztoq.rehearsal import simulators, write_config
+    from ztoq.rehearsal import REHEARSAL_SOURCES, simulators, write_config
     from ztoq.serving import serve_in_thread
 
+    if source not in REHEARSAL_SOURCES:
+        raise InputError(f"--source must be cloud or server, not {source!r}.")
     workdir = (output_dir / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")).resolve()
     out.print(f"Starting the Zephyr and qTest simulators with a generated project of {cases} test cases...")
     # One file over qTest's 50 MB limit shows how a file that cannot be sent is reported.
-    with simulators(cases, seed=seed, large_attachments=1) as sims:
-        out.print(f"Zephyr Scale simulator: {sims.zephyr.url}/v2   qTest simulator: {sims.qtest.url}")
+    with simulators(cases, seed=seed, large_attachments=1, source=source) as sims:
+        kind = "Zephyr Scale Cloud" if source == "cloud" else "Zephyr Scale Server/Data Center"
+        out.print(f"{kind} simulator: {sims.zephyr_api_url}   qTest simulator: {sims.qtest.url}")
         config_path = write_config(sims.config(workdir, max_workers=workers), workdir / "config.yaml")
         cfg = load(config_path)
         board = create_dashboard_app(cfg)

@@ -213,6 +213,8 @@ def print_preflight(report: Any, *, quiet: bool = False) -> None:
             f"{report.qtest_project_name!r} (the preflight sent {gets} GET requests)."
         )
     )
+    if report.source:
+        out.print(Text(f"Source: {report.source} at {report.source_url}, project {report.project_key}."))
     table = Table(title="What a load would send to qTest", title_justify="left")
     for column in ("Entity", "Planned", "Create", "Update", "Unchanged", "Not planned"):
         table.add_column(column, justify="left" if column == "Entity" else "right")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ztoq.cli.attachment_tables import attachment_summary
-from ztoq.cli.console import out, status_table
+from ztoq.cli.console import out, source_line, status_table
 from ztoq.config import ZtoqConfig
 from ztoq.errors import InputError
 from ztoq.pipeline.reporting import report_input
+from ztoq.pipeline.source_rows import stored_source_name
 from ztoq.pipeline.status import type_status
 from ztoq.report import build_report, format_for, render, write_report
 from ztoq.report.attachments import attachment_overview
@@ -51,10 +52,12 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
         ):
             rows = type_status(repo, cfg.zephyr.project_key)
             attachments = attachment_summary(attachment_overview(repo, cfg.zephyr.project_key))
+            source = stored_source_name(repo, cfg.zephyr.project_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
             console = Console(file=handle, width=120, no_color=True)
             console.print(status_table(rows, title=f"Migration status: {cfg.zephyr.project_key}"))
+            console.print(source_line(source), markup=False)
             if attachments is not None:
                 console.print(attachments)
         out.print(f"Status written to {path}")
@@ -67,9 +70,11 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
             rows = type_status(repo, cfg.zephyr.project_key)
             attachments = attachment_summary(attachment_overview(repo, cfg.zephyr.project_key))
             last = repo.latest_run(cfg.zephyr.project_key)
+            source = stored_source_name(repo, cfg.zephyr.project_key)
         out.print(
             status_table(rows, title=f"Migration status: {cfg.zephyr.project_key} ({store.description})")
         )
+        out.print(source_line(source), markup=False)
         if attachments is not None:
             out.print(attachments)
         if last is None:

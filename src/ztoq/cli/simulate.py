@@ -1,4 +1,4 @@
-"""``ztoq simulate zephyr|qtest``: serve a simulator of either API on a loopback port."""
+"""``ztoq simulate zephyr|zephyr-server|qtest``: serve a simulator of one vendor API on a loopback port."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from ztoq.errors import InputError
 from ztoq.simulators.faults import FaultOptions
 
 app = typer.Typer(
-    help="Serve a simulator of the Zephyr Scale Cloud v2 or qTest Manager v3 API (for rehearsals and tests).",
+    help=(
+        "Serve a simulator of the Zephyr Scale Cloud v2, Zephyr Scale Server/Data Center v1 or "
+        "qTest Manager v3 API (for rehearsals and tests)."
+    ),
     no_args_is_help=True,
 )
 
@@ -107,6 +110,72 @@ def zephyr(
         max_results_cap=max_results_cap,
         attachments_available=not attachments_unavailable,
     )
+    serve_forever(sim.app, host, port)
+
+
+@app.command("zephyr-server")
+def zephyr_server(
+    host: str = HostOpt,
+    port: int = typer.Option(8110, "--port", min=0, max=65535, help="Port (0 = any free port)."),
+    data: Path | None = DataOpt,
+    generate: int = GenerateOpt,
+    seed: int = SeedOpt,
+    project_key: str = typer.Option("DC", "--project-key", help="Project key of a generated project."),
+    latency_ms: float = LatencyOpt,
+    rate_limit: float = RateOpt,
+    fail_rate: float = FailOpt,
+    token: str | None = typer.Option(None, "--token", help="The personal access token accepted (Bearer)."),
+    username: str | None = typer.Option(None, "--username", help="The Jira login accepted (Basic auth)."),
+    password: str | None = typer.Option(None, "--password", help="The password of --username."),
+    max_results_cap: int = typer.Option(1000, "--max-results-cap", min=1, help="Server cap on maxResults."),
+    no_attachments: bool = typer.Option(
+        False, "--no-attachments", help="With --generate: attach no small files to the generated entities."
+    ),
+    large_attachments: int = typer.Option(
+        0,
+        "--large-attachments",
+        min=0,
+        help="With --generate: also attach K large files (see --large-attachment-mb), made on the fly.",
+    ),
+    large_attachment_mb: float = typer.Option(
+        51.0, "--large-attachment-mb", min=0.001, help="Size of each --large-attachments file, in MiB."
+    ),
+    context_path: str = typer.Option(
+        "", "--context-path", help="Serve the Jira site below this context path (e.g. /jira)."
+    ),
+) -> None:
+    """Serve the Zephyr Scale Server/Data Center REST API v1 (/rest/atm/1.0) and its Jira calls."""
+    from ztoq.serving import serve_forever
+    from ztoq.simulators.zephyr_server import (
+        DEFAULT_SERVER_PASSWORD,
+        DEFAULT_SERVER_TOKEN,
+        DEFAULT_SERVER_USER,
+        ZephyrServerSimulator,
+    )
+
+    dataset = load_dataset(data)
+    settings: dict[str, Any] = {
+        "token": token or DEFAULT_SERVER_TOKEN,
+        "username": username or DEFAULT_SERVER_USER,
+        "password": password or DEFAULT_SERVER_PASSWORD,
+        "faults": _faults(latency_ms, rate_limit, fail_rate, seed),
+        "max_results_cap": max_results_cap,
+        "context_path": context_path,
+    }
+    if generate:
+        if dataset is not None:
+            raise InputError("Give either --data or --generate, not both.")
+        sim = ZephyrServerSimulator.generated(
+            generate,
+            seed,
+            project_key,
+            attachments=not no_attachments,
+            large_attachments=large_attachments,
+            large_attachment_size=int(large_attachment_mb * 1024 * 1024),
+            **settings,
+        )
+    else:
+        sim = ZephyrServerSimulator(dataset, **settings)
     serve_forever(sim.app, host, port)
 
 

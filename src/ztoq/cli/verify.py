@@ -1,5 +1,8 @@
 """``ztoq verify-tokens``: check both services' URLs, credentials, projects and permissions.
 
+The Zephyr checks are those of the configured source, named in their heading: Zephyr Scale Cloud
+(REST API v2) or Zephyr Scale Server/Data Center (REST API v1).
+
 One line per check, marked ✓/✗ on a terminal and ``[ok]``/``[FAIL]`` when the output is piped or
 logged. Exit 0 when every check passes, 2 when a URL, credential or access check fails, 1 when a
 service itself failed (5xx, 429). Tokens are never printed.
@@ -15,7 +18,9 @@ import typer
 from rich.text import Text
 
 from ztoq.cli.console import ConfigOpt, InsecureOpt, JsonOpt, load, out
-from ztoq.errors import safe_path
+from ztoq.config import ZtoqConfig
+from ztoq.errors import ConfigError, safe_path
+from ztoq.sources import source_name, source_title
 from ztoq.verify import FAIL, PASS, SKIP, WARN, Check, checks_json, exit_code
 from ztoq.verify import verify_tokens as run_checks
 
@@ -40,12 +45,21 @@ def check_line(check: Check) -> Text:
     return Text.assemble(mark(check.status), " ", Text(f"{check.service} {check.name}: {check.message}"))
 
 
+def zephyr_title(cfg: ZtoqConfig) -> str:
+    """The configured source's title (``Zephyr Scale Cloud (REST API v2)``); unknown: Zephyr Scale."""
+    try:
+        return source_title(source_name(cfg))
+    except ConfigError:
+        return "Zephyr Scale"
+
+
 def verify_tokens(
     config: Path | None = ConfigOpt,
     zephyr_token: str | None = typer.Option(
         None,
         "--zephyr-token",
-        help="Zephyr Scale API token (default: zephyr.api_token or ZTOQ_ZEPHYR_API_TOKEN).",
+        help="Zephyr Scale Cloud API token, or a Jira Server/Data Center personal access token "
+        "(default: zephyr.api_token or ZTOQ_ZEPHYR_API_TOKEN).",
         show_default=False,
     ),
     qtest_token: str | None = typer.Option(
@@ -55,7 +69,17 @@ def verify_tokens(
         show_default=False,
     ),
     zephyr_url: str | None = typer.Option(
-        None, "--zephyr-url", help="Zephyr API base URL (default: the config's, else the US/global region)."
+        None,
+        "--zephyr-url",
+        help="Zephyr Scale Cloud API base URL, or the Jira Server/Data Center site (default: the config's, "
+        "else the Cloud US/global region).",
+    ),
+    zephyr_username: str | None = typer.Option(
+        None,
+        "--zephyr-username",
+        help="Jira Server/Data Center user, with zephyr.password or ZTOQ_ZEPHYR_PASSWORD (a password is "
+        "never a command-line option).",
+        show_default=False,
     ),
     qtest_url: str | None = typer.Option(
         None, "--qtest-url", help="qTest site URL, e.g. https://x.qtestnet.com."
@@ -67,11 +91,12 @@ def verify_tokens(
     insecure: bool = InsecureOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Check the Zephyr and qTest URLs, tokens, projects and permissions; say precisely what is wrong."""
+    """Check the Zephyr and qTest URLs, credentials, projects and permissions; say precisely what is wrong."""
     overrides: dict[str, Any] = {}
     for section, key, value in (
         ("zephyr", "api_token", zephyr_token),
         ("zephyr", "base_url", zephyr_url),
+        ("zephyr", "username", zephyr_username),
         ("zephyr", "project_key", project_key),
         ("qtest", "bearer_token", qtest_token),
         ("qtest", "base_url", qtest_url),
@@ -86,7 +111,7 @@ def verify_tokens(
         print(json.dumps({"ok": code == 0, "exit_code": code, "checks": checks_json(checks)}))
         raise typer.Exit(code)
     services = (
-        ("Zephyr", f"Zephyr Scale  {safe_path(cfg.zephyr.base_url)}"),
+        ("Zephyr", f"{zephyr_title(cfg)}  {safe_path(cfg.zephyr.base_url)}"),
         (
             "qTest",
             f"qTest  {safe_path(cfg.qtest.base_url) or '(no URL)'}"

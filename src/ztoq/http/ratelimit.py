@@ -133,10 +133,12 @@ class QuotaLearner:
     def __init__(self, bucket: TokenBucket, *, clock: Clock = time.monotonic) -> None:
         self.bucket = bucket
         self.ceiling = bucket.rate  # 0: none configured
+        self._configured = bucket.rate
         self._clock = clock
         self._recent: deque[float] = deque()
         self._since_limit = 0
         self.learned = False
+        self._advertised: tuple[str, str] | None = None
 
     def _prune(self, now: float) -> None:
         while self._recent and now - self._recent[0] > self.MEMORY:
@@ -164,6 +166,36 @@ class QuotaLearner:
             self._since_limit = 0
             rate = self.bucket.rate * self.PROBE_STEP
             self.bucket.set_rate(min(rate, self.ceiling) if self.ceiling > 0 else rate, capacity=1.0)
+
+    def advertised(self, fill_rate: str | None, interval: str | None) -> None:
+        """Pace just under a quota the API states in its answers' headers.
+
+        Jira Data Center's rate limiting is a token bucket it describes on every answer:
+        ``X-RateLimit-FillRate`` tokens are added every ``X-RateLimit-Interval-Seconds``. Once
+        seen, the pace is 97% of that (under a configured ceiling), so the quota is never hit;
+        the same statement seen again changes nothing. Values that are not positive numbers are
+        ignored.
+        """
+        if fill_rate is None or interval is None:
+            return
+        key = (fill_rate, interval)
+        if key == self._advertised:
+            return
+        self._advertised = key
+        try:
+            rate = float(fill_rate) / float(interval)
+        except (ValueError, ZeroDivisionError):
+            return
+        if not rate > 0 or rate == float("inf"):
+            return
+        rate = max(0.1, rate * self.MARGIN)
+        if self._configured > 0:
+            rate = min(rate, self._configured)
+        # The stated quota is also a ceiling: probing above it would only earn 429s.
+        self.ceiling = rate
+        self.bucket.set_rate(rate, capacity=1.0)
+        self.learned = True
+        self._since_limit = 0
 
     def limited(self) -> float:
         """The API answered 429: pace just under its measured quota; return the rate now used.

@@ -269,6 +269,11 @@ class ApiSession(JsonRequests):
             except NetworkError as exc:
                 error: ApiError = exc
             else:
+                headers = response.headers
+                if "x-ratelimit-fillrate" in headers:  # Jira Data Center states its quota
+                    self._quota.advertised(
+                        headers.get("x-ratelimit-fillrate"), headers.get("x-ratelimit-interval-seconds")
+                    )
                 if response.is_success:
                     self._quota.success()
                     return response

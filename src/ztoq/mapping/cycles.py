@@ -36,9 +36,11 @@ ADHOC_KEY = "adhoc"
 
 
 def _plan_key(plan: Ref, lookups: SourceLookups) -> str | None:
+    """The key of a linked plan: by its number (Cloud), or its key when that plan was extracted (Server)."""
     if plan.id is not None:
         return lookups.test_plan_keys.get(plan.id)
-    return plan.name if plan.name in lookups.test_plan_keys.values() else None
+    known = plan.name in lookups.all_test_plan_keys or plan.name in lookups.test_plan_keys.values()
+    return plan.name if known else None
 
 
 def linked_plan_keys(cycle: TestCycle, lookups: SourceLookups, props: PropertySet) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.fields import Kind, field_kind
-from ztoq.mapping.lookups import SourceLookups, TargetFields, UserResolver
+from ztoq.mapping.lookups import OptionKey, SourceLookups, TargetFields, UserResolver
 from ztoq.mapping.properties import PropertySet
 from ztoq.mapping.text import join_html, link_html, source_key_marker, text_to_html, truncate_name
 from ztoq.sources.records import IssueLink, Links, Option, Ref
@@ -43,8 +43,12 @@ def entity_name(name: str | None, key: str, what: str, props: PropertySet) -> st
     return short
 
 
-def option_name(table: Mapping[int, Option], ref: Ref | None, what: str) -> str | None:
-    """The name of a status/priority reference; "<what> <id>" when the id is unknown; None without one."""
+def option_name(table: Mapping[OptionKey, Option], ref: Ref | None, what: str) -> str | None:
+    """The name of a status/priority reference; "<what> <id>" when the id is unknown; None without one.
+
+    A source that names its options (Zephyr Scale Server: ``Ref(name="Approved")``) gives the name
+    itself, whether or not the lookup table lists it.
+    """
     if ref is None:
         return None
     if ref.name:

@@ -29,9 +29,9 @@ from ztoq.mapping.fields import (
 from ztoq.mapping.lookups import SourceLookups, TargetFields
 from ztoq.mapping.properties import PropertySet
 from ztoq.mapping.statuses import StatusMapper
-from ztoq.mapping.steps import step_ref
-from ztoq.mapping.text import join_html, source_key_marker, table_html, text_to_html, truncate_name
-from ztoq.sources.records import StepResult, TestExecution
+from ztoq.mapping.step_logs import plan_step_logs
+from ztoq.mapping.text import join_html, source_key_marker, text_to_html, truncate_name
+from ztoq.sources.records import TestExecution
 from ztoq.vendor import QTEST_PARENT_CYCLE
 
 
@@ -54,11 +54,17 @@ def execution_key(execution: TestExecution) -> str:
 
 
 def cycle_of(execution: TestExecution, lookups: SourceLookups) -> tuple[str, str | None]:
-    """``(cycle source key, problem)``: the cycle's key, or "adhoc" when it has none we know."""
+    """``(cycle source key, problem)``: the cycle's key, or "adhoc" when it has none we know.
+
+    Cloud executions name their cycle by number, Server test results by key (``Ref(name="DC-C1")``);
+    a key is taken as given unless the lookups list the extracted cycles and it is not among them.
+    """
     cycle = execution.test_cycle
     if cycle is None:
         return ADHOC_KEY, None
     key = cycle.name or (lookups.test_cycle_keys.get(cycle.id) if cycle.id is not None else None)
+    if key and cycle.name and lookups.all_test_cycle_keys and key not in lookups.all_test_cycle_keys:
+        return ADHOC_KEY, f"test cycle {key} was not extracted"
     if key:
         return key, None
     return ADHOC_KEY, f"test cycle {cycle.id} was not extracted"
@@ -160,51 +166,6 @@ def plan_test_run(
     )
 
 
-def _step_rows(steps: Sequence[StepResult], statuses: StatusMapper) -> list[tuple[str, ...]]:
-    return [
-        (
-            str(step.index + 1),
-            join_html(text_to_html(step.description), text_to_html(step.test_data)),
-            text_to_html(step.expected_result),
-            statuses.source_name(step.status) or "",
-            text_to_html(step.actual_result),
-        )
-        for step in steps
-    ]
-
-
-def _step_logs(
-    case_key: str, steps: Sequence[StepResult], statuses: StatusMapper, props: PropertySet
-) -> list[dict[str, Any]] | None:
-    """``test_step_logs`` matched by order, or None when the steps no longer match (kept in the note)."""
-    if not steps:
-        return []
-    expected = props.source.test_case_step_counts.get(case_key)
-    if expected != len(steps):
-        props.keep_in_text(
-            "Step results",
-            table_html(("#", "Step", "Expected", "Status", "Actual result"), _step_rows(steps, statuses)),
-            "step_results_in_note",
-            f"The execution has {len(steps)} step results but the migrated test case has "
-            f"{'an unknown number of' if expected is None else expected} steps (an older version, "
-            "test data rows or calls); the step results are kept in the note.",
-        )
-        return None
-    logs = []
-    for step in steps:
-        order = step.index + 1
-        status = statuses.map(step.status, props, f"step {order}")
-        logs.append(
-            {
-                "test_step_id": step_ref(case_key, order),
-                "status": {"id": status},
-                "actual_result": text_to_html(step.actual_result),
-                "order": order,
-            }
-        )
-    return logs
-
-
 def plan_test_log(
     execution: TestExecution,
     lookups: SourceLookups,
@@ -250,7 +211,7 @@ def plan_test_log(
     _metadata(props, execution, lookups)
     props.map_custom_fields(execution.custom_fields, config.custom_fields.test_execution)
     _defects(props, execution, lookups, log_links)
-    step_logs = _step_logs(case_key or "", execution.steps, statuses, props)
+    step_logs = plan_step_logs(case_key or "", execution.steps, statuses, props)
     note = join_html(text_to_html(execution.comment), props.block.render(), source_key_marker(key))
     payload: dict[str, Any] = {
         "name": truncate_name(lookups.test_case_names.get(case_key or "") or case_key or key)[0],

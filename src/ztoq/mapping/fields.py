@@ -226,6 +226,18 @@ def _choice_ids(value: Any, target: TargetField) -> list[int]:
     return ids
 
 
+def _listed_choices(value: Any, target: TargetField) -> Any:
+    """A multi-choice value written as one comma-separated text (``"UI, API"``) as its labels.
+
+    Zephyr Scale Server sends multi-choice custom fields that way. The text is split only when it
+    is not itself a choice and every part is one, so a label holding a comma still matches whole.
+    """
+    if not isinstance(value, str) or "," not in value or target.choice(value) is not None:
+        return value
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    return parts if parts and all(target.choice(part) is not None for part in parts) else value
+
+
 def _id_array(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(i) for i in ids) + "]"
 
@@ -270,7 +282,7 @@ def convert_value(
             raise UnconvertibleValue(f"{target.label!r} holds one choice, not {len(ids)}")
         return str(ids[0])
     if kind is Kind.MULTI_SELECT:
-        return _id_array(_choice_ids(value, target))
+        return _id_array(_choice_ids(_listed_choices(value, target), target))
     if kind is Kind.USER:
         ids = _user_ids(value, resolve_user)
         if target.multiple:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ztoq.config import ZtoqConfig
-from ztoq.sources.records import Folder, Option, Ref, TestCase, TestCycle, TestPlan
+from ztoq.sources.records import Folder, Option, Ref, TestCase, TestCycle, TestData, TestPlan
 from ztoq.values import int_or_none
 
 
@@ -224,8 +224,18 @@ class UserResolver:
         return self._to_id(self.default_user)
 
 
-def _options(records: Iterable[Option]) -> dict[int, Option]:
-    return {r.id: r for r in records if r.id is not None}
+#: A source lookup table's key: the record's number (Zephyr Scale Cloud), else its name (Server).
+OptionKey = int | str
+
+
+def _options(records: Iterable[Option]) -> dict[OptionKey, Option]:
+    """Options by number, or by name when the source names them without numbers (Server)."""
+    table: dict[OptionKey, Option] = {}
+    for record in records:
+        key = record.id if record.id is not None else record.name
+        if key is not None:
+            table[key] = record
+    return table
 
 
 @dataclass(frozen=True)
@@ -234,15 +244,20 @@ class SourceLookups:
 
     Attributes:
         folders: folder key -> Folder (all folder kinds).
-        statuses: status id -> Status (test case, plan, cycle and execution statuses).
-        priorities: priority id -> Priority.
-        environments: environment id -> Environment.
+        statuses: status id (or name, for a source without ids) -> Status (test case, plan,
+            cycle and execution statuses).
+        priorities: priority id (or name) -> Priority.
+        environments: environment id (or name) -> Environment.
         test_case_keys: keys of every test case that exists (targets of call-to-test steps).
         test_case_names: test case key -> name (names test runs).
         test_case_step_counts: test case key -> number of qTest steps its migrated version has
             (see :func:`ztoq.mapping.testcases.planned_step_count`).
         test_cycle_keys: test cycle id -> key (executions may refer to cycles by id).
         test_plan_keys: test plan id -> key (cycles may refer to plans by id).
+        all_test_cycle_keys: keys of every test cycle, with or without an id (records may
+            refer to cycles by key).
+        all_test_plan_keys: keys of every test plan, with or without an id.
+        test_data: test case key -> its test data (data-driven test cases only).
         plan_keys_by_cycle: test cycle id (or key) -> keys of the plans linking it (from the
             plans' side), keyed the way the plans refer to it.
         issue_keys: Jira issue id -> issue key, when the extractor resolved them.
@@ -252,14 +267,17 @@ class SourceLookups:
     """
 
     folders: Mapping[str, Folder] = field(default_factory=dict)
-    statuses: Mapping[int, Option] = field(default_factory=dict)
-    priorities: Mapping[int, Option] = field(default_factory=dict)
-    environments: Mapping[int, Option] = field(default_factory=dict)
+    statuses: Mapping[OptionKey, Option] = field(default_factory=dict)
+    priorities: Mapping[OptionKey, Option] = field(default_factory=dict)
+    environments: Mapping[OptionKey, Option] = field(default_factory=dict)
     test_case_keys: frozenset[str] = frozenset()
     test_case_names: Mapping[str, str] = field(default_factory=dict)
     test_case_step_counts: Mapping[str, int] = field(default_factory=dict)
     test_cycle_keys: Mapping[int, str] = field(default_factory=dict)
     test_plan_keys: Mapping[int, str] = field(default_factory=dict)
+    all_test_cycle_keys: frozenset[str] = frozenset()
+    all_test_plan_keys: frozenset[str] = frozenset()
+    test_data: Mapping[str, TestData] = field(default_factory=dict)
     plan_keys_by_cycle: Mapping[int | str, tuple[str, ...]] = field(default_factory=dict)
     issue_keys: Mapping[int, str] = field(default_factory=dict)
     user_names: Mapping[str, str] = field(default_factory=dict)
@@ -286,6 +304,7 @@ class SourceLookups:
         """Index canonical records (a source adapter's reader decodes them from the store)."""
         cases = [c for c in test_cases if c.key is not None]
         plans = list(test_plans)
+        cycles = list(test_cycles)
         by_cycle: dict[int | str, list[str]] = {}
         for plan in plans:
             if plan.key is None:
@@ -302,8 +321,11 @@ class SourceLookups:
             test_case_keys=frozenset(c.key for c in cases if c.key is not None),
             test_case_names={c.key: str(c.name or "") for c in cases if c.key is not None},
             test_case_step_counts=dict(test_case_step_counts or {}),
-            test_cycle_keys={c.id: c.key for c in test_cycles if c.id is not None and c.key is not None},
+            test_cycle_keys={c.id: c.key for c in cycles if c.id is not None and c.key is not None},
             test_plan_keys={p.id: p.key for p in plans if p.id is not None and p.key is not None},
+            all_test_cycle_keys=frozenset(c.key for c in cycles if c.key is not None),
+            all_test_plan_keys=frozenset(p.key for p in plans if p.key is not None),
+            test_data={c.key: c.test_data for c in cases if c.key is not None and c.test_data is not None},
             plan_keys_by_cycle={k: tuple(v) for k, v in by_cycle.items()},
             issue_keys=dict(issue_keys or {}),
             user_names=dict(user_names or {}),
@@ -311,7 +333,7 @@ class SourceLookups:
             version_names=dict(version_names or {}),
         )
 
-    def name_of(self, table: Mapping[int, Option], ref: Ref | None) -> str | None:
+    def name_of(self, table: Mapping[OptionKey, Option], ref: Ref | None) -> str | None:
         """The name a reference gives, else that of the record it points at; None when unknown."""
         if ref is None:
             return None

@@ -35,9 +35,13 @@ def _folder_name(folder: Folder, problems: list[Problem]) -> str:
     return name
 
 
-def _order(folder: Folder) -> tuple[bool, int, str]:
-    """A folder's place among folders sharing an index: by id when the source numbers them, else by key."""
-    return folder.id is None, folder.id or 0, folder.key
+def _order(folder: Folder) -> tuple[bool, int, str, str]:
+    """A folder's place among folders sharing an index: by id when the source numbers them.
+
+    Zephyr Scale Server names folders by path and numbers none (``TEST_CASE:/A/B``, id None), so
+    there its name decides, then its key: the same folders always come out in the same order.
+    """
+    return folder.id is None, folder.id or 0, folder.name or "", folder.key
 
 
 def _effective_parents(folders: Mapping[str, Folder]) -> tuple[dict[str, str | None], dict[str, str]]:

@@ -28,6 +28,13 @@ EQUIVALENTS: dict[str, str] = {
     "not executed": "Unexecuted",
 }
 
+#: How bad each outcome is (by the qTest status a Zephyr status maps to), for merging the rows of a
+#: data-driven execution into the one status a qTest step log takes: the worst row wins. Failed and
+#: Blocked outrank Incomplete and Unexecuted, which outrank Passed; a status not listed (a custom
+#: one) ranks with Incomplete: it is no pass.
+SEVERITY: dict[str, int] = {"failed": 3, "blocked": 3, "incomplete": 2, "unexecuted": 2, "passed": 1}
+UNLISTED_SEVERITY = 2
+
 
 @dataclass(frozen=True)
 class StatusMapper:
@@ -46,12 +53,22 @@ class StatusMapper:
             EQUIVALENTS.get(fold(name), name)
         )
 
+    def target_name(self, name: str) -> str:
+        """The qTest status name a source status maps to: configured, else its equivalent, else itself."""
+        mapped = lookup_label(self.config.mappings.execution_status, name)
+        return mapped or EQUIVALENTS.get(fold(name), name)
+
     def never_run(self, name: str | None) -> bool:
         """True for "Not Executed" (or whatever maps to qTest's "Unexecuted")."""
         if name is None:
             return True
-        mapped = lookup_label(self.config.mappings.execution_status, name)
-        return fold(mapped or EQUIVALENTS.get(fold(name), name)) == "unexecuted"
+        return fold(self.target_name(name)) == "unexecuted"
+
+    def severity(self, status: Ref | None) -> int:
+        """How bad a status is (:data:`SEVERITY`); no status counts as not executed."""
+        name = self.source_name(status)
+        target = "unexecuted" if name is None else fold(self.target_name(name))
+        return SEVERITY.get(target, UNLISTED_SEVERITY)
 
     def _once(self, props: PropertySet, severity: str, code: str, message: str, name: str) -> None:
         # Hundreds of steps may share one unmapped status: report it once per entity.

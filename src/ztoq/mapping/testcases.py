@@ -13,6 +13,7 @@ from typing import Any
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.base import PlannedEntity, ref
+from ztoq.mapping.data_driven import keep_test_data
 from ztoq.mapping.entity_rules import (
     describe,
     entity_name,
@@ -118,7 +119,8 @@ def plan_test_case(
     """One test case as a planned qTest test case.
 
     Args:
-        test_case: the test case, with its steps (inline and call-to-test) or its script.
+        test_case: the test case, with its steps (inline and call-to-test) or its script, and
+            its test data (kept as a table in the description: qTest test cases have none).
         lookups: source folders, statuses, priorities, known test case keys, ...
         fields: the qTest target's fields ("test-cases"), users.
         config: mappings, custom field map, ``qtest.source_key_field``, ``approve_test_cases``.
@@ -151,6 +153,7 @@ def plan_test_case(
         )
     props.map_custom_fields(test_case.custom_fields, config.custom_fields.test_case)
     requirement_links = map_links(test_case.links, lookups, props, requirements=True)
+    keep_test_data(props, test_case.test_data)
 
     known = lookups.test_case_keys | {key}
     test_steps = build_test_steps(key, test_case.steps, test_case.script, known, broken_calls, props.problems)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 #: qTest's limit on names (modules, test cases, releases, cycles, runs). Not found in the vendor docs
 #: (searched Tricentis/QASymphony API and field-settings pages): 500 is a conservative assumption.
@@ -57,9 +58,25 @@ def truncate_name(name: str, limit: int = NAME_MAX_LENGTH) -> tuple[str, bool]:
     return name[: limit - 1] + "…", True
 
 
+#: Characters a key cannot carry literally on the marker line: they end the key when read back
+#: (whitespace, tags) or qTest's editor rewrites them (``&`` -> ``&amp;``); ``%`` starts an escape.
+_MARKER_UNSAFE = frozenset("<>&\"'%")
+
+
+def _marker_char(char: str) -> str:
+    if char in _MARKER_UNSAFE or char.isspace() or not char.isprintable():
+        return "".join(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))
+    return char
+
+
 def source_key_marker(key: str) -> str:
-    """The line that makes a migrated entity findable by its Zephyr key: ``Zephyr key: PROJ-T12``."""
-    return f"{SOURCE_KEY_LABEL}{key}"
+    """The line that makes a migrated entity findable by its Zephyr key: ``Zephyr key: PROJ-T12``.
+
+    Keys are written as they are, except characters the line cannot hold literally, which are
+    percent-encoded: a Zephyr Scale Server folder key ``TEST_CASE:/Cargo Bay`` reads
+    ``Zephyr key: TEST_CASE:/Cargo%20Bay`` (:func:`find_source_key` decodes it).
+    """
+    return SOURCE_KEY_LABEL + "".join(_marker_char(c) for c in key)
 
 
 def with_source_key(description: str, key: str) -> str:
@@ -70,13 +87,14 @@ def with_source_key(description: str, key: str) -> str:
 def find_source_key(description: str | None) -> str | None:
     """The Zephyr key in a description's last line written by :func:`source_key_marker`, else None.
 
+    Percent-encoded characters are decoded (the marker encodes what the line cannot hold).
     Tolerates what qTest's rich-text editor does to stored HTML: ``<br />`` for ``<br>``, a
     paragraph wrapper, trailing whitespace.
     """
     if not description:
         return None
     match = _MARKER.search(description)
-    return match.group(1) if match else None
+    return unquote(match.group(1), errors="surrogatepass") if match else None
 
 
 def link_html(url: str, text: str | None = None) -> str:

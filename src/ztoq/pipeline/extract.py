@@ -25,7 +25,9 @@ from collections.abc import AsyncIterator
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.extract_attachments import extract_attachments
 from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.source_rows import claim_source
 from ztoq.qtest.settings import read_target_settings
+from ztoq.sources import source_name
 from ztoq.sources.base import Parts
 from ztoq.store import SourceItem, UpsertResult
 
@@ -99,6 +101,9 @@ async def _read_parts(ctx: PhaseContext, parts: Parts, parents: list[SourceItem]
 
 async def extract_project(ctx: PhaseContext) -> None:
     """Check the project exists in the source and store it."""
+    name = source_name(ctx.config)
+    with ctx.session() as repo:
+        claim_source(repo, ctx.project_key, name, run_id=ctx.run_id)
     project = await ctx.source().read_project()
     with ctx.session() as repo:
         repo.upsert_source(ctx.project_key, [project], run_id=ctx.run_id)

@@ -27,6 +27,7 @@ from ztoq.pipeline.progress import ProgressReporter, QuietProgress
 from ztoq.pipeline.reconcile import ReconcileResult, run_reconcile
 from ztoq.pipeline.transform import run_transform
 from ztoq.pipeline.validate import ValidationResult, run_validate
+from ztoq.sources import source_name
 from ztoq.store import Store, open_store
 
 #: Every phase a run can have, in the order they run. ``reconcile`` (``ztoq db reconcile``) is not
@@ -73,10 +74,25 @@ class RunSummary:
         return sum(int(s.get("rate_limit_waits", 0)) for s in self.api.values())
 
 
+#: What to check when an API never answered in a run, by API name (Zephyr: by source name).
 _HINT = {
-    "Zephyr": "Check zephyr.base_url (https://api.zephyrscale.smartbear.com/v2) and zephyr.api_token.",
+    "zephyr_cloud": "Check zephyr.base_url (https://api.zephyrscale.smartbear.com/v2) and zephyr.api_token.",
+    "zephyr_server": (
+        "Check zephyr.base_url (your Jira Server/Data Center site, e.g. https://jira.example.com) and the "
+        "credentials (zephyr.api_token as a personal access token, or zephyr.username and zephyr.password)."
+    ),
     "qTest": "Check qtest.base_url (https://<site>.qtestnet.com) and the qTest credentials.",
 }
+
+
+def connection_hint(api: str, config: ZtoqConfig) -> str:
+    """The sentence saying what to check when ``api`` never answered: Zephyr's fits the configured source."""
+    if api != "Zephyr":
+        return _HINT.get(api, "")
+    try:
+        return _HINT.get(source_name(config), "")
+    except ConfigError:
+        return ""
 
 
 def never_answered(api_stats: dict[str, dict[str, Any]], api_name: str) -> bool:
@@ -176,7 +192,8 @@ async def _run_phases(ctx: PhaseContext, phases: list[str], summaries: list[Phas
                     if isinstance(exc, ApiError) and never_answered(ctx.api_stats(), exc.api):
                         # Not one successful answer from this API in this run: the base URL or
                         # the token in the config is wrong, not the network having a bad day.
-                        failed = PhaseFailed(phase, ConfigError(f"{exc} {_HINT.get(exc.api, '')}".strip()))
+                        hint = connection_hint(exc.api, ctx.config)
+                        failed = PhaseFailed(phase, ConfigError(f"{exc} {hint}".strip()))
                     raise failed from exc
                 except Exception as exc:
                     status, error = "failed", f"{type(exc).__name__}: {exc}"
@@ -224,7 +241,7 @@ def run_migration(
     ordered = [p for p in PIPELINE_ORDER if p in wanted]
     reporter = reporter or QuietProgress()
     if "extract" in ordered:
-        config.require_source()
+        config.require_source("server" if source_name(config) == "zephyr_server" else "cloud")
     if {"reconcile", "load", "validate"} & set(ordered):
         config.require_target()
     own_store = store is None

@@ -35,7 +35,7 @@ import httpx
 
 from ztoq.config import ZtoqConfig
 from ztoq.entities import LOAD_ORDER
-from ztoq.errors import ConfigError
+from ztoq.errors import ConfigError, safe_path
 from ztoq.mapping.lookups import TargetFields
 from ztoq.pipeline.preflight_checks import (
     BLOCKING,
@@ -50,8 +50,10 @@ from ztoq.pipeline.preflight_checks import (
 )
 from ztoq.pipeline.preflight_config_checks import check_mappings, check_permissions, needed_permissions
 from ztoq.pipeline.preflight_facts import gather_qtest_facts
+from ztoq.pipeline.source_rows import stored_source_name
 from ztoq.plan import decode_planned
 from ztoq.report.attachments import AttachmentOverview, attachment_overview, overview_to_dict
+from ztoq.sources import source_name, source_title
 from ztoq.store import Repository, Store, open_store
 
 #: The checks, in the order they are reported, with what each one proves when it passes.
@@ -120,6 +122,10 @@ class PreflightReport:
     qtest_requests: dict[str, int] = field(default_factory=dict)
     #: The attachments; None when the source's attachments were never listed.
     attachments: AttachmentPreview | None = None
+    #: What the plan was read from ("Zephyr Scale Cloud (REST API v2)"), and its base URL
+    #: without credentials or query; "" when unknown.
+    source: str = ""
+    source_url: str = ""
 
     @property
     def blocking(self) -> list[Finding]:
@@ -148,6 +154,7 @@ class PreflightReport:
         """The report as JSON-ready data (``ztoq migrate run --dry-run --json``)."""
         return {
             "project_key": self.project_key,
+            "source": {"title": self.source or None, "base_url": self.source_url or None},
             "qtest_project": {"id": self.qtest_project_id, "name": self.qtest_project_name},
             "ok": self.ok,
             "counts": [{**asdict(c), "send": c.send} for c in self.counts],
@@ -251,6 +258,15 @@ def attachment_preview(
     return AttachmentPreview(send, send_bytes, to_download, to_download_bytes, overview)
 
 
+def plan_source(repo: Repository, config: ZtoqConfig) -> tuple[str, str]:
+    """The title of the source the stored project came from (else the configured one) and its base URL.
+
+    The URL is shown without user info or query string, so no credential reaches the report.
+    """
+    name = stored_source_name(repo, config.zephyr.project_key) or source_name(config)
+    return source_title(name), safe_path(config.zephyr.base_url)
+
+
 def stored_settings(repo: Repository, project_key: str) -> dict[str, Any]:
     """The qTest field settings extract stored (object type -> FieldResource list)."""
     return {r.source_key: r.payload for r in repo.iter_source(project_key, "qtest_fields")}
@@ -279,6 +295,7 @@ def run_preflight(
                     "transform first (ztoq migrate run --dry-run does both)."
                 )
             settings = stored_settings(repo, key)
+            source, source_url = plan_source(repo, config)
         facts = asyncio.run(gather_qtest_facts(config, stored_settings=settings, transport=transport))
         with store.session() as repo:
             counts, entity_findings, attachment_bytes = scan_plan(repo, key, facts.target, facts.names)
@@ -309,4 +326,6 @@ def run_preflight(
         transform=summary,
         qtest_requests=facts.requests,
         attachments=attachments,
+        source=source,
+        source_url=source_url,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from ztoq import __version__
 from ztoq.config import ZtoqConfig
+from ztoq.pipeline.source_rows import stored_source_name
 from ztoq.pipeline.status import type_status
 from ztoq.report import (
     CountRow,
@@ -18,6 +19,7 @@ from ztoq.report import (
     RunRecord,
 )
 from ztoq.report.attachments import attachment_overview
+from ztoq.sources import source_title
 from ztoq.store import Store
 
 
@@ -119,6 +121,7 @@ def report_input(store: Store, config: ZtoqConfig, title: str, *, run_limit: int
             for m in mappings.values()
         ]
         attachments = attachment_overview(repo, key)
+        source = stored_source_name(repo, key)
     return ReportInput(
         title=title,
         project_key=key,
@@ -133,4 +136,5 @@ def report_input(store: Store, config: ZtoqConfig, title: str, *, run_limit: int
         mismatches=mismatches,
         entities=entities,
         attachments=attachments,
+        source=source_title(source) if source else "",
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ztoq.store import Repository
+from ztoq.errors import InputError
+from ztoq.sources import DEFAULT_SOURCE, reader_named, source_title
+from ztoq.sources.base import SOURCE_KIND, RecordReader
+from ztoq.store import Repository, SourceItem
 
 
 class StoreRows:
@@ -24,3 +27,44 @@ class StoreRows:
         """``(source key, payload)`` of every stored, not deleted, row of ``entity_type``, in store order."""
         for row in self.repo.iter_source(self.project_key, entity_type):
             yield row.source_key, row.payload
+
+
+def stored_source_name(repo: Repository, project_key: str) -> str | None:
+    """The source ``project_key`` was extracted from (None: nothing recorded yet)."""
+    row = repo.get_source(project_key, *SOURCE_KIND)
+    payload = None if row is None else row.payload
+    if isinstance(payload, dict) and isinstance(payload.get("name"), str):
+        return str(payload["name"])
+    # Stores written before there was a choice of source hold Cloud rows.
+    return DEFAULT_SOURCE if repo.get_source(project_key, "project", project_key) else None
+
+
+def stored_reader(repo: Repository, project_key: str) -> RecordReader:
+    """The record reader of the source that wrote ``project_key``'s rows."""
+    return reader_named(stored_source_name(repo, project_key))
+
+
+def check_source(repo: Repository, project_key: str, name: str) -> None:
+    """Refuse to work on ``project_key`` with source ``name`` when the store holds it from another.
+
+    Raises:
+        InputError: the store holds this project as extracted from another source.
+    """
+    stored = stored_source_name(repo, project_key)
+    if stored is not None and stored != name:
+        raise InputError(
+            f"The store already holds project {project_key} extracted from {source_title(stored)}, "
+            f"and this configuration reads {source_title(name)}; use another database (database.path "
+            "or database.url) for this source, or the configuration that wrote it."
+        )
+
+
+def claim_source(repo: Repository, project_key: str, name: str, *, run_id: int | None = None) -> None:
+    """Record that ``project_key`` is extracted from source ``name``; refuse to mix two sources.
+
+    Raises:
+        InputError: the store holds this project as extracted from another source.
+    """
+    check_source(repo, project_key, name)
+    if repo.get_source(project_key, *SOURCE_KIND) is None:
+        repo.upsert_source(project_key, [SourceItem(*SOURCE_KIND, {"name": name})], run_id=run_id)

@@ -9,8 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ztoq.entities import ENTITY_TYPES, LOAD_ORDER
-from ztoq.pipeline.source_rows import StoreRows
-from ztoq.sources import reader_for
+from ztoq.pipeline.source_rows import StoreRows, stored_reader
 from ztoq.sources.base import RecordReader
 from ztoq.sources.records import FolderKind
 from ztoq.store import TARGET_STATES, Repository
@@ -43,13 +42,13 @@ def source_counts(
     ad hoc cycle when some execution belongs to no cycle. Runs and logs have no one-to-one Zephyr
     object: one run per (cycle, test case) pair and one log per execution that ran, which is
     exactly what transform planned (planned or skipped with a reason). Nothing extracted: all 0.
-    Folders are counted by their kind as ``reader`` (default: the default source's) decodes them;
-    a folder of no kind counts as a test case folder.
+    Folders are counted by their kind as ``reader`` (default: the reader of the source that wrote
+    the rows) decodes them; a folder of no kind counts as a test case folder.
     """
     stored = repo.source_counts(project_key)
     if not stored.get("project"):
         return {}
-    reader = reader or reader_for()
+    reader = reader or stored_reader(repo, project_key)
     folder_types = Counter(
         (folder.kind or FolderKind.TEST_CASE).value for folder in reader.folders(StoreRows(repo, project_key))
     )

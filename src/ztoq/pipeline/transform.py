@@ -32,9 +32,10 @@ from ztoq.mapping.attachments import AttachmentOwners, plan_attachments
 from ztoq.mapping.inline_images import OWNER_OF, rewrite_planned_images
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.source_rows import StoreRows
+from ztoq.pipeline.source_rows import StoreRows, check_source
 from ztoq.pipeline.target import attachment_limit, load_target_fields
 from ztoq.plan import PlannedEntity
+from ztoq.sources import source_name
 from ztoq.sources.base import read_records
 from ztoq.sources.records import Attachment, SourceRecords
 from ztoq.store import PlannedItem, ProblemItem, Repository, content_hash
@@ -254,6 +255,7 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
             raise ConfigError(
                 f"Nothing was extracted for Zephyr project {ctx.project_key}; run the extract phase first."
             )
+        check_source(repo, ctx.project_key, source_name(ctx.config))
         fields = load_target_fields(repo, ctx.project_key)
         plans = plan_all(repo, ctx, fields)
         log_sources = execution_hashes(repo, ctx.project_key)

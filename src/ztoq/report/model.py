@@ -134,6 +134,8 @@ class ReportInput:
     entities: list[EntityLink]
     #: The attachments' summary; None when the input was not read from a store that has one.
     attachments: AttachmentOverview | None = None
+    #: What the project was extracted from ("Zephyr Scale Cloud (REST API v2)"); "" when unknown.
+    source: str = ""
 
 
 _Key = tuple[str, str]
@@ -199,6 +201,7 @@ def build_report(data: ReportInput, *, sample_size: int = 50) -> Report:
         problem_groups=groups,
         entities=tuple(refs.entity(e) for e in data.entities),
         attachments=data.attachments if data.attachments is not None and data.attachments.listed else None,
+        source=data.source,
     )
 
 

@@ -131,6 +131,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "schema": SCHEMA,
         "title": report.title,
         "project_key": report.project_key,
+        "source": report.source or None,
         "qtest_project_id": report.qtest_project_id,
         "generated_at": iso(report.generated_at),
         "ztoq_version": report.ztoq_version,

@@ -312,6 +312,7 @@ def render_markdown(report: Report) -> str:
         out += [f"> **{notice.level.capitalize()}:** {md(notice.text)}", ""]
     out += [
         f"- Zephyr project: {md(report.project_key)}",
+        *([f"- Source: {md(report.source)}"] if report.source else []),
         f"- qTest project: {qtest}",
         f"- Generated: {fmt_dt(report.generated_at)}",
         f"- ztoq version: {md(report.ztoq_version)}",

@@ -284,6 +284,8 @@ class Report:
         entities: Every entity link (the item-by-item evidence), in input order.
         attachments: Files and bytes per owner kind, sent and not sent with reasons; None when
             the source's attachments were never listed.
+        source: What the project was extracted from ("Zephyr Scale Cloud (REST API v2)");
+            "" when unknown.
     """
 
     title: str
@@ -306,6 +308,7 @@ class Report:
     problem_groups: tuple[ProblemGroup, ...]
     entities: tuple[EntityRef, ...]
     attachments: AttachmentOverview | None = None
+    source: str = ""
 
     @property
     def problem_count(self) -> int:

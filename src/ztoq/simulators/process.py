@@ -48,7 +48,7 @@ class SimulatorProcess:
 
 
 def simulator_command(kind: str, *options: str) -> list[str]:
-    """The command line that serves simulator ``kind`` ("zephyr" or "qtest") on a free port."""
+    """The command line serving simulator ``kind`` ("zephyr", "zephyr-server", "qtest") on a free port."""
     return [sys.executable, "-m", "ztoq.cli", "simulate", kind, "--port", "0", *options]
 
 

@@ -115,6 +115,10 @@ class Parts:
     applies_to: Callable[[SourceItem], bool] = _every
 
 
+#: The stored source row (type, key) naming the source a project was extracted from:
+#: payload ``{"name": "zephyr_server"}`` (a key of :data:`ztoq.sources.SOURCES`).
+SOURCE_KIND = ("source", "kind")
+
 #: The stored source row (type, key) saying whether the source's attachment operations answered:
 #: payload ``{"available": bool, "reason": str | None, "owners": int}``.
 ATTACHMENT_API_STATUS = ("attachment_api", "status")

@@ -175,6 +175,38 @@ class TestStep:
 
 
 @dataclass(frozen=True)
+class TestDataVariable:
+    """One column of a data-driven test case's test data (Zephyr Server's ``parameters.variables``).
+
+    Attributes:
+        name: the variable's name (steps refer to it as ``{name}``).
+        type: how its values are given (``FREE_TEXT``, ``DATA_SET``), as the source names it.
+        data_set: the named data set its values come from, for ``DATA_SET`` variables.
+    """
+
+    __test__: ClassVar[bool] = False
+
+    name: str
+    type: str | None = None
+    data_set: str | None = None
+
+
+@dataclass(frozen=True)
+class TestData:
+    """The test data of a data-driven test case: its variables and one row of values per run.
+
+    Attributes:
+        variables: the columns, in order.
+        rows: one mapping of variable name -> value per data row, in order.
+    """
+
+    __test__: ClassVar[bool] = False
+
+    variables: tuple[TestDataVariable, ...] = ()
+    rows: tuple[Mapping[str, FieldValue], ...] = ()
+
+
+@dataclass(frozen=True)
 class TestScript:
     """A test case written as one text: a plain-text script or a BDD (Gherkin) scenario."""
 
@@ -206,6 +238,7 @@ class TestCase:
         links: its Jira issue links (coverage among them) and web links.
         steps: its steps, in order (none for a script or an empty test case).
         script: its plain-text or BDD script, when it has one.
+        test_data: its test data table (data-driven test cases of Zephyr Server), else None.
     """
 
     __test__: ClassVar[bool] = False
@@ -227,6 +260,7 @@ class TestCase:
     links: Links = field(default_factory=Links)
     steps: tuple[TestStep, ...] = ()
     script: TestScript | None = None
+    test_data: TestData | None = None
 
 
 @dataclass(frozen=True)
@@ -291,6 +325,8 @@ class StepResult:
         status: the step's execution status.
         actual_result: what happened (rich text).
         description, test_data, expected_result: the step as it was executed.
+        row: for a data-driven test case, the 0-based test data row the step ran with; None
+            when the test case has no test data.
     """
 
     index: int
@@ -299,6 +335,7 @@ class StepResult:
     description: str | None = None
     test_data: str | None = None
     expected_result: str | None = None
+    row: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -308,3 +309,46 @@ def test_quota_learner_measures_the_busiest_second_not_the_last_one() -> None:
         learner.success()
     assert learner.busiest_second() == 50
     assert learner.limited() == pytest.approx(50 * QuotaLearner.MARGIN)
+
+
+def test_quota_learner_paces_under_a_quota_the_api_states() -> None:
+    """Jira Data Center states its token bucket on every answer: pace under it before any 429."""
+    clock = _Clock()
+    bucket = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(bucket, clock=clock)
+    learner.advertised("10", "1")
+    assert bucket.rate == pytest.approx(10 * QuotaLearner.MARGIN)
+    for i in range(QuotaLearner.PROBE_EVERY * 2):
+        clock.now = i * 0.2
+        learner.success()
+    assert bucket.rate == pytest.approx(10 * QuotaLearner.MARGIN), "never probes above a stated quota"
+    learner.advertised("x", "1")
+    learner.advertised("5", "0")
+    assert bucket.rate == pytest.approx(10 * QuotaLearner.MARGIN), "nonsense headers change nothing"
+    capped = TokenBucket(2, clock=clock)
+    QuotaLearner(capped, clock=clock).advertised("60", "1")
+    assert capped.rate == 2, "never above the configured rate"
+
+
+def test_the_session_reads_the_stated_quota_from_answers(session_for: SessionFor, vclock: Any) -> None:
+    times: list[tuple[str, float]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        times.append((request.url.path, vclock.now))
+        headers = {
+            "X-RateLimit-FillRate": "4",
+            "X-RateLimit-Interval-Seconds": "2",
+            "X-RateLimit-Limit": "20",
+        }
+        return httpx.Response(200, json={}, headers=headers)
+
+    session = session_for(handler)
+
+    async def main() -> None:
+        for i in range(4):
+            await session.get_json(f"/r{i}")
+
+    vclock.run(main())
+    assert session.snapshot()["paced_requests_per_second"] == pytest.approx(2 * QuotaLearner.MARGIN)
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(times[1:])]
+    assert all(gap == pytest.approx(1 / (2 * QuotaLearner.MARGIN)) for gap in gaps)

@@ -143,6 +143,22 @@ def test_multi_select_with_one_unknown_label_is_unconvertible_as_a_whole() -> No
         convert_value(["UI", "Performance"], MULTI)
 
 
+def test_multi_select_takes_comma_separated_text() -> None:
+    # Zephyr Scale Server sends multi-choice custom fields as one text: "UI, API".
+    assert convert_value("UI, API", MULTI) == "[61,62]"
+    assert convert_value(" security ,ui,", MULTI) == "[64,61]"
+    with pytest.raises(UnconvertibleValue, match="'UI, Performance'"):
+        convert_value("UI, Performance", MULTI)
+    with pytest.raises(UnconvertibleValue, match="not a choice"):
+        convert_value("UI, API", PICK)
+    assert convert_value("UI, API", make(QTEST_TEXT)) == "UI, API"
+
+
+def test_a_choice_holding_a_comma_matches_whole() -> None:
+    field = make(QTEST_MULTI_SELECT, (1, "A"), (2, "B"), (3, "A, B"), multiple=True)
+    assert convert_value("A, B", field) == "[3]"
+
+
 @given(st.lists(st.sampled_from(LABELS), min_size=1, unique=True))
 def test_multi_select_round_trip(labels: list[str]) -> None:
     ids = json.loads(convert_value(labels, MULTI))

@@ -96,6 +96,21 @@ def test_marker_round_trip_in_html_descriptions(key: str, text: str) -> None:
     assert find_source_key(with_source_key(description, key)) == key
 
 
+def test_keys_the_marker_line_cannot_hold_are_percent_encoded() -> None:
+    # Zephyr Scale Server folder keys are paths: spaces, "&", "<" and "%" would end or break the line.
+    assert source_key_marker("TEST_CASE:/Orbiter/Cargo Bay") == "Zephyr key: TEST_CASE:/Orbiter/Cargo%20Bay"
+    assert source_key_marker("TEST_CYCLE:/R&D <1> 100%") == "Zephyr key: TEST_CYCLE:/R%26D%20%3C1%3E%20100%25"
+    assert source_key_marker("TEST_CASE:/Übersicht") == "Zephyr key: TEST_CASE:/Übersicht"
+    assert (
+        find_source_key("<p>Zephyr key: TEST_CASE:/Orbiter/Cargo%20Bay</p>") == "TEST_CASE:/Orbiter/Cargo Bay"
+    )
+
+
+@given(st.text(min_size=1), st.text())
+def test_marker_round_trip_for_any_key(key: str, description: str) -> None:
+    assert find_source_key(with_source_key(description, key)) == key
+
+
 def test_field_block_renders_a_table_or_nothing() -> None:
     block = FieldBlock()
     assert block.render() == ""

@@ -493,3 +493,14 @@ def test_keys_the_store_migrated_before_are_accounted_for() -> None:
     )
     result = compare(expected, snapshot(carried={"release": {"DEMO-P7": (3007,)}}))
     assert [p.code for _, _, p in result.problems] == []
+
+
+def test_log_dates_are_compared_to_the_second_as_qtest_keeps_them() -> None:
+    """Zephyr Scale Server dates carry milliseconds; qTest answers them to the second."""
+    project = expected_project()
+    logs = project.planned["test_log"]
+    first = next(log for log in logs if log.source_key == "DEMO-E1")
+    assert first.body is not None
+    precise = {**first.body, "exe_end_date": "2024-01-01T10:00:00.699Z"}
+    logs[logs.index(first)] = dataclasses.replace(first, body=precise)
+    assert compare(project, snapshot()).problems == []

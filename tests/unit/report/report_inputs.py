@@ -129,6 +129,7 @@ def fixed_input() -> ReportInput:
         problems=problems,
         mismatches=mismatches,
         entities=entities,
+        source="Zephyr Scale Cloud (REST API v2)",
     )
 
 

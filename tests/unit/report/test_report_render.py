@@ -164,6 +164,20 @@ def test_empty_report_says_so_in_every_format() -> None:
     assert_self_contained(html, set())
 
 
+def test_the_source_is_named_next_to_the_project_in_every_format() -> None:
+    server = "Zephyr Scale Server/Data Center (REST API v1)"
+    report = build_report(replace(fixed_input(), source=server))
+    assert f"<span>Zephyr project <b>PROJ</b></span>\n<span>Source <b>{server}</b></span>" in render_html(
+        report
+    )
+    assert f"- Zephyr project: PROJ\n- Source: {md(server)}\n" in render_markdown(report)
+    assert json.loads(render_json(report))["source"] == server
+    unknown = build_report(empty_input())
+    assert "- Source:" not in render_markdown(unknown)
+    assert "<span>Source" not in render_html(unknown)
+    assert json.loads(render_json(unknown))["source"] is None
+
+
 # --- Markdown -----------------------------------------------------------------------------------
 
 
@@ -220,10 +234,11 @@ def test_json_is_complete_inert_and_round_trips() -> None:
     assert HOSTILE in keys
     assert "javascript:alert(document.cookie)" in {e["web_url"] for e in doc["entities"]}
     assert [m["source_key"] for m in doc["mismatches"]] == ["PROJ-T2", HOSTILE]
-    assert list(doc)[:8] == [
+    assert list(doc)[:9] == [
         "schema",
         "title",
         "project_key",
+        "source",
         "qtest_project_id",
         "generated_at",
         "ztoq_version",

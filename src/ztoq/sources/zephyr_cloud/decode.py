@@ -9,9 +9,14 @@ number; an id may arrive as a number or as a string of digits. Nothing here rais
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from ztoq.sources.json_values import fields as _fields
+from ztoq.sources.json_values import items as _list
+from ztoq.sources.json_values import labels as _labels
+from ztoq.sources.json_values import number as _number
+from ztoq.sources.json_values import text as _text
 from ztoq.sources.records import (
     CallParameter,
     Folder,
@@ -37,27 +42,6 @@ _VERSION_URL = re.compile(r"/testcases/([^/]+)/versions/(\d+)")
 
 _FOLDER_KINDS = {kind.value: kind for kind in FolderKind if kind is not FolderKind.OTHER}
 _SCRIPT_KINDS = {kind.value: kind for kind in ScriptKind}
-
-
-def _number(value: Any) -> int | None:
-    """A count or a duration: a JSON integer only."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _fields(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, list) else ()
-
-
-def _labels(value: Any) -> tuple[str, ...]:
-    return tuple(label for label in _list(value) if isinstance(label, str))
 
 
 def ref(link: Any) -> Ref | None:

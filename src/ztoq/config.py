@@ -154,7 +154,14 @@ class PerformanceConfig(_Section):
 class MigrationConfig(_Section):
     """What to migrate and how."""
 
+    #: Delta syncs: extract asks Zephyr only for what changed since the last sync (see
+    #: ``pipeline/extract_sync.py``), and every run sends qTest only what changed.
     incremental: bool = False
+    #: This run's extract is a full sync: everything listed, deletions marked, every test case's
+    #: steps read again (``ztoq migrate run --full``).
+    full_sync: bool = False
+    #: With ``incremental``: a full sync when the last one started this many days ago (0: every run).
+    full_sync_every_days: int = Field(7, ge=0)
     #: Migrate the files attached to test cases, steps, plans, cycles, executions and step results.
     include_attachments: bool = True
     #: Where downloaded attachments are kept (content-addressed); default: ``attachments/`` next to

@@ -1,22 +1,28 @@
 """Rehearsals against the bundled simulators: ``ztoq demo`` and ``ztoq bench``.
 
 Both start the two simulators as separate processes (exactly as ``ztoq simulate`` does), write a
-real config file for them, and run the real migration over HTTP on loopback.
+real config file for them, and run the real migration over HTTP on loopback. The bench also
+generates the served datasets again in its own process (:func:`served_source_dataset`: the same
+arguments give the same data) to compute the least requests a migration needs, and may keep its
+store in a fresh PostgreSQL schema (:func:`rehearsal_store`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy
 import yaml
 
-from ztoq.errors import ZtoqError
+from ztoq.config import DatabaseConfig
+from ztoq.errors import InputError, StoreError, ZtoqError
 from ztoq.simulators.catalog import DEMO_CUSTOM_FIELD_MAP, USERS
 from ztoq.simulators.process import SimulatorProcess, run_simulator
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN
@@ -108,6 +114,122 @@ def simulators(
     kind = "zephyr" if source == "cloud" else "zephyr-server"
     with run_simulator(kind, *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
         yield Simulators(zephyr, qtest, qtest_project_id(qtest.url), source)
+
+
+def served_source_dataset(
+    test_cases: int,
+    *,
+    seed: int = 7,
+    project_key: str = DEMO_PROJECT_KEY,
+    executions_per_case: float | None = None,
+    large_attachments: int = 0,
+    large_attachment_mb: float = 51.0,
+    source: str = "cloud",
+) -> dict[str, Any]:
+    """The dataset the source simulator of :func:`simulators` serves, generated again in this process.
+
+    The simulator generates it from the same arguments (``ztoq simulate ... --generate N --seed S``,
+    ``cli/simulate.py``), and generation is deterministic, so this is the same dataset.
+    """
+    large_size = int(large_attachment_mb * 1024 * 1024)  # as `ztoq simulate` converts the option
+    if source == "cloud":
+        from ztoq.simulators.zephyr import generate_dataset
+
+        return generate_dataset(
+            test_cases,
+            seed=seed,
+            project_key=project_key,
+            executions_per_case=executions_per_case,
+            large_attachments=large_attachments,
+            large_attachment_size=large_size,
+        )
+    from ztoq.simulators.zephyr_server.generate import generate_server_dataset
+
+    return generate_server_dataset(
+        test_cases,
+        seed=seed,
+        project_key=project_key,
+        large_attachments=large_attachments,
+        large_attachment_size=large_size,
+    )
+
+
+def served_requirement_names(seed: int = 7) -> list[str]:
+    """The names of the requirements the qTest simulator of :func:`simulators` holds."""
+    from ztoq.simulators.qtest import generate_target
+
+    return [str(r["name"]) for r in generate_target(seed=seed, existing_test_cases=0)["requirements"]]
+
+
+@dataclass
+class RehearsalStore:
+    """The store of a rehearsal: a SQLite file in its work directory, or a PostgreSQL schema of its own.
+
+    Attributes:
+        database: the config's ``database`` section.
+        schema: the PostgreSQL schema (None for SQLite).
+        engine: a connection to the PostgreSQL database the schema is in (None for SQLite).
+    """
+
+    database: dict[str, Any]
+    schema: str | None = None
+    engine: sqlalchemy.Engine | None = None
+
+    def describe(self) -> str:
+        """The store, without a password."""
+        where = DatabaseConfig(**self.database).describe()
+        return f"{where} (schema {self.schema})" if self.schema else where
+
+    def forget(self) -> None:
+        """Empty the store, as a lost store (or a fresh CI runner) has it."""
+        if self.engine is None:
+            path = Path(self.database["path"])
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            return
+        with self.engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{self.schema}"'))
+
+
+@contextlib.contextmanager
+def rehearsal_store(workdir: Path, db_url: str | None = None) -> Iterator[RehearsalStore]:
+    """A store that starts empty: ``workdir/migration.db``, or a new schema in the ``db_url`` database.
+
+    The schema (``ztoq_bench_<random>``) is created here, used through the URL's ``search_path``
+    and dropped at the end, so repeated runs never see each other's data.
+
+    Raises:
+        InputError: ``db_url`` is not a PostgreSQL URL.
+        StoreError: the database cannot be reached.
+    """
+    if db_url is None:
+        yield RehearsalStore({"type": "sqlite", "path": str(workdir / "migration.db")})
+        return
+    if not db_url.startswith("postgresql"):
+        raise InputError(
+            "--db-url must be a PostgreSQL URL (postgresql+psycopg://user@host:5432/db), "
+            f"not a {db_url.partition(':')[0]} one."
+        )
+    schema = f"ztoq_bench_{uuid.uuid4().hex[:12]}"
+    described = DatabaseConfig(type="postgresql", url=db_url).describe()
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"Could not create a schema for the bench in {described}: {type(exc).__name__}."
+        ) from None
+    separator = "&" if "?" in db_url else "?"
+    url = f"{db_url}{separator}options=-csearch_path%3D{schema}"
+    try:
+        yield RehearsalStore({"type": "postgresql", "url": url}, schema, engine)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def simulator_config(

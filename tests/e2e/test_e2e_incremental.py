@@ -93,21 +93,39 @@ def test_an_incremental_run_sends_exactly_what_changed(tmp_path: Path) -> None:
         assert migrate(config, "--incremental", "true") == 0
         after = snapshot(served)
         writes = served.qtest.stats.total(write_only=True) - writes_before
-        # Renamed and extended: an update and a re-approval each; the new test case: a create and
-        # an approval; the new execution: a run (the pair had none) or not, and one log.
+        # Renamed: an update and a re-approval; the new test case: a create and an approval; the
+        # new execution: a run (the pair had none) or not, and one log.
         endpoints = served.qtest.stats.snapshot()["endpoints"]
-        assert 6 <= writes <= 8, endpoints
-        assert served.zephyr.stats.total() < first_zephyr, (
-            "step results of unchanged executions are not re-read"
-        )
+        assert 4 <= writes <= 6, endpoints
+        # A delta sync: a page per listing (9 here), then one request per part of what changed
+        # (the renamed and the new test case's steps, the new execution's step results).
+        zephyr = served.zephyr.stats.snapshot()["endpoints"]
+        assert served.zephyr.stats.total(method="GET") <= 9 + 3, zephyr
+        assert served.zephyr.stats.total(method="GET") < first_zephyr
 
         assert after["test_cases"][renamed]["name"] == "Renamed in Zephyr after the first migration"
-        assert len(after["test_cases"][extended]["steps"]) == len(before["test_cases"][extended]["steps"]) + 1
-        assert after["test_cases"][extended]["steps"][-1][1].startswith("A step added later")
+        # Adding a step leaves the test case Zephyr lists as it was: a delta sync does not see it.
+        assert after["test_cases"][extended] == before["test_cases"][extended]
         assert after["test_cases"][new_key]["name"] == "Written after the migration"
         assert removed in after["test_cases"], "deletions are only reported unless asked for"
         untouched = set(before["test_cases"]) - {renamed, extended}
         assert all(after["test_cases"][k] == before["test_cases"][k] for k in untouched)
+
+        # The periodic full sync reads every test case's steps again: the new step arrives, alone.
+        writes_before = served.qtest.stats.total(write_only=True)
+        served.zephyr.stats.reset()
+        assert migrate(config, "--full") == 0
+        full = snapshot(served)
+        assert served.qtest.stats.total(write_only=True) - writes_before == 2  # an update, an approval
+        assert len(full["test_cases"][extended]["steps"]) == len(before["test_cases"][extended]["steps"]) + 1
+        assert full["test_cases"][extended]["steps"][-1][1].startswith("A step added later")
+        assert {k: v for k, v in full["test_cases"].items() if k != extended} == {
+            k: v for k, v in after["test_cases"].items() if k != extended
+        }
+        assert {k: v for k, v in full.items() if k != "test_cases"} == {
+            k: v for k, v in after.items() if k != "test_cases"
+        }
+        after = full
         run_key = f"{cycle}|{renamed}"
         assert after["test_runs"][run_key][-1][1] == "Passed"
         assert len(after["test_runs"][run_key]) == len(before["test_runs"].get(run_key, [])) + 1

@@ -1,76 +1,34 @@
-"""``ztoq bench``: time a migration against simulators in separate processes, and what bounds it."""
+"""``ztoq bench``: time a migration against simulators in separate processes, and what bounds it.
+
+It prints the figures of :mod:`ztoq.cli.bench_figures` (CPU per request, the quota bound per API
+and its ratio to the wall time), the least requests the migration needs per API
+(:mod:`ztoq.bench_minimum`) against what it sent, and what a rerun with the store intact wrote
+to qTest (0 is the target).
+"""
 
 from __future__ import annotations
 
 import resource
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import typer
 
+from ztoq.bench_minimum import cloud_minimum, qtest_minimum, server_minimum, target_plan
+from ztoq.cli.bench_figures import bound_lines, minimum_lines, rerun_lines, run_lines
 from ztoq.cli.console import load, out
 from ztoq.config import ZtoqConfig
 from ztoq.errors import InputError
-from ztoq.pipeline.orchestrator import RunSummary, run_migration
+from ztoq.pipeline.orchestrator import run_migration
 from ztoq.pipeline.status import type_status
 from ztoq.store import TARGET_STATES, Repository, open_store
 
+if TYPE_CHECKING:
+    from ztoq.rehearsal import RehearsalStore
+
 MIB = 1024 * 1024
-
-
-def lower_bound_seconds(
-    requests: dict[str, int], latency_ms: float, rate_limit: float, workers: int
-) -> float:
-    """The least wall time the rate limit and latency allow for these requests.
-
-    Each API is used by its own phases one after the other, so the bounds add up: an API answering
-    ``n`` requests needs at least ``n / rate_limit`` seconds under the limit, and at least
-    ``n * latency / workers`` seconds with ``workers`` requests in flight.
-    """
-    total = 0.0
-    for n in requests.values():
-        by_rate = n / rate_limit if rate_limit > 0 else 0.0
-        by_latency = n * latency_ms / 1000.0 / max(1, workers)
-        total += max(by_rate, by_latency)
-    return total
-
-
-def report_lines(
-    summary: RunSummary,
-    migrated: int,
-    latency_ms: float,
-    rate_limit: float,
-    workers: int,
-    executions: int = 0,
-) -> list[str]:
-    """The figures ``ztoq bench`` prints, one ``name: value`` per line."""
-    requests = summary.requests
-    total = sum(requests.values())
-    bound = lower_bound_seconds(requests, latency_ms, rate_limit, workers)
-    wall = summary.wall_seconds
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    lines = [
-        f"status: {summary.status}",
-        f"wall time: {wall:.2f} s",
-        f"CPU time: {summary.cpu_seconds:.2f} s",
-        f"peak memory: {peak_kib / 1024:.1f} MiB",
-        *(f"requests {api}: {n}" for api, n in requests.items()),
-        f"requests total: {total}",
-        f"migrated entities: {migrated}",
-        f"requests per migrated entity: {total / migrated:.2f}"
-        if migrated
-        else "requests per migrated entity: n/a",
-        f"executions: {executions}",
-        f"requests per execution: {total / executions:.2f}" if executions else "requests per execution: n/a",
-        f"achieved requests/s: {total / wall:.1f}" if wall > 0 else "achieved requests/s: n/a",
-        f"retries: {summary.retries}",
-        f"rate-limit waits: {summary.rate_limit_waits}",
-        f"lower bound on wall time (rate limit {rate_limit:g}/s, latency {latency_ms:g} ms, "
-        f"{workers} workers): {bound:.2f} s",
-        f"bound/actual: {bound / wall:.2f}" if wall > 0 else "bound/actual: n/a",
-    ]
-    return lines
 
 
 def bench(
@@ -103,16 +61,36 @@ def bench(
     lost_store: bool = typer.Option(
         False,
         "--lost-store",
-        help="Then run again with the store intact, and again on an empty store (as a fresh CI runner "
-        "would): print what each rerun sent, and what the adoption index cost.",
+        help="After the rerun with the store intact, run again on an empty store (as a fresh CI runner "
+        "would): print what it sent, and what the adoption index cost.",
+    ),
+    rerun: bool = typer.Option(
+        True,
+        "--rerun/--no-rerun",
+        help="Run again with the store intact and print its qTest writes (0 is the target).",
+    ),
+    db_url: str | None = typer.Option(
+        None,
+        "--db-url",
+        help="Keep the bench's store in this PostgreSQL database (postgresql+psycopg://user@host:5432/db), "
+        "in a schema of its own that is dropped at the end; default: a temporary SQLite file.",
     ),
 ) -> None:
     """Migrate a generated project between simulators in separate processes and print the figures.
 
+    The figures: CPU per request, the quota bound per API and its ratio to the wall time, the least
+    requests per API against those sent (wasted = sent - minimum), and the qTest writes of a rerun.
     With --chaos: kill the migration with SIGKILL at --kills points spread over every phase, run it
     again each time, and compare the qTest project with that of one uninterrupted run.
     """
-    from ztoq.rehearsal import REHEARSAL_SOURCES, simulators, write_config  # loaded only when used
+    from ztoq.rehearsal import (  # loaded only when used
+        REHEARSAL_SOURCES,
+        rehearsal_store,
+        served_requirement_names,
+        served_source_dataset,
+        simulators,
+        write_config,
+    )
 
     if source not in REHEARSAL_SOURCES:
         raise InputError(f"--source must be cloud or server, not {source!r}.")
@@ -123,36 +101,68 @@ def bench(
     cases = cases or 2000
     with (
         tempfile.TemporaryDirectory(prefix="ztoq-bench-") as tmp,
+        rehearsal_store(Path(tmp), db_url) as bench_store,
         simulators(
             cases,
-            seed=seed,
             latency_ms=latency_ms,
             rate_limit=rate_limit,
+            attachment_limit_mb=max(50.0, large_attachment_mb + 1),
+            seed=seed,
+            executions_per_case=executions_per_case,
             large_attachments=large_attachments,
             large_attachment_mb=large_attachment_mb,
-            attachment_limit_mb=max(50.0, large_attachment_mb + 1),
             source=source,
         ) as sims,
     ):
         workdir = Path(tmp)
         data = sims.config(workdir, max_workers=workers)
+        data["database"] = bench_store.database
         data["logging"] = {"level": "WARNING"}
         # The large files are sent too (a site with a raised limit): what is measured is streaming.
         data["qtest"]["max_attachment_mb"] = max(50.0, large_attachment_mb + 1)
         cfg = load(write_config(data, workdir / "config.yaml"))
         summary = run_migration(cfg, command="bench")
+        # Read first: generating the dataset again below grows this process.
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        key = cfg.zephyr.project_key
         with open_store(cfg.database) as store, store.session() as repo:
-            migrated = sum(row.loaded for row in type_status(repo, cfg.zephyr.project_key))
-            executions = repo.source_counts(cfg.zephyr.project_key).get("test_execution", 0)
-            files = attachment_lines(repo, cfg.zephyr.project_key, summary.wall_seconds)
+            migrated = sum(row.loaded for row in type_status(repo, key))
+            executions = repo.source_counts(key).get("test_execution", 0)
+            files = attachment_lines(repo, key, summary.wall_seconds)
+            plan = target_plan(repo, key)
+        # The source simulator generated its dataset from these arguments: so is it again here.
+        dataset = served_source_dataset(
+            cases,
+            seed=seed,
+            executions_per_case=executions_per_case,
+            large_attachments=large_attachments,
+            large_attachment_mb=large_attachment_mb,
+            source=source,
+        )
+        source_minimum = cloud_minimum(dataset) if source == "cloud" else server_minimum(dataset)
+        del dataset
+        minimums = [source_minimum, qtest_minimum(plan, served_requirement_names(seed))]
         out.print(
             f"ztoq bench: {cases} test cases ({source} source), latency {latency_ms:g} ms, "
             f"rate limit {rate_limit:g}/s, {workers} workers"
         )
-        for line in report_lines(summary, migrated, latency_ms, rate_limit, workers, executions) + files:
+        for line in (
+            f"store: {bench_store.describe()}",
+            *run_lines(summary, migrated, executions, peak_kib),
+            *bound_lines(
+                summary.requests,
+                summary.wall_seconds,
+                latency_ms,
+                rate_limit,
+                workers,
+                {m.api: m.total for m in minimums},
+            ),
+            *minimum_lines(summary.requests, minimums),
+            *files,
+        ):
             out.print(line)
-        if summary.status == "succeeded" and lost_store:
-            for line in rerun_lines(cfg, Path(cfg.database.path), sims.qtest.url):
+        if summary.status == "succeeded" and (rerun or lost_store):
+            for line in reruns(cfg, bench_store, sims.qtest.url, lost_store=lost_store):
                 out.print(line)
     if summary.status != "succeeded":
         raise typer.Exit(1)
@@ -176,33 +186,33 @@ def attachment_lines(repo: Repository, project_key: str, wall_seconds: float) ->
     ]
 
 
-def rerun_lines(cfg: ZtoqConfig, database: Path, qtest_url: str) -> list[str]:
-    """Run the migration again with the store intact, then on an empty store; what each sent."""
+def reruns(cfg: ZtoqConfig, store: RehearsalStore, qtest_url: str, *, lost_store: bool) -> list[str]:
+    """Run the migration again with the store intact (and then on an empty store); what each sent."""
     lines: list[str] = []
-    for label in ("store intact", "store lost"):
+    for label in ("store intact", "store lost") if lost_store else ("store intact",):
         if label == "store lost":
-            database.unlink()
+            store.forget()
         before = _qtest_writes(qtest_url)
         rerun = run_migration(cfg, command=f"bench rerun ({label})")
         writes, creates = (now - then for now, then in zip(_qtest_writes(qtest_url), before, strict=True))
-        requests = rerun.requests
-        lines += [
-            f"rerun, {label}: status {rerun.status}, wall {rerun.wall_seconds:.2f} s, "
-            f"load phase {next((p.seconds for p in rerun.phases if p.phase == 'load'), 0.0):.2f} s",
-            f"rerun, {label}: requests zephyr {requests.get('zephyr', 0)}, qtest {requests.get('qtest', 0)}; "
-            f"qTest writes {writes} (creates {creates})",
-        ]
+        lines += rerun_lines(label, rerun, writes, creates)
+        if label == "store intact":
+            lines.append(f"writes for a rerun (store intact): {writes} (target 0)")
     return lines
 
 
 def _qtest_writes(qtest_url: str) -> tuple[int, int]:
-    """(writes, creates) the qTest simulator has answered so far."""
+    """(writes, creates) the qTest simulator has answered so far (a search is a read, sent as a POST)."""
     endpoints = httpx.get(f"{qtest_url}/_sim/stats", timeout=30).json()["endpoints"]
     creating = ("/modules", "/test-cases", "/releases", "/test-cycles", "/test-runs", "/test-logs")
     writes = creates = 0
     for endpoint, by_status in endpoints.items():
         method, _, template = endpoint.partition(" ")
-        if method in ("POST", "PUT", "PATCH", "DELETE") and not template.startswith("/oauth"):
+        if (
+            method in ("POST", "PUT", "PATCH", "DELETE")
+            and not template.startswith("/oauth")
+            and not template.endswith("/search")
+        ):
             count = sum(by_status.values())
             writes += count
             creates += count if method == "POST" and template.endswith(creating) else 0

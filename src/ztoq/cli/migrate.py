@@ -95,6 +95,12 @@ def run(
         None, "--phases", help=f"Comma-separated phases to run (default: the config's; {','.join(PHASES)})."
     ),
     incremental: str | None = typer.Option(None, "--incremental", help="true: send only what changed."),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Extract is a full sync: list everything, mark deletions, read every test case's steps "
+        "again (a delta sync's periodic reconciliation).",
+    ),
     custom_field_map: Path | None = CustomFieldMapOpt,
     quiet: bool = QuietOpt,
     as_json: bool = JsonOpt,
@@ -113,6 +119,8 @@ def run(
     flag = parse_bool(incremental, "--incremental")
     if flag is not None:
         overrides["migration"]["incremental"] = flag
+    if full:
+        overrides["migration"]["full_sync"] = True
     cfg = load(config, custom_field_map, overrides, insecure=insecure)
     if dry_run:
         raise typer.Exit(run_dry(cfg, cfg.migration.phases if phases is not None else None, quiet, as_json))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -21,8 +22,9 @@ def _phase(
     quiet: bool,
     as_json: bool,
     insecure: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> None:
-    cfg = load(config, custom_field_map, insecure=insecure)
+    cfg = load(config, custom_field_map, overrides, insecure=insecure)
     summary = run_migration(cfg, [phase], command=f"workflow {phase}", reporter=reporter(quiet, as_json))
     finish(summary, cfg, as_json)
 
@@ -31,12 +33,16 @@ def _phase(
 def extract(
     config: Path | None = ConfigOpt,
     custom_field_map: Path | None = CustomFieldMapOpt,
+    full: bool = typer.Option(
+        False, "--full", help="A full sync: list everything, mark deletions, read every test case's steps."
+    ),
     quiet: bool = QuietOpt,
     as_json: bool = JsonOpt,
     insecure: bool = InsecureOpt,
 ) -> None:
     """Read the Zephyr project (and the qTest project's settings) into the migration database."""
-    _phase("extract", config, custom_field_map, quiet, as_json, insecure)
+    overrides = {"migration": {"full_sync": True}} if full else None
+    _phase("extract", config, custom_field_map, quiet, as_json, insecure, overrides)
 
 
 @app.command("transform")

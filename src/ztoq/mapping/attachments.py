@@ -65,19 +65,24 @@ class AttachmentOwners:
     def from_plans(cls, planned: Mapping[str, Iterable[PlannedEntity]]) -> AttachmentOwners:
         """The owners found in the plans of the other types."""
         owners = cls()
-        for case in planned.get("test_case", ()):
-            if not case.skipped:
-                owners.test_case_steps[case.source_key] = len((case.body or {}).get("test_steps") or ())
-        owners.releases = {r.source_key for r in planned.get("release", ()) if not r.skipped}
-        for cycle in planned.get("test_cycle", ()):
-            parent = parse_ref(cycle.parent)
-            release = parent[1] if parent and parent[0] == "release" and not cycle.skipped else None
-            owners.cycle_releases[cycle.source_key] = release
-        for log in planned.get("test_log", ()):
-            if not log.skipped:
-                steps = (log.body or {}).get("test_step_logs") or ()
-                owners.logs[log.source_key] = (log.parent, len(steps))
+        for plans in planned.values():
+            owners.add(plans)
         return owners
+
+    def add(self, plans: Iterable[PlannedEntity]) -> None:
+        """Take in the owners among planned test cases, releases, test cycles and test logs."""
+        for plan in plans:
+            if plan.entity_type == "test_case" and not plan.skipped:
+                self.test_case_steps[plan.source_key] = len((plan.body or {}).get("test_steps") or ())
+            elif plan.entity_type == "release" and not plan.skipped:
+                self.releases.add(plan.source_key)
+            elif plan.entity_type == "test_cycle":
+                parent = parse_ref(plan.parent)
+                release = parent[1] if parent and parent[0] == "release" and not plan.skipped else None
+                self.cycle_releases[plan.source_key] = release
+            elif plan.entity_type == "test_log" and not plan.skipped:
+                steps = (plan.body or {}).get("test_step_logs") or ()
+                self.logs[plan.source_key] = (plan.parent, len(steps))
 
 
 def qtest_file_name(name: str) -> tuple[str, str | None]:

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.fields import Kind, field_kind
-from ztoq.mapping.lookups import OptionKey, SourceLookups, TargetFields, UserResolver
+from ztoq.mapping.lookups import SourceLookups, TargetFields, UserResolver
 from ztoq.mapping.properties import PropertySet
+from ztoq.mapping.source_index import OptionKey
 from ztoq.mapping.text import join_html, link_html, source_key_marker, text_to_html, truncate_name
 from ztoq.sources.records import IssueLink, Links, Option, Ref
 

@@ -17,17 +17,21 @@ from typing import Any
 
 from ztoq.config import ZtoqConfig
 from ztoq.mapping.base import PlannedEntity, Problem, ref
-from ztoq.mapping.cycles import ADHOC_KEY, plan_adhoc_cycle
+from ztoq.mapping.cycles import plan_adhoc_cycle
 from ztoq.mapping.entity_rules import issue_key, new_properties, reference_name
-from ztoq.mapping.fields import (
-    UnconvertibleValue,
-    convert_value,
-    duration_text,
-    format_timestamp,
-    parse_timestamp,
-)
+from ztoq.mapping.fields import UnconvertibleValue, convert_value, duration_text, format_timestamp
 from ztoq.mapping.lookups import SourceLookups, TargetFields
 from ztoq.mapping.properties import PropertySet
+from ztoq.mapping.run_groups import (
+    RunGroups,
+    cycle_of,
+    end_of,
+    executed_test_case,
+    execution_key,
+    recency,
+    run_key,
+    run_of,
+)
 from ztoq.mapping.statuses import StatusMapper
 from ztoq.mapping.step_logs import plan_step_logs
 from ztoq.mapping.text import join_html, source_key_marker, text_to_html, truncate_name
@@ -41,50 +45,6 @@ class LogLinks:
 
     executed_by: int | None = None
     defect_links: tuple[str, ...] | None = None
-
-
-def executed_test_case(execution: TestExecution) -> tuple[str | None, str | None]:
-    """``(test case key, version)`` of an execution."""
-    return execution.test_case_key, execution.test_case_version
-
-
-def execution_key(execution: TestExecution) -> str:
-    """The source key of an execution: its key, or its id when it has none."""
-    return str(execution.key or execution.id)
-
-
-def cycle_of(execution: TestExecution, lookups: SourceLookups) -> tuple[str, str | None]:
-    """``(cycle source key, problem)``: the cycle's key, or "adhoc" when it has none we know.
-
-    Cloud executions name their cycle by number, Server test results by key (``Ref(name="DC-C1")``);
-    a key is taken as given unless the lookups list the extracted cycles and it is not among them.
-    """
-    cycle = execution.test_cycle
-    if cycle is None:
-        return ADHOC_KEY, None
-    key = cycle.name or (lookups.test_cycle_keys.get(cycle.id) if cycle.id is not None else None)
-    if key and cycle.name and lookups.all_test_cycle_keys and key not in lookups.all_test_cycle_keys:
-        return ADHOC_KEY, f"test cycle {key} was not extracted"
-    if key:
-        return key, None
-    return ADHOC_KEY, f"test cycle {cycle.id} was not extracted"
-
-
-def _end(execution: TestExecution) -> datetime | None:
-    try:
-        return parse_timestamp(execution.actual_end_date)
-    except UnconvertibleValue:
-        return None
-
-
-def _recency(execution: TestExecution) -> tuple[datetime, int]:
-    moment = _end(execution) or datetime.min.replace(tzinfo=UTC)
-    return moment, execution.id if execution.id is not None else 0
-
-
-def run_key(cycle_key: str, case_key: str) -> str:
-    """The source key of the run of ``case_key`` in ``cycle_key``: ``"PROJ-R1|PROJ-T1"``."""
-    return f"{cycle_key}|{case_key}"
 
 
 def _environment(props: PropertySet, execution: TestExecution, config: ZtoqConfig) -> None:
@@ -114,7 +74,7 @@ def plan_test_run(
 ) -> PlannedEntity:
     """The test run of one (cycle, test case) pair; its fields come from the latest execution."""
     cycle_key, _, case_key = key.partition("|")
-    latest = max(executions, key=_recency)
+    latest = max(executions, key=recency)
     props = new_properties("test-runs", lookups, fields, config)
     if case_key not in lookups.test_case_keys:
         props.problem(
@@ -186,7 +146,7 @@ def plan_test_log(
     props = new_properties("test-runs", lookups, fields, config)
     statuses = StatusMapper(lookups, fields, config)
     source_status = statuses.source_name(execution.status)
-    end = _end(execution)
+    end = end_of(execution)
     log_links = LogLinks()
     if end is None:
         if statuses.never_run(source_status):
@@ -291,6 +251,48 @@ def _defects(props: PropertySet, execution: TestExecution, lookups: SourceLookup
         )
 
 
+def plan_group_run(
+    key: str,
+    latest: TestExecution,
+    lost_cycles: Sequence[str],
+    lookups: SourceLookups,
+    fields: TargetFields,
+    config: ZtoqConfig,
+) -> PlannedEntity:
+    """The test run ``key`` from its group's latest execution, and why its executions' cycles are unknown.
+
+    Args:
+        key: the run key (:func:`~ztoq.mapping.run_groups.run_key`).
+        latest: the group's latest execution (:func:`~ztoq.mapping.run_groups.recency`).
+        lost_cycles: why executions of the group went to the ad hoc cycle (first-seen order).
+        lookups: test case keys and names, environments, users.
+        fields: the qTest "test-runs" fields, users.
+        config: mappings (users, environment_field).
+    """
+    run = plan_test_run(key, [latest], lookups, fields, config)
+    for why in lost_cycles:
+        run.problems.append(
+            Problem(
+                "degraded", "unknown_test_cycle", f"An execution's {why}; the run goes to the ad hoc cycle."
+            )
+        )
+    return run
+
+
+def drop_log_of_failed_run(log: PlannedEntity) -> None:
+    """Skip a test log whose test run cannot be created (it is not made either)."""
+    if log.body is not None:
+        log.body = None
+        log.problems.append(
+            Problem(
+                "skipped",
+                "run_not_created",
+                "The test run this execution belongs to cannot be created (see its problems); "
+                "the log is not made.",
+            )
+        )
+
+
 def plan_executions(
     executions: Sequence[TestExecution],
     lookups: SourceLookups,
@@ -298,6 +300,10 @@ def plan_executions(
     config: ZtoqConfig,
 ) -> list[PlannedEntity]:
     """Runs (one per cycle and test case), logs (one per execution that ran), and the ad hoc cycle.
+
+    This plans executions held in memory; transform streams them through the same steps
+    (:class:`~ztoq.mapping.run_groups.RunGroups`, :func:`plan_group_run`, :func:`plan_test_log`,
+    :func:`drop_log_of_failed_run`).
 
     Args:
         executions: the test executions, each with its step results.
@@ -309,42 +315,27 @@ def plan_executions(
         The ad hoc test cycle (only when some execution has no known cycle), the test runs in
         first-seen order, then the logs in execution order.
     """
-    groups: dict[str, list[TestExecution]] = {}
-    lost_cycles: dict[str, list[str]] = {}
-    logs: list[PlannedEntity] = []
-    log_runs: list[str] = []
+    groups = RunGroups(lookups)
     for execution in executions:
-        case_key, _ = executed_test_case(execution)
-        cycle_key, why = cycle_of(execution, lookups)
-        key = run_key(cycle_key, case_key or "")
-        groups.setdefault(key, []).append(execution)
-        if why is not None and why not in lost_cycles.setdefault(key, []):
-            lost_cycles[key].append(why)
+        groups.add(execution)
+    groups.end_pass()
+    first_seen = {key: n for n, key in enumerate(dict.fromkeys(run_of(e, lookups)[0] for e in executions))}
+    latest = [e for position, e in enumerate(executions) if groups.is_latest(position)]
+    runs = sorted(
+        (
+            plan_group_run(key, e, groups.lost_cycles.get(key, ()), lookups, fields, config)
+            for e in latest
+            for key in (run_of(e, lookups)[0],)
+        ),
+        key=lambda run: first_seen[run.source_key],
+    )
+    failed_runs = {r.source_key for r in runs if r.body is None}
+    logs: list[PlannedEntity] = []
+    for execution in executions:
         log = plan_test_log(execution, lookups, fields, config)
         if log is not None:
+            if run_of(execution, lookups)[0] in failed_runs:
+                drop_log_of_failed_run(log)
             logs.append(log)
-            log_runs.append(key)
-    runs = [plan_test_run(key, group, lookups, fields, config) for key, group in groups.items()]
-    for run in runs:
-        for why in lost_cycles.get(run.source_key, ()):
-            run.problems.append(
-                Problem(
-                    "degraded",
-                    "unknown_test_cycle",
-                    f"An execution's {why}; the run goes to the ad hoc cycle.",
-                )
-            )
-    failed_runs = {r.source_key for r in runs if r.body is None}
-    for log, key in zip(logs, log_runs, strict=True):
-        if log.body is not None and key in failed_runs:
-            log.body = None
-            log.problems.append(
-                Problem(
-                    "skipped",
-                    "run_not_created",
-                    "The test run this execution belongs to cannot be created (see its problems); "
-                    "the log is not made.",
-                )
-            )
-    adhoc = [plan_adhoc_cycle(config)] if any(k.startswith(ADHOC_KEY + "|") for k in groups) else []
+    adhoc = [plan_adhoc_cycle(config)] if groups.has_adhoc else []
     return adhoc + runs + logs

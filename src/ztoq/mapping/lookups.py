@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ztoq.config import ZtoqConfig
+from ztoq.mapping.source_index import OptionKey, SourceIndex
 from ztoq.sources.records import Folder, Option, Ref, TestCase, TestCycle, TestData, TestPlan
 from ztoq.values import int_or_none
 
@@ -224,20 +225,6 @@ class UserResolver:
         return self._to_id(self.default_user)
 
 
-#: A source lookup table's key: the record's number (Zephyr Scale Cloud), else its name (Server).
-OptionKey = int | str
-
-
-def _options(records: Iterable[Option]) -> dict[OptionKey, Option]:
-    """Options by number, or by name when the source names them without numbers (Server)."""
-    table: dict[OptionKey, Option] = {}
-    for record in records:
-        key = record.id if record.id is not None else record.name
-        if key is not None:
-            table[key] = record
-    return table
-
-
 @dataclass(frozen=True)
 class SourceLookups:
     """What source records refer to, indexed from canonical records (:mod:`ztoq.sources.records`).
@@ -301,32 +288,21 @@ class SourceLookups:
         component_names: Mapping[int, str] | None = None,
         version_names: Mapping[int, str] | None = None,
     ) -> SourceLookups:
-        """Index canonical records (a source adapter's reader decodes them from the store)."""
-        cases = [c for c in test_cases if c.key is not None]
-        plans = list(test_plans)
-        cycles = list(test_cycles)
-        by_cycle: dict[int | str, list[str]] = {}
-        for plan in plans:
-            if plan.key is None:
-                continue
-            for cycle in plan.test_cycles:
-                cycle_ref = cycle.id if cycle.id is not None else cycle.name
-                if cycle_ref is not None:
-                    by_cycle.setdefault(cycle_ref, []).append(plan.key)
+        """Index canonical records held in memory (transform streams them through a ``SourceIndex``)."""
+        index = SourceIndex()
+        index.add_folders(folders)
+        index.add_options("statuses", statuses)
+        index.add_options("priorities", priorities)
+        index.add_options("environments", environments)
+        for test_case in test_cases:
+            index.add_test_case(test_case)
+        for plan in test_plans:
+            index.add_test_plan(plan)
+        for cycle in test_cycles:
+            index.add_test_cycle(cycle)
         return cls(
-            folders={f.key: f for f in folders},
-            statuses=_options(statuses),
-            priorities=_options(priorities),
-            environments=_options(environments),
-            test_case_keys=frozenset(c.key for c in cases if c.key is not None),
-            test_case_names={c.key: str(c.name or "") for c in cases if c.key is not None},
+            **index.tables(),
             test_case_step_counts=dict(test_case_step_counts or {}),
-            test_cycle_keys={c.id: c.key for c in cycles if c.id is not None and c.key is not None},
-            test_plan_keys={p.id: p.key for p in plans if p.id is not None and p.key is not None},
-            all_test_cycle_keys=frozenset(c.key for c in cycles if c.key is not None),
-            all_test_plan_keys=frozenset(p.key for p in plans if p.key is not None),
-            test_data={c.key: c.test_data for c in cases if c.key is not None and c.test_data is not None},
-            plan_keys_by_cycle={k: tuple(v) for k, v in by_cycle.items()},
             issue_keys=dict(issue_keys or {}),
             user_names=dict(user_names or {}),
             component_names=dict(component_names or {}),

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ztoq.mapping.base import Problem, find_placeholders, ref, replace_placeholders
+from ztoq.mapping.call_graph import CallGraph, call_edges, levels_of
 from ztoq.mapping.fields import display, is_empty
 from ztoq.mapping.text import join_html, text_to_html
 from ztoq.sources.records import CallParameter, TestScript, TestStep
@@ -184,45 +185,18 @@ def call_levels(
     Returns:
         ``(levels, broken)``: key -> depth, and key -> indexes of its cycle-closing call steps.
     """
-    graph = {
-        key: [
-            (i, c)
-            for i, step in enumerate(steps)
-            if (c := step.called_test_case) is not None and c in steps_by_key
-        ]
-        for key, steps in steps_by_key.items()
-    }
-    state: dict[str, int] = {}
-    levels: dict[str, int] = {}
-    broken: dict[str, set[int]] = {}
-    for start in sorted(graph):
-        if state.get(start):
-            continue
-        state[start] = 1
-        stack = [(start, iter(graph[start]))]
-        while stack:
-            node, edges = stack[-1]
-            edge = next(edges, None)
-            if edge is None:
-                state[node] = 2
-                stack.pop()
-                deps = [levels[c] for i, c in graph[node] if i not in broken.get(node, set())]
-                levels[node] = 1 + max(deps) if deps else 0
-                continue
-            index, callee = edge
-            if state.get(callee) == 1:
-                broken.setdefault(node, set()).add(index)
-            elif not state.get(callee):
-                state[callee] = 1
-                stack.append((callee, iter(graph[callee])))
-    return levels, {k: frozenset(v) for k, v in broken.items()}
+    edges = {key: call_edges(steps) for key, steps in steps_by_key.items()}
+    return levels_of({key: [(i, c) for i, c in calls if c in steps_by_key] for key, calls in edges.items()})
 
 
 __all__ = [
     "STEP_REF_KEY",
+    "CallGraph",
     "build_test_steps",
+    "call_edges",
     "call_levels",
     "find_step_refs",
+    "levels_of",
     "parse_step_ref",
     "planned_step_count",
     "resolve_step_refs",

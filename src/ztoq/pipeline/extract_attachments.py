@@ -10,6 +10,11 @@ recorded with its reason and the run goes on (the report lists it; the next run 
 A tenant without the attachment operations (Zephyr Cloud answers 503 to every list while the
 feature rolls out) is detected on the first list: said once, recorded for the dry run and the
 report, and everything else is migrated.
+
+A delta sync lists only the attachments of the objects it found new or changed (a test case
+and its steps, an execution and its step results, ...): a file added to an object that did not
+change otherwise waits for the next full sync, which lists every object's and marks what is
+gone as deleted.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from ztoq.sources.base import (
     AttachmentReader,
     AttachmentsUnavailable,
 )
-from ztoq.store import AttachmentFile, FileCache, ListedAttachment, SourceItem
+from ztoq.store import AttachmentFile, EntityKey, FileCache, ListedAttachment, SourceItem
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,14 @@ PHASE = "extract"
 
 #: Reserve kept free on the cache's disk beyond what the pending files need.
 DISK_RESERVE = 64 * 1024 * 1024
+
+#: The stored entity type whose row an attachment owner is (steps are parts of their object).
+OWNER_ROWS = {"test_step": "test_case", "execution_step": "test_execution"}
+
+
+def owner_row(owner: AttachmentOwner) -> EntityKey:
+    """The (entity type, key) of the stored row an attachment owner belongs to."""
+    return OWNER_ROWS.get(owner.owner_type, owner.owner_type), owner.owner_key
 
 
 @dataclass
@@ -178,8 +191,14 @@ async def download_attachments(ctx: PhaseContext, reader: AttachmentReader) -> N
     ctx.reporter.finish(PHASE, "attachment_files")
 
 
-async def extract_attachments(ctx: PhaseContext) -> None:
-    """Every attachment of every stored object, listed and downloaded (``migration.include_attachments``)."""
+async def extract_attachments(ctx: PhaseContext, changed: set[EntityKey] | None = None) -> None:
+    """Every attachment of the stored objects, listed and downloaded (``migration.include_attachments``).
+
+    Args:
+        ctx: the phase context.
+        changed: list only the attachments of these objects (new or changed in a delta sync);
+            None lists every object's and marks what was not seen as deleted.
+    """
     if not ctx.config.migration.include_attachments:
         return
     reader = ctx.source().attachments
@@ -187,15 +206,22 @@ async def extract_attachments(ctx: PhaseContext) -> None:
         return
     with ctx.session() as repo:
         owners = list(reader.owners(StoreRows(repo, ctx.project_key)))
+        if changed is not None:
+            owners = [owner for owner in owners if owner_row(owner) in changed]
         inline = list(reader.inline_images(StoreRows(repo, ctx.project_key)))
         repo.upsert_attachments(ctx.project_key, inline, run_id=ctx.run_id)
+    if changed is not None and not owners:
+        # Nothing changed that can carry files: nothing to ask (the stored status stays).
+        await download_attachments(ctx, reader)
+        return
     listing = await _list_all(ctx, reader, owners)
     reason = listing.unavailable
     status = {"available": reason is None, "reason": reason, "owners": len(owners)}
     with ctx.session() as repo:
         repo.upsert_source(ctx.project_key, [SourceItem(*ATTACHMENT_API_STATUS, status)], run_id=ctx.run_id)
         if reason is None and not listing.failed:
-            repo.mark_unseen_attachments_deleted(ctx.project_key, since_run_id=ctx.run_id)
+            listed = None if changed is None else {(o.owner_type, o.owner_key) for o in owners}
+            repo.mark_unseen_attachments_deleted(ctx.project_key, since_run_id=ctx.run_id, owner_keys=listed)
     if reason is not None:
         ctx.reporter.message(unavailable_sentence(reason))
         return
@@ -204,7 +230,7 @@ async def extract_attachments(ctx: PhaseContext) -> None:
             f"extract: the attachment lists of {listing.failed} object(s) failed (see the log); their "
             "files are kept as the last run found them. Run again to list them."
         )
-    elif owners and not listing.found:
+    elif owners and not listing.found and changed is None:
         ctx.reporter.message(
             f"extract: Zephyr answered 404 to all {len(owners)} attachment lists: the project has no "
             "attachments, or this tenant does not offer the attachment operations yet."

@@ -1,43 +1,49 @@
 """Load: send planned payloads to qTest in dependency order, recording every step durably.
 
-For each entity the order is: record the *intent* (payload hash) and commit; send the create;
-record the qTest id in the same statement as the state change, and commit. A crash between the
-two leaves an intent without an id: the next run *reconciles* it first — it looks the entity up
-in qTest by its Zephyr key (the source-key field or the marker line in the description, found by
-listing its parent) and adopts it if it is there, so nothing is created twice. An entity qTest
-already holds with other content is updated in place (a new version, never a duplicate); one
-holding the same content is not sent at all.
+Entities go in batches of ``performance.batch_size``, each batch within one dependency level.
+For a batch the order is: record the *intent* (payload hash) of every entity about to be created,
+and commit; send the creates; record the qTest ids, each in the same statement as its state
+change, and commit. A crash in between leaves intents without an id: the next run *reconciles*
+them first — it looks each entity up in qTest by its Zephyr key (the source-key field or the
+marker line in the description, found by listing its parent) and adopts it if it is there, so
+nothing is created twice. An entity qTest already holds with other content is updated in place
+(a new version, never a duplicate); one holding the same content is not sent at all.
 
-Within one dependency level entities are sent concurrently (``performance.max_workers``);
-levels and entity types go strictly in order, parents first, called test cases before callers.
+Within a batch entities are sent concurrently (``performance.max_workers``); batches, levels and
+entity types go strictly in order, parents first, called test cases before callers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from ztoq.entities import LOAD_ORDER
+from ztoq.entities import BY_NAME, ENTITY_TYPES, LOAD_ORDER
 from ztoq.errors import FatalApiError, PayloadTooLarge, RetriableApiError
+from ztoq.mapping.steps import find_step_refs
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_attachments import parse_placement
+from ztoq.pipeline.load_attachments import step_log_owners
 from ztoq.pipeline.load_decision import LoadAction, decide_load, matches_plan, parent_of, placement_of
 from ztoq.pipeline.load_listings import IndexedListings, Listings, LiveListings
+from ztoq.pipeline.load_results import PHASE, LoadResults
 from ztoq.pipeline.load_types import EntityLoader, Loaded, LoaderInputs
 from ztoq.pipeline.loaders import attachment_places, build_loaders
-from ztoq.pipeline.target import load_target_fields, remember_refused_attachment, source_key_field_ids
-from ztoq.plan import REF_KEY, PlannedEntity, decode_planned, parse_ref
+from ztoq.pipeline.target import load_target_fields, source_key_field_ids
+from ztoq.plan import PlannedEntity, decode_planned, parse_ref
 from ztoq.qtest import QTestClient
-from ztoq.store import LoadWork, PlannedItem, PlannedRecord, ProblemItem
+from ztoq.store import TARGET_STATES, EntityKey, LoadWork, PlannedRecord
 
 log = logging.getLogger(__name__)
 
-PHASE = "load"
+__all__ = ["PHASE", "Loader", "decoded_plan", "run_load"]
 
 #: How often a create that failed in a way that may have created the entity is looked up and retried.
 CREATE_ATTEMPTS = 3
+
+#: The kinds of qTest object other entities are placed under (what ``Loader.fresh`` keeps).
+PARENT_KINDS = frozenset(BY_NAME[parent].kind for registered in ENTITY_TYPES for parent in registered.parents)
 
 
 class Loader:
@@ -46,129 +52,203 @@ class Loader:
     def __init__(self, ctx: PhaseContext, loaders: Mapping[str, EntityLoader]) -> None:
         self.ctx = ctx
         self.loaders = loaders
-        self.ids: dict[str, dict[str, int]] = {}
+        #: Source key -> qTest id per type, of what the batch being loaded refers to (reconcile:
+        #: of everything, see :meth:`refresh_ids`). Updated in place: loaders hold on to them
+        #: (test logs read the test case ids of their step results).
+        self.ids: dict[str, dict[str, int]] = {entity_type: {} for entity_type in LOAD_ORDER}
         #: (qTest kind, id) of every container this run created: nothing else is under them.
         self.fresh: set[tuple[str, int]] = set()
+        self.results = LoadResults(ctx)
         self._index: IndexedListings | None = None
 
     def refresh_ids(self) -> None:
-        """Re-read source key -> qTest id for every type (after a level completes).
-
-        The dicts are updated in place: loaders may hold on to them (test logs read test case ids).
-        """
+        """Re-read source key -> qTest id for every type (reconcile, after a level completes)."""
         with self.ctx.session() as repo:
             for entity_type in LOAD_ORDER:
                 current = self.ids.setdefault(entity_type, {})
                 current.clear()
                 current.update(repo.mappings_for(self.ctx.project_key, entity_type))
 
+    def read_refs(self, batch: list[LoadWork]) -> None:
+        """Read the qTest ids ``batch`` refers to (references, test cases of step results): one query."""
+        wanted: set[EntityKey] = set()
+        for work in batch:
+            wanted.update(work.planned.depends_on)
+            if work.planned.entity_type == "test_log":
+                wanted.update(("test_case", key) for key, _order in find_step_refs(work.planned.payload))
+        with self.ctx.session() as repo:
+            found = repo.target_ids(self.ctx.project_key, wanted) if wanted else {}
+        for ids in self.ids.values():
+            ids.clear()
+        for (entity_type, key), target in found.items():
+            self.ids.setdefault(entity_type, {})[key] = target
+
     def resolve(self, entity_type: str, source_key: str) -> int | None:
         return self.ids.get(entity_type, {}).get(source_key)
 
+    def batches(self, entity_type: str, level: int) -> Iterator[list[LoadWork]]:
+        """The work of one level, a batch at a time in load order, each batch read when it is due."""
+        size = self.ctx.config.performance.batch_size
+        after: tuple[str, str] | None = None
+        while True:
+            with self.ctx.session() as repo:
+                batch = repo.load_work_page(self.ctx.project_key, entity_type, level, after=after, limit=size)
+            if batch:
+                yield batch
+            if len(batch) < size:
+                return
+            after = (batch[-1].planned.sort_key, batch[-1].planned.source_key)
+
     async def run(self) -> dict[str, int]:
-        """Load every type, level by level; returns how many entities were sent per type."""
+        """Load every type, level by level, batch by batch; returns how many entities were sent per type."""
         sent: dict[str, int] = {}
         for entity_type in LOAD_ORDER:
             if not self.ctx.migrates(entity_type):
                 continue
             loader = self.loaders[entity_type]
-            # Loading a level never changes what a deeper level has to send, so each level's work
-            # is listed once, up front (which also gives the total for the progress bar).
             with self.ctx.session() as repo:
-                by_level = [
-                    list(repo.iter_load_work(self.ctx.project_key, entity_type, level=level))
-                    for level in repo.planned_levels(self.ctx.project_key, entity_type)
-                ]
-            self.ctx.reporter.start(PHASE, entity_type, total=sum(len(w) for w in by_level))
+                total = repo.count_load_work(self.ctx.project_key, entity_type)
+                levels = repo.planned_levels(self.ctx.project_key, entity_type) if total else []
+            self.ctx.reporter.start(PHASE, entity_type, total=total)
             sent[entity_type] = 0
-            for work in by_level:
-                self.refresh_ids()
-                if not work:
-                    continue
-                sent[entity_type] += len(work)
-                if entity_type == "test_log":
-                    # A run's logs go strictly oldest first (so its latest log is the latest
-                    # execution); different runs' logs go concurrently.
-                    groups = _group_by_run(work)
-
-                    async def in_order(group: list[LoadWork], loader: EntityLoader = loader) -> None:
-                        for item in group:
-                            self.ctx.check_cancelled()
-                            await self.load_one(loader, item)
-
-                    await run_bounded(groups, in_order, self.ctx.config.performance.max_workers, self.ctx)
-                    continue
-
-                async def one(item: LoadWork, loader: EntityLoader = loader) -> None:
-                    await self.load_one(loader, item)
-
-                await run_bounded(work, one, self.ctx.config.performance.max_workers, self.ctx)
+            for level in levels:
+                for batch in self.batches(entity_type, level):
+                    sent[entity_type] += len(batch)
+                    await self.load_batch(loader, batch)
             self.ctx.reporter.finish(PHASE, entity_type)
             if self._index is not None:
                 self._index.forget()
-        self.refresh_ids()
         if self._index is not None:
             self.ctx.reporter.message(
                 f"load: looked for entities qTest already holds with {self._index.listed} listing(s) "
                 "(adopt before create)."
             )
         if not any(sent.values()):
-            present = sum(len(ids) for ids in self.ids.values())
+            with self.ctx.session() as repo:
+                counts = repo.state_counts(self.ctx.project_key)
+            present = sum(
+                n for by_state in counts.values() for state, n in by_state.items() if state in TARGET_STATES
+            )
             self.ctx.reporter.message(
                 f"load: nothing to send; all {present} planned entities are already in qTest, unchanged."
             )
         return sent
 
-    async def load_one(self, loader: EntityLoader, work: LoadWork) -> None:
-        """Create, update or adopt one entity, recording each step durably."""
+    async def load_batch(self, loader: EntityLoader, batch: list[LoadWork]) -> None:
+        """Load one batch: settle what needs no create, record every intent in one commit, create
+        the rest concurrently, record every result in one commit (also when the batch fails)."""
+        self.read_refs(batch)
+        workers = self.ctx.config.performance.max_workers
+        creates: list[Creating] = []
+
+        async def settle(item: tuple[int, LoadWork]) -> None:
+            entity = await self.load_one(loader, item[1])
+            if entity is not None:
+                creates.append((item[0], item[1], entity))
+
+        try:
+            await run_bounded(enumerate(batch), settle, workers, self.ctx)
+            if not creates:
+                return
+            creates.sort(key=lambda c: c[0])
+            with self.ctx.session() as repo:
+                repo.record_intents(
+                    self.ctx.project_key,
+                    batch[0].planned.entity_type,
+                    [(work.planned.source_key, work.planned.content_hash) for _, work, _ in creates],
+                )
+            if batch[0].planned.entity_type == "test_log":
+                # A run's logs go strictly oldest first (so its latest log is the latest execution);
+                # different runs' logs go concurrently.
+                async def in_order(group: list[Creating]) -> None:
+                    for _, work, entity in group:
+                        self.ctx.check_cancelled()
+                        await self.create_one(loader, work, entity)
+
+                await run_bounded(_group_by_run(creates), in_order, workers, self.ctx)
+            else:
+
+                async def one(item: Creating) -> None:
+                    await self.create_one(loader, item[1], item[2])
+
+                await run_bounded(creates, one, workers, self.ctx)
+        finally:
+            self.results.flush()
+
+    async def load_one(self, loader: EntityLoader, work: LoadWork) -> PlannedEntity | None:
+        """Update, adopt, keep or skip one entity; returns it (resolved) when it must be created."""
         ctx, planned, mapping = self.ctx, work.planned, work.mapping
         entity_type, key = planned.entity_type, planned.source_key
         action = decide_load(planned, mapping)
         if action is LoadAction.UNCHANGED:
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
-            return
+            return None
         try:
             entity = decoded_plan(planned).resolved(self.resolve)
         except KeyError as missing:
-            self._problem(work, "skipped", "dependency_not_loaded", _dependency_message(key, str(missing)))
+            self.results.problem(
+                work, "skipped", "dependency_not_loaded", _dependency_message(key, str(missing))
+            )
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
-            return
-        client = ctx.qtest()
+            return None
         if action is LoadAction.KEEP:
             assert mapping is not None
             assert mapping.target_id is not None
-            self._recorded(work, Loaded(mapping.target_id), mapping.state)
+            # A log whose update failed is kept too: what qTest holds is what its execution was.
+            kept = mapping.state if mapping.state in TARGET_STATES else "updated"
+            self.results.loaded(work, Loaded(mapping.target_id), kept)
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
-            return
+            return None
+        client = ctx.qtest()
         try:
             if action is LoadAction.UPDATE:
                 assert mapping is not None
                 assert mapping.target_id is not None
                 result = await loader.update(client, mapping.target_id, entity)
-                self._recorded(work, result, "updated")
+                self.results.loaded(work, result, "updated")
             else:
-                result = await self._create(loader, client, work, entity, action)
+                found = await self._existing(loader, client, work, entity, action)
+                if found is None:
+                    return entity
+                result = found
         except PayloadTooLarge:
-            self._refused_as_too_large(work, entity)
+            self.results.too_large(work, entity)
+            ctx.reporter.advance(PHASE, entity_type, skipped=1)
+            return None
+        except FatalApiError as exc:
+            self.results.problem(work, "failed", "rejected_by_qtest", f"qTest rejected {key}: {exc}")
+            ctx.reporter.advance(PHASE, entity_type, failed=1)
+            return None
+        ctx.reporter.advance(PHASE, entity_type)
+        log.debug("loaded %s %s -> %s", entity_type, key, result.target_id)
+        return None
+
+    async def create_one(self, loader: EntityLoader, work: LoadWork, entity: PlannedEntity) -> None:
+        """Create one entity whose intent is recorded; its result is recorded with the batch's."""
+        ctx, entity_type, key = self.ctx, work.planned.entity_type, work.planned.source_key
+        try:
+            result = await self._create(loader, ctx.qtest(), work, entity)
+        except PayloadTooLarge:
+            self.results.too_large(work, entity)
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
             return
         except FatalApiError as exc:
-            self._problem(work, "failed", "rejected_by_qtest", f"qTest rejected {key}: {exc}")
+            self.results.problem(work, "failed", "rejected_by_qtest", f"qTest rejected {key}: {exc}")
             ctx.reporter.advance(PHASE, entity_type, failed=1)
             return
         ctx.reporter.advance(PHASE, entity_type)
         log.debug("loaded %s %s -> %s", entity_type, key, result.target_id)
 
-    async def _create(
+    async def _existing(
         self,
         loader: EntityLoader,
         client: QTestClient,
         work: LoadWork,
         entity: PlannedEntity,
         action: LoadAction,
-    ) -> Loaded:
+    ) -> Loaded | None:
+        """The entity adopted when qTest already holds it; None when it must be created."""
         planned, mapping = work.planned, work.mapping
-        entity_type, key = planned.entity_type, planned.source_key
         if action is LoadAction.RECONCILE and mapping is not None:
             # A previous run may have created it before it could record the answer.
             found = await self._find(loader, client, entity, LiveListings(client))
@@ -184,9 +264,18 @@ class Loader:
                 return await self._adopt(
                     loader, client, work, found, entity, planned.content_hash if same else None
                 )
+        return None
+
+    async def _create(
+        self, loader: EntityLoader, client: QTestClient, work: LoadWork, entity: PlannedEntity
+    ) -> Loaded:
+        planned = work.planned
+        entity_type, key = planned.entity_type, planned.source_key
         for attempt in range(1, CREATE_ATTEMPTS + 1):
-            with self.ctx.session() as repo:
-                repo.record_intent(self.ctx.project_key, entity_type, key, planned.content_hash)
+            if attempt > 1:
+                # The batch recorded the first attempt's intent; each further one is recorded too.
+                with self.ctx.session() as repo:
+                    repo.record_intent(self.ctx.project_key, entity_type, key, planned.content_hash)
             fault_point("load.after_intent")
             try:
                 result = await loader.create(client, entity)
@@ -203,9 +292,10 @@ class Loader:
                     raise
                 continue
             fault_point("load.after_create")
-            self.fresh.add(placement_of(entity_type, result.target_id))
-            self._recorded(work, result, "created")
-            fault_point("load.after_record")
+            placed = placement_of(entity_type, result.target_id)
+            if placed[0] in PARENT_KINDS:
+                self.fresh.add(placed)
+            self.results.loaded(work, result, "created")
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -246,89 +336,8 @@ class Loader:
         """
         if sent_hash != work.planned.content_hash:
             found = await loader.update(client, found.target_id, entity)
-        self._recorded(work, found, "adopted")
+        self.results.loaded(work, found, "adopted")
         return found
-
-    def _recorded(self, work: LoadWork, result: Loaded, state: str) -> None:
-        planned = work.planned
-        with self.ctx.session() as repo:
-            repo.record_created(
-                self.ctx.project_key,
-                planned.entity_type,
-                planned.source_key,
-                result.target_id,
-                planned.content_hash,
-                pid=result.pid,
-                web_url=result.web_url,
-                version=result.version,
-                state=state,
-                source_hash=planned.source_hash,
-            )
-            if planned.entity_type == "attachment":
-                where = parse_placement(result.pid)
-                if where is not None:
-                    repo.record_attachment_target(
-                        self.ctx.project_key,
-                        planned.source_key,
-                        object_type=where[0],
-                        object_id=where[1],
-                        target_id=result.target_id,
-                    )
-            if work.mapping is not None and work.mapping.state in ("failed", "skipped"):
-                repo.replace_problems(
-                    self.ctx.project_key, PHASE, planned.entity_type, planned.source_key, []
-                )
-
-    def _refused_as_too_large(self, work: LoadWork, entity: PlannedEntity) -> None:
-        """A 413: never retried. The file is planned as not sent (as transform plans a file over
-        ``qtest.max_attachment_mb``), and no file as large is sent again while that setting stays."""
-        planned, ctx = work.planned, self.ctx
-        size = int((entity.body or {}).get("size") or 0)
-        message = (
-            f"qTest refused the attachment {(entity.body or {}).get('name')!r} ({size / 1048576:,.1f} MB) "
-            "as too large (413): the site accepts less than qtest.max_attachment_mb says. It was not sent "
-            "and stays in the attachment cache."
-        )
-        skipped = PlannedItem(
-            planned.entity_type,
-            planned.source_key,
-            {"body": None, "extra": {}},
-            level=planned.level,
-            sort_key=planned.sort_key,
-            status="skipped",
-        )
-        with ctx.session() as repo:
-            remember_refused_attachment(
-                repo, ctx.project_key, size, ctx.config.qtest.max_attachment_mb, ctx.run_id
-            )
-            repo.upsert_planned(ctx.project_key, [skipped])
-            repo.record_skipped(ctx.project_key, planned.entity_type, planned.source_key, message)
-            problem = ProblemItem("degraded", "attachment_too_large", message, detail={"size": size})
-            # Filed as transform's finding: the next transform plans it the same way and replaces it.
-            repo.replace_problems(
-                ctx.project_key,
-                "transform",
-                planned.entity_type,
-                planned.source_key,
-                [problem],
-                run_id=ctx.run_id,
-            )
-
-    def _problem(self, work: LoadWork, severity: str, code: str, message: str) -> None:
-        planned = work.planned
-        with self.ctx.session() as repo:
-            if severity == "failed":
-                repo.record_failed(self.ctx.project_key, planned.entity_type, planned.source_key, message)
-            else:
-                repo.record_skipped(self.ctx.project_key, planned.entity_type, planned.source_key, message)
-            repo.replace_problems(
-                self.ctx.project_key,
-                PHASE,
-                planned.entity_type,
-                planned.source_key,
-                [ProblemItem(severity, code, message)],
-                run_id=self.ctx.run_id,
-            )
 
 
 def _dependency_message(key: str, missing: str) -> str:
@@ -337,13 +346,15 @@ def _dependency_message(key: str, missing: str) -> str:
     return f"{key} was not sent because {what} is not in qTest (see its own problem)."
 
 
-def _group_by_run(work: list[LoadWork]) -> list[list[LoadWork]]:
-    """Test logs grouped by their run, each group in load order (oldest first)."""
-    groups: dict[str, list[LoadWork]] = {}
-    for item in work:
-        run = decoded_plan(item.planned).parent
-        key = str(run.get(REF_KEY)) if isinstance(run, dict) else str(run)
-        groups.setdefault(key, []).append(item)
+Creating = tuple[int, LoadWork, PlannedEntity]
+"""An entity of a batch to create: its position in the batch, its work and its resolved plan."""
+
+
+def _group_by_run(creates: list[Creating]) -> list[list[Creating]]:
+    """Test logs grouped by their (resolved) run, each group in load order (oldest first)."""
+    groups: dict[object, list[Creating]] = {}
+    for item in creates:
+        groups.setdefault(item[2].parent, []).append(item)
     return list(groups.values())
 
 
@@ -354,15 +365,20 @@ def decoded_plan(planned: PlannedRecord) -> PlannedEntity:
 
 async def run_load(ctx: PhaseContext) -> dict[str, int]:
     """The load phase; returns how many entities were sent per type."""
+    attachments = ctx.migrates("attachment")
     with ctx.session() as repo:
         fields = load_target_fields(repo, ctx.project_key)
         places = attachment_places(repo, ctx.project_key)
+        owners = (
+            step_log_owners(repo.iter_planned(ctx.project_key, "attachment")) if attachments else frozenset()
+        )
     loader = Loader(ctx, {})
     inputs = LoaderInputs(
         key_fields=source_key_field_ids(fields, ctx.config.qtest.source_key_field),
-        case_ids=loader.ids.setdefault("test_case", {}),
+        case_ids=loader.ids["test_case"],
         attachment_cache=ctx.attachment_cache(),
         attachment_places=places,
+        step_log_owners=owners,
     )
     loader.loaders = build_loaders(inputs)
     sent = await loader.run()

@@ -17,20 +17,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from functools import partial
 
 from ztoq.errors import FatalApiError, NotFound
 from ztoq.mapping.steps import parse_step_ref
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load_listings import Listings
-from ztoq.pipeline.load_types import Loaded, LoaderFactory, LoaderInputs
-from ztoq.plan import PlannedEntity
+from ztoq.pipeline.load_types import (
+    KnownIds,
+    Loaded,
+    LoaderFactory,
+    LoaderInputs,
+    read_step_ids,
+    read_step_log_ids,
+)
+from ztoq.plan import PlannedEntity, parse_ref
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Attachment
-from ztoq.store import FileCache
+from ztoq.store import FileCache, PlannedRecord
 
 #: Bytes read from the cache per piece of an upload (memory per upload in flight stays this small).
 UPLOAD_CHUNK = 256 * 1024
+#: The qTest object type of a test step log (an attachment on a step result).
+STEP_LOGS = "test-step-logs"
 
 
 def placement(object_type: str, object_id: int) -> str:
@@ -44,51 +54,54 @@ def parse_placement(value: str | None) -> tuple[str, int] | None:
     return (object_type, int(ident)) if object_type and ident.isdigit() else None
 
 
+def step_log_owners(planned: Iterable[PlannedRecord]) -> frozenset[str]:
+    """The Zephyr keys of the test logs whose step logs receive one of these planned attachments.
+
+    The test log loader keeps their step log ids from its create answers (and only theirs, so
+    memory grows with such attachments, not with the test logs).
+    """
+    owners: set[str] = set()
+    for record in planned:
+        extra = record.payload.get("extra") if isinstance(record.payload, Mapping) else None
+        if isinstance(extra, Mapping) and extra.get("parent_type") == STEP_LOGS:
+            target = parse_ref(extra.get("parent_id"))
+            if target is not None and target[0] == "test_log":
+                owners.add(target[1])
+    return frozenset(owners)
+
+
 class AttachmentLoader:
     """Zephyr attachments as qTest attachments (blob handles)."""
 
-    def __init__(self, cache: FileCache | None, places: Mapping[int, str]) -> None:
-        """Upload from ``cache``; ``places`` holds the placement of each attachment already in qTest."""
+    def __init__(
+        self,
+        cache: FileCache | None,
+        places: Mapping[int, str],
+        case_steps: KnownIds | None = None,
+        step_logs: KnownIds | None = None,
+    ) -> None:
+        """Upload from ``cache``; ``places`` holds the placement of each attachment already in qTest.
+
+        ``case_steps`` and ``step_logs`` are the step ids and step log ids the test case and test
+        log loaders kept from their answers (what they do not hold is read once per object).
+        """
         self.cache = cache
         self.places = dict(places)
         #: qTest attachments that already stand for a Zephyr attachment: never adopted again.
         self.claimed: set[int] = set(places)
-        self._steps: dict[tuple[str, int, int], asyncio.Future[list[int]]] = {}
-
-    async def _ids(self, key: tuple[str, int, int], read: Callable[[], Awaitable[list[int]]]) -> list[int]:
-        """The step ids of a test case or the step log ids of a test log, read once per run."""
-        future = self._steps.get(key)
-        if future is None:
-            future = asyncio.ensure_future(read())
-            self._steps[key] = future
-        try:
-            return await future
-        except BaseException:
-            self._steps.pop(key, None)
-            raise
+        self.case_steps = case_steps if case_steps is not None else KnownIds()
+        self.step_logs = step_logs if step_logs is not None else KnownIds()
 
     async def _object(self, client: QTestClient, entity: PlannedEntity) -> tuple[str, int]:
         """The qTest object the attachment goes on (a step's id is looked up from its position)."""
         body, object_type, parent = entity.body or {}, str(entity.parent_type), int(entity.parent)
         if object_type == "test-steps":
             order = (parse_step_ref(body.get("step")) or ("", 0))[1]
-
-            async def case_steps() -> list[int]:
-                case = await client.get_test_case(parent, expand_steps=True)
-                steps = sorted(case.test_steps or [], key=lambda s: s.order or 0)
-                return [int(s.id) for s in steps if s.id is not None]
-
-            ids = await self._ids(("test-case", parent, 0), case_steps)
+            ids = await self.case_steps.get(parent, partial(read_step_ids, client, parent))
             return object_type, _at(ids, order, f"test case {parent} has no step {order}")
-        if object_type == "test-step-logs":
+        if object_type == STEP_LOGS:
             order, run = int(body.get("step") or 0), int(body.get("run") or 0)
-
-            async def step_logs() -> list[int]:
-                log = await client.get_test_log(run, parent)
-                steps = sorted(log.test_step_logs or [], key=lambda s: s.order or 0)
-                return [int(s.test_step_log_id) for s in steps if s.test_step_log_id is not None]
-
-            ids = await self._ids(("test-log", parent, run), step_logs)
+            ids = await self.step_logs.get(parent, partial(read_step_log_ids, client, run, parent))
             return object_type, _at(ids, order, f"test log {parent} has no step log {order}")
         return object_type, parent
 
@@ -109,7 +122,7 @@ class AttachmentLoader:
             object_id,
             str(body["name"]),
             str(body.get("content_type") or "application/octet-stream"),
-            lambda: cache.achunks(sha256, UPLOAD_CHUNK),
+            _file_source(cache, sha256, size),
             size,
         )
         fault_point("load.attachment_uploaded")
@@ -164,14 +177,33 @@ class AttachmentLoader:
         self.claimed.discard(target_id)
 
 
-def _at(ids: list[int], order: int, missing: str) -> int:
+def _file_source(cache: FileCache, sha256: str, size: int) -> Callable[[], AsyncIterator[bytes]]:
+    """Opens a cached file for one upload attempt: a small one in a single read (one trip to a
+    worker thread instead of three), a large one ``UPLOAD_CHUNK`` at a time."""
+    if size >= UPLOAD_CHUNK:
+        return lambda: cache.achunks(sha256, UPLOAD_CHUNK)
+    path = cache.path_of(sha256)
+
+    def read() -> bytes:
+        with path.open("rb") as handle:
+            return handle.read(size + 1)  # a byte more: a file that grew is refused, not cut short
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield await asyncio.to_thread(read)
+
+    return whole
+
+
+def _at(ids: Sequence[int], order: int, missing: str) -> int:
     if 0 < order <= len(ids):
         return ids[order - 1]
     raise FatalApiError(f"The attachment has no place: {missing}.", api="qTest")
 
 
 def _loader(inputs: LoaderInputs) -> AttachmentLoader:
-    return AttachmentLoader(inputs.attachment_cache, inputs.attachment_places)
+    return AttachmentLoader(
+        inputs.attachment_cache, inputs.attachment_places, inputs.case_steps, inputs.step_logs
+    )
 
 
 #: How the attachment loader is built.

@@ -14,7 +14,7 @@ from ztoq.errors import FatalApiError
 from ztoq.mapping import find_source_key
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load_listings import Listings
-from ztoq.pipeline.load_types import Loaded, LoaderFactory
+from ztoq.pipeline.load_types import KnownIds, Loaded, LoaderFactory, step_ids
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Module, TestCase
@@ -104,19 +104,32 @@ class RequirementLinker:
 
 
 class TestCaseLoader:
-    """qTest test cases, approved after each create/update when asked (logs bind to approved versions)."""
+    """qTest test cases, approved after each create/update when asked (logs bind to approved versions).
 
-    def __init__(self, source_key_field_id: int | None, linker: RequirementLinker | None = None) -> None:
+    The step ids of the version logs bind to are kept (``steps``) when the answer that made that
+    version carries them, so test logs and step attachments need not read the test case back.
+    """
+
+    def __init__(
+        self,
+        source_key_field_id: int | None,
+        linker: RequirementLinker | None = None,
+        steps: KnownIds | None = None,
+    ) -> None:
         self.source_key_field_id = source_key_field_id
         self.linker = linker or RequirementLinker()
+        self.steps = steps if steps is not None else KnownIds()
 
     async def _approved(self, client: QTestClient, case: TestCase, entity: PlannedEntity) -> Loaded:
         if case.id is None:
             raise FatalApiError("qTest answered a test case without an id.", api="qTest")
+        case_id = int(case.id)
         if entity.approve and not (case.version or "").endswith(".0"):
             fault_point("load.before_approve")
-            approved = await client.approve_test_case(case.id)
-            case = approved if approved.id is not None else case
+            approved = await client.approve_test_case(case_id)
+            # Approval makes a version with new step ids: only its own answer can say them.
+            case = approved if approved.id is not None else case.model_copy(update={"test_steps": None})
+        self.steps.remember(case_id, step_ids(case))
         problems: tuple[ProblemItem, ...] = ()
         links = [str(k) for k in entity.requirement_links or ()]
         if links:
@@ -163,5 +176,7 @@ class TestCaseLoader:
 #: How the test design side's loaders are built, by entity type.
 DESIGN_LOADERS: dict[str, LoaderFactory] = {
     "module": lambda _: ModuleLoader(),
-    "test_case": lambda inputs: TestCaseLoader(inputs.key_fields.get("test-cases"), RequirementLinker()),
+    "test_case": lambda inputs: TestCaseLoader(
+        inputs.key_fields.get("test-cases"), RequirementLinker(), inputs.case_steps
+    ),
 }

@@ -8,13 +8,14 @@ so a pre-existing qTest entity with the same name is never adopted.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 from ztoq.errors import FatalApiError
 from ztoq.mapping import find_source_key
 from ztoq.mapping.steps import find_step_refs, resolve_step_refs
 from ztoq.pipeline.load_listings import Listings
-from ztoq.pipeline.load_types import Loaded, LoaderFactory
+from ztoq.pipeline.load_types import KnownIds, Loaded, LoaderFactory, read_step_ids, step_log_ids
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Property, Release, TestCycle, TestLog, TestRun
@@ -171,39 +172,63 @@ def _loaded_run(run: TestRun, fallback: int | None = None) -> Loaded:
 
 
 class LogLoader:
-    """One qTest test log per Zephyr execution; step results bound to the approved version's steps."""
+    """One qTest test log per Zephyr execution; step results bound to the approved version's steps.
 
-    def __init__(self, case_ids: dict[str, int]) -> None:
+    The step ids come from the shared ``case_steps`` (kept from the test cases' create or approve
+    answers, else read once per test case). The step log ids of the logs named in
+    ``step_log_owners`` are kept from their create answers, for the attachments of their steps.
+    """
+
+    def __init__(
+        self,
+        case_ids: dict[str, int],
+        case_steps: KnownIds | None = None,
+        step_logs: KnownIds | None = None,
+        step_log_owners: frozenset[str] = frozenset(),
+    ) -> None:
         self.case_ids = case_ids
-        self.step_ids: dict[str, list[int]] = {}
-        self._lock = asyncio.Lock()
+        self.case_steps = case_steps if case_steps is not None else KnownIds()
+        self.step_logs = step_logs if step_logs is not None else KnownIds()
+        self.step_log_owners = step_log_owners
 
     async def _resolve_steps(self, client: QTestClient, body: dict[str, Any]) -> dict[str, Any]:
-        for case_key, _order in find_step_refs(body):
-            if case_key in self.step_ids or case_key not in self.case_ids:
-                continue
-            async with self._lock:
-                if case_key not in self.step_ids:
-                    # After approval qTest gives the version new step ids: read the latest version's.
-                    case = await client.get_test_case(self.case_ids[case_key], expand_steps=True)
-                    steps = sorted(case.test_steps or [], key=lambda s: s.order or 0)
-                    self.step_ids[case_key] = [int(s.id) for s in steps if s.id is not None]
+        cases = {key: self.case_ids[key] for key, _order in find_step_refs(body) if key in self.case_ids}
+        # After approval qTest gives the version new step ids: those of the version logs bind to.
+        found = dict(
+            zip(
+                cases,
+                await asyncio.gather(
+                    *(
+                        self.case_steps.get(case_id, partial(read_step_ids, client, case_id))
+                        for case_id in cases.values()
+                    )
+                ),
+                strict=True,
+            )
+        )
 
         def resolve(case_key: str, order: int) -> int | None:
-            ids = self.step_ids.get(case_key) or []
+            ids = found.get(case_key) or ()
             return ids[order - 1] if 0 < order <= len(ids) else None
 
         return dict(resolve_step_refs(body, resolve))
 
+    def _loaded(self, log: TestLog, entity: PlannedEntity, fallback: int | None = None) -> Loaded:
+        loaded = _loaded_log(log, fallback)
+        if entity.source_key in self.step_log_owners:
+            self.step_logs.remember(loaded.target_id, step_log_ids(log))
+        return loaded
+
     async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
         body = entity.body or {}
         log = await client.create_test_log(int(entity.parent), await self._resolve_steps(client, body))
-        return _loaded_log(log)
+        return self._loaded(log, entity)
 
     async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
         body = entity.body or {}
         resolved = await self._resolve_steps(client, body)
-        return _loaded_log(await client.update_test_log(int(entity.parent), target_id, resolved), target_id)
+        log = await client.update_test_log(int(entity.parent), target_id, resolved)
+        return self._loaded(log, entity, target_id)
 
     async def candidates(self, entity: PlannedEntity, listings: Listings) -> list[Loaded]:
         return [
@@ -231,5 +256,7 @@ EXECUTION_LOADERS: dict[str, LoaderFactory] = {
     "cycle_folder": lambda _: CycleLoader(),
     "test_cycle": lambda _: CycleLoader(),
     "test_run": lambda inputs: RunLoader(inputs.key_fields.get("test-runs")),
-    "test_log": lambda inputs: LogLoader(inputs.case_ids),
+    "test_log": lambda inputs: LogLoader(
+        inputs.case_ids, inputs.case_steps, inputs.step_logs, inputs.step_log_owners
+    ),
 }

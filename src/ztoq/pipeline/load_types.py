@@ -1,14 +1,16 @@
-"""What every entity loader returns and implements, and the loader of each registered type."""
+"""What every entity loader returns and implements, and what the loaders share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ztoq.pipeline.load_listings import Listings
 from ztoq.plan import PlannedEntity
 from ztoq.qtest import QTestClient
+from ztoq.qtest.models import TestCase, TestLog
 from ztoq.store import FileCache, ProblemItem
 
 
@@ -53,6 +55,70 @@ class EntityLoader(Protocol):
         ...
 
 
+class KnownIds:
+    """Lists of qTest ids per object (a test case's step ids, a test log's step log ids).
+
+    Each is taken from an answer that already carries it (a create or an approval) or read from
+    qTest at most once per run, concurrent askers sharing the one request.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[Hashable, tuple[int, ...]] = {}
+        self._reading: dict[Hashable, asyncio.Future[list[int]]] = {}
+
+    def remember(self, key: Hashable, ids: Iterable[int] | None) -> None:
+        """Keep ``ids`` for ``key`` (None: what an answer did not say is read when asked for)."""
+        if ids is None:
+            self._known.pop(key, None)
+        else:
+            self._known[key] = tuple(ids)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._known
+
+    async def get(self, key: Hashable, read: Callable[[], Awaitable[list[int]]]) -> tuple[int, ...]:
+        """The ids of ``key``: those kept, else ``read()`` once (a failed read is tried again next time)."""
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        future = self._reading.get(key)
+        if future is None:
+            future = self._reading[key] = asyncio.ensure_future(read())
+        try:
+            ids = tuple(await future)
+        finally:
+            if self._reading.get(key) is future and future.done():
+                del self._reading[key]
+        self._known.setdefault(key, ids)
+        return self._known[key]
+
+
+def step_ids(case: TestCase) -> list[int] | None:
+    """The step ids of the version a test case answer shows, by order (None: it shows no steps)."""
+    if case.test_steps is None:
+        return None
+    steps = sorted(case.test_steps, key=lambda s: s.order or 0)
+    return [int(s.id) for s in steps if s.id is not None]
+
+
+def step_log_ids(log: TestLog) -> list[int] | None:
+    """The step log ids of a test log answer, by order (None: it shows no step logs)."""
+    if log.test_step_logs is None:
+        return None
+    steps = sorted(log.test_step_logs, key=lambda s: s.order or 0)
+    return [int(s.test_step_log_id) for s in steps if s.test_step_log_id is not None]
+
+
+async def read_step_ids(client: QTestClient, case_id: int) -> list[int]:
+    """The step ids of a test case's latest version, read from qTest."""
+    return step_ids(await client.get_test_case(case_id, expand_steps=True)) or []
+
+
+async def read_step_log_ids(client: QTestClient, run_id: int, log_id: int) -> list[int]:
+    """The step log ids of a test log, read from qTest."""
+    return step_log_ids(await client.get_test_log(run_id, log_id)) or []
+
+
 @dataclass
 class LoaderInputs:
     """What loaders are built from.
@@ -64,12 +130,20 @@ class LoaderInputs:
         attachment_cache: where attachments are uploaded from (None: none can be uploaded).
         attachment_places: qTest attachment id -> the object it is on (``"test-cases/12"``),
             of every attachment ztoq already uploaded or adopted.
+        case_steps: qTest test case id -> the step ids of the version test logs bind to (the
+            approved one), shared by the test case, test log and attachment loaders.
+        step_logs: qTest test log id -> its step log ids, kept from the create answers of the
+            test logs named in ``step_log_owners`` (their step logs receive attachments).
+        step_log_owners: Zephyr keys of the test logs whose step logs receive attachments.
     """
 
     key_fields: Mapping[str, int | None] = field(default_factory=dict)
     case_ids: dict[str, int] = field(default_factory=dict)
     attachment_cache: FileCache | None = None
     attachment_places: Mapping[int, str] = field(default_factory=dict)
+    case_steps: KnownIds = field(default_factory=KnownIds)
+    step_logs: KnownIds = field(default_factory=KnownIds)
+    step_log_owners: frozenset[str] = frozenset()
 
 
 LoaderFactory = Callable[[LoaderInputs], EntityLoader]

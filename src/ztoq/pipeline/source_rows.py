@@ -6,27 +6,37 @@ Transform and the status counts decode stored rows through the configured source
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ztoq.errors import InputError
 from ztoq.sources import DEFAULT_SOURCE, reader_named, source_title
 from ztoq.sources.base import SOURCE_KIND, RecordReader
 from ztoq.store import Repository, SourceItem
+from ztoq.store.repo_base import PAGE_SIZE
 
 
 class StoreRows:
-    """The :class:`~ztoq.sources.base.StoredRows` of one project, read from the store."""
+    """The :class:`~ztoq.sources.base.StoredRows` of one project, read from the store a page at a time."""
 
-    def __init__(self, repo: Repository, project_key: str) -> None:
-        """Read ``project_key``'s rows through ``repo`` (an open session)."""
+    def __init__(self, repo: Repository, project_key: str, batch_size: int = PAGE_SIZE) -> None:
+        """Read ``project_key``'s rows through ``repo`` (an open session), ``batch_size`` rows per page."""
         self.repo = repo
         self.project_key = project_key
+        self.batch_size = batch_size
 
     def payloads(self, entity_type: str) -> Iterator[tuple[str, Any]]:
         """``(source key, payload)`` of every stored, not deleted, row of ``entity_type``, in store order."""
-        for row in self.repo.iter_source(self.project_key, entity_type):
-            yield row.source_key, row.payload
+        for batch in self.batches(entity_type):
+            yield from batch
+
+    def batches(self, entity_type: str) -> Iterator[Sequence[tuple[str, Any]]]:
+        """The rows of :meth:`payloads`, one keyset page of ``batch_size`` rows at a time."""
+        return self.repo.source_pages(self.project_key, entity_type, page_size=self.batch_size)
+
+    def payloads_for(self, entity_type: str, keys: Iterable[str]) -> Mapping[str, Any]:
+        """Source key -> payload of the stored, not deleted, rows of ``entity_type`` among ``keys``."""
+        return self.repo.source_payloads_for(self.project_key, entity_type, keys)
 
 
 def stored_source_name(repo: Repository, project_key: str) -> str | None:

@@ -6,246 +6,141 @@ has its planner (:data:`PLANNERS`). Every planned entity keeps references to oth
 *source* key; load resolves them. Problems found while mapping (degraded values, skipped
 entities) replace those of the previous transform of the same entity, so re-running never piles
 up duplicates.
+
+Transform works in bounded memory: records are decoded, planned and stored a batch at a time
+(``performance.batch_size``); between batches it keeps only compact indexes (folders, options,
+keys and ids of plans and cycles, the call graph, a bit per execution, 8 bytes per planned key:
+:mod:`ztoq.pipeline.transform_planning`) and reads back by key what a batch needs of the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from ztoq.config import ZtoqConfig
 from ztoq.entities import LOAD_ORDER
 from ztoq.errors import ConfigError
-from ztoq.mapping import (
-    SourceLookups,
-    TargetFields,
-    plan_cycle_folders,
-    plan_executions,
-    plan_modules,
-    plan_releases,
-    plan_test_cases,
-    plan_test_cycles,
-    step_counts,
-)
-from ztoq.mapping.attachments import AttachmentOwners, plan_attachments
 from ztoq.mapping.inline_images import OWNER_OF, rewrite_planned_images
 from ztoq.pipeline.context import PhaseContext
-from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.source_rows import StoreRows, check_source
 from ztoq.pipeline.target import attachment_limit, load_target_fields
-from ztoq.plan import PlannedEntity
+from ztoq.pipeline.transform_planning import Planning, in_batches
+from ztoq.pipeline.transform_plans import (
+    plan_attachment_batches,
+    plan_cycle_folder_tree,
+    plan_log_batches,
+    plan_module_tree,
+    plan_release_batches,
+    plan_run_batches,
+    plan_test_case_batches,
+    plan_test_cycle_batches,
+)
+from ztoq.pipeline.transform_write import PHASE, write_plans
+from ztoq.plan import PlannedEntity, decode_planned
 from ztoq.sources import source_name
-from ztoq.sources.base import read_records
-from ztoq.sources.records import Attachment, SourceRecords
-from ztoq.store import PlannedItem, ProblemItem, Repository, content_hash
+from ztoq.sources.records import Attachment
+from ztoq.store import Repository, content_hash
 
-PHASE = "transform"
+__all__ = ["PHASE", "PLANNERS", "Planning", "execution_hashes", "plan_batches", "plan_types", "run_transform"]
+
+#: How each registered entity type is planned, a batch at a time (keyed exactly by
+#: :data:`ztoq.entities.LOAD_ORDER`, and run in that order).
+PLANNERS: dict[str, Callable[[Planning], Iterator[list[PlannedEntity]]]] = {
+    "module": plan_module_tree,
+    "test_case": plan_test_case_batches,
+    "release": plan_release_batches,
+    "cycle_folder": plan_cycle_folder_tree,
+    "test_cycle": plan_test_cycle_batches,
+    "test_run": plan_run_batches,
+    "test_log": plan_log_batches,
+    "attachment": plan_attachment_batches,
+}
+
+#: The stored source type each planned type is counted from, for progress (about as many).
+_EXPECTED_FROM = {"test_case": "test_case", "release": "test_plan", "test_cycle": "test_cycle"}
 
 
-def to_item(planned: PlannedEntity, source_hash: str | None = None) -> PlannedItem:
-    """A mapping result as the store keeps it (skipped entities keep their reason, not a payload)."""
-    return PlannedItem(
-        entity_type=planned.entity_type,
-        source_key=planned.source_key,
-        payload=planned.to_payload(),
-        depends_on=planned.depends_on,
-        level=planned.level,
-        sort_key=planned.sort_key,
-        source_hash=source_hash,
-        status="skipped" if planned.skipped else "planned",
-    )
-
-
-def execution_hashes(repo: Repository, project_key: str) -> dict[str, str]:
-    """Execution key -> a hash of the execution and its step results, as extracted.
+def execution_hashes(repo: Repository, project_key: str, keys: Iterable[str]) -> dict[str, str]:
+    """Execution key -> a hash of the execution and its step results, as extracted (of these keys).
 
     A test log is a fact about one execution: load re-sends it only when this hash changes, not
     when its plan changes because the test case was edited since.
     """
-    steps = {r.source_key: r.content_hash for r in repo.iter_source(project_key, "execution_steps")}
-    return {
-        r.source_key: content_hash([r.content_hash, steps.get(r.source_key)])
-        for r in repo.iter_source(project_key, "test_execution")
-    }
+    wanted = list(keys)
+    steps = repo.source_hashes_for(project_key, "execution_steps", wanted)
+    executions = repo.source_hashes_for(project_key, "test_execution", wanted)
+    return {key: content_hash([digest, steps.get(key)]) for key, digest in executions.items()}
 
 
-def _problem_items(planned: PlannedEntity) -> list[ProblemItem]:
-    return [ProblemItem(p.severity, p.code, p.message, p.field, p.detail) for p in planned.problems]
+class StoredPlans:
+    """What extract listed and transform planned, in the store (``AttachmentListing``, ``PlannedLookup``)."""
+
+    def __init__(self, repo: Repository, ctx: PhaseContext) -> None:
+        self.repo = repo
+        self.ctx = ctx
+        self.cache = ctx.attachment_cache()
+
+    def batches(self) -> Iterator[list[Attachment]]:
+        """Every attachment listed (not deleted), in key order, a batch at a time."""
+        size = self.ctx.config.performance.batch_size
+        for batch in in_batches(self.repo.iter_attachments(self.ctx.project_key, batch=size), size):
+            yield [
+                Attachment(
+                    key=row.source_key,
+                    owner_type=row.owner_type,
+                    owner_key=row.owner_key,
+                    step_index=row.step_index,
+                    name=row.name,
+                    size=row.size,
+                    content_type=row.content_type,
+                    sha256=row.sha256 if row.state == "cached" else None,
+                    cache_path=str(self.cache.path_of(row.sha256)) if row.sha256 else None,
+                    reason=row.reason,
+                )
+                for row in batch
+            ]
+
+    def planned(self, entity_type: str, keys: Iterable[str]) -> Mapping[str, PlannedEntity]:
+        """The planned (not skipped) entities of ``entity_type`` among ``keys``."""
+        stored = self.repo.planned_payloads_for(self.ctx.project_key, entity_type, keys)
+        return {key: decode_planned(entity_type, key, payload) for key, payload in stored.items()}
 
 
-def _write(
-    ctx: PhaseContext,
-    entity_type: str,
-    plans: Sequence[PlannedEntity],
-    source_hashes: dict[str, str] | None = None,
-) -> None:
-    """Store plans and their problems in batches; drop plans whose source disappeared."""
-    size = ctx.config.performance.batch_size
-    ctx.reporter.start(PHASE, entity_type, total=len(plans))
-    keys = {p.source_key for p in plans}
-    with ctx.session() as repo:
-        stale = sorted(repo.planned_keys(ctx.project_key, entity_type) - keys)
-        if stale:
-            repo.delete_planned(ctx.project_key, entity_type, stale)
-            repo.replace_problems_bulk(
-                ctx.project_key,
-                PHASE,
-                [
-                    (
-                        entity_type,
-                        key,
-                        [
-                            ProblemItem(
-                                "skipped",
-                                "deleted_in_source",
-                                f"{key} no longer exists in Zephyr; it is not sent to qTest again "
-                                "(what was migrated before stays in qTest).",
-                            )
-                        ],
-                    )
-                    for key in stale
-                ],
-                run_id=ctx.run_id,
-            )
-    for start in range(0, len(plans), size):
-        chunk = plans[start : start + size]
-        with ctx.session() as repo:
-            hashes = source_hashes or {}
-            repo.upsert_planned(ctx.project_key, [to_item(p, hashes.get(p.source_key)) for p in chunk])
-            repo.replace_problems_bulk(
-                ctx.project_key,
-                PHASE,
-                [(p.entity_type, p.source_key, _problem_items(p)) for p in chunk],
-                run_id=ctx.run_id,
-            )
-        ctx.reporter.advance(PHASE, entity_type, len(chunk), skipped=sum(1 for p in chunk if p.skipped))
-        fault_point("transform.batch")
-    ctx.reporter.finish(PHASE, entity_type)
-
-
-@dataclass
-class Planning:
-    """What the planners share: the source's records, the target's fields, the config, and the plans so far.
-
-    Planners run in load order, so a planner may read what an earlier one planned (test logs
-    match step results to the steps of the planned test cases).
-    """
-
-    records: SourceRecords
-    fields: TargetFields
-    config: ZtoqConfig
-    planned: dict[str, list[PlannedEntity]] = field(default_factory=dict)
-    #: The attachments extract listed (and downloaded), when they are migrated.
-    attachments: list[Attachment] = field(default_factory=list)
-    #: The largest attachment to send (``qtest.max_attachment_mb``, or less after a 413).
-    attachment_limit: int = 0
-
-    @cached_property
-    def source_lookups(self) -> SourceLookups:
-        """What the records refer to, without the planned step counts."""
-        records = self.records
-        return SourceLookups.build(
-            folders=records.folders,
-            statuses=records.statuses,
-            priorities=records.priorities,
-            environments=records.environments,
-            test_cases=records.test_cases,
-            test_cycles=records.test_cycles,
-            test_plans=records.test_plans,
-        )
-
-    @cached_property
-    def lookups(self) -> SourceLookups:
-        """:attr:`source_lookups` with the step count of every planned test case."""
-        return replace(self.source_lookups, test_case_step_counts=step_counts(self.planned["test_case"]))
-
-    @cached_property
-    def executions(self) -> list[PlannedEntity]:
-        """The runs, the logs and (when needed) the ad hoc test cycle the executions call for."""
-        return plan_executions(self.records.test_executions, self.lookups, self.fields, self.config)
-
-    def executions_of(self, entity_type: str) -> list[PlannedEntity]:
-        """The planned entities of one type among :attr:`executions`."""
-        return [p for p in self.executions if p.entity_type == entity_type]
-
-
-def _test_cycles(planning: Planning) -> list[PlannedEntity]:
-    cycles = plan_test_cycles(
-        planning.records.test_cycles, planning.lookups, planning.fields, planning.config
-    )
-    return cycles + planning.executions_of("test_cycle")
-
-
-#: How each registered entity type is planned (keyed exactly by :data:`ztoq.entities.LOAD_ORDER`).
-PLANNERS: dict[str, Callable[[Planning], list[PlannedEntity]]] = {
-    "module": lambda p: plan_modules(p.records.folders, p.config),
-    "test_case": lambda p: plan_test_cases(p.records.test_cases, p.source_lookups, p.fields, p.config),
-    "release": lambda p: plan_releases(p.records.test_plans, p.lookups, p.fields, p.config),
-    "cycle_folder": lambda p: plan_cycle_folders(p.records.folders, p.config),
-    "test_cycle": _test_cycles,
-    "test_run": lambda p: p.executions_of("test_run"),
-    "test_log": lambda p: p.executions_of("test_log"),
-    "attachment": lambda p: plan_attachments(
-        p.attachments, AttachmentOwners.from_plans(p.planned), p.attachment_limit
-    ),
-}
-
-
-def stored_attachments(repo: Repository, ctx: PhaseContext) -> list[Attachment]:
-    """The attachments extract found, as canonical records (none when attachments are not migrated)."""
-    if not ctx.config.migration.include_attachments:
-        return []
-    cache = ctx.attachment_cache()
-    return [
-        Attachment(
-            key=row.source_key,
-            owner_type=row.owner_type,
-            owner_key=row.owner_key,
-            step_index=row.step_index,
-            name=row.name,
-            size=row.size,
-            content_type=row.content_type,
-            sha256=row.sha256 if row.state == "cached" else None,
-            cache_path=str(cache.path_of(row.sha256)) if row.sha256 else None,
-            reason=row.reason,
-        )
-        for row in repo.iter_attachments(ctx.project_key)
-    ]
-
-
-def plan_all(repo: Repository, ctx: PhaseContext, fields: TargetFields) -> dict[str, list[PlannedEntity]]:
-    """Every planned entity, by type in load order, from the stored source records.
-
-    The stored rows are decoded by the configured source's record reader, then each type's
-    planner runs in load order.
-    """
-    records = read_records(ctx.source().reader, StoreRows(repo, ctx.project_key))
-    planning = Planning(
-        records,
-        fields,
-        ctx.config,
-        attachments=stored_attachments(repo, ctx),
-        attachment_limit=attachment_limit(repo, ctx.project_key, ctx.config.qtest.max_attachment_mb),
-    )
-    attached = inline_attachments(planning.attachments)
-    for entity_type in LOAD_ORDER:
-        planning.planned[entity_type] = PLANNERS[entity_type](planning)
-        owner_type = OWNER_OF.get(entity_type)
+def plan_batches(planning: Planning, entity_type: str) -> Iterator[list[PlannedEntity]]:
+    """The plans of one type a batch at a time, inline images replaced, owners noted for attachments."""
+    owner_type = OWNER_OF.get(entity_type)
+    for batch in PLANNERS[entity_type](planning):
         if owner_type is not None:
-            for planned in planning.planned[entity_type]:
-                rewrite_planned_images(planned, attached.get((owner_type, planned.source_key), {}))
-    return planning.planned
+            for planned in batch:
+                rewrite_planned_images(
+                    planned, planning.inline_images.get((owner_type, planned.source_key), {})
+                )
+        if entity_type in ("release", "test_cycle"):  # test cases and logs are read back by key
+            planning.owners.add(batch)
+        yield batch
 
 
-def inline_attachments(attachments: list[Attachment]) -> dict[tuple[str, str], dict[str, str]]:
-    """(owner kind, owner key) -> inline image id -> file name, of the embedded images downloaded."""
-    found: dict[tuple[str, str], dict[str, str]] = {}
-    for attachment in attachments:
-        ident = attachment.key.rpartition("/")[2]
-        if ident.startswith("inline-") and attachment.sha256 is not None:
-            found.setdefault((attachment.owner_type, attachment.owner_key), {})[ident] = attachment.name
-    return found
+def plan_types(ctx: PhaseContext, repo: Repository, planning: Planning) -> dict[str, int]:
+    """Plan and store every type in load order; returns the number of planned entities per type."""
+    counts = planning.source_counts
+    planned: dict[str, int] = {}
+    for entity_type in LOAD_ORDER:
+        if not ctx.migrates(entity_type):
+            continue  # what earlier runs planned stays as it was (not "deleted in Zephyr")
+        source = _EXPECTED_FROM.get(entity_type)
+        expected = counts.get(source, 0) if source else None
+        if entity_type == "test_run":
+            expected = planning.run_groups.count
+        planned[entity_type] = write_plans(
+            ctx,
+            repo,
+            entity_type,
+            plan_batches(planning, entity_type),
+            expected=expected,
+            source_hashes=(lambda r, keys: execution_hashes(r, ctx.project_key, keys))
+            if entity_type == "test_log"
+            else None,
+        )
+    return planned
 
 
 def run_transform(ctx: PhaseContext) -> dict[str, int]:
@@ -256,13 +151,15 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
                 f"Nothing was extracted for Zephyr project {ctx.project_key}; run the extract phase first."
             )
         check_source(repo, ctx.project_key, source_name(ctx.config))
-        fields = load_target_fields(repo, ctx.project_key)
-        plans = plan_all(repo, ctx, fields)
-        log_sources = execution_hashes(repo, ctx.project_key)
-    for entity_type in LOAD_ORDER:
-        if not ctx.migrates(entity_type):
-            continue  # what earlier runs planned stays as it was (not "deleted in Zephyr")
-        _write(
-            ctx, entity_type, plans.get(entity_type, []), log_sources if entity_type == "test_log" else None
+        stored = StoredPlans(repo, ctx)
+        planning = Planning(
+            StoreRows(repo, ctx.project_key, ctx.config.performance.batch_size),
+            ctx.source().reader,
+            load_target_fields(repo, ctx.project_key),
+            ctx.config,
+            stored,
+            attachments=stored if ctx.config.migration.include_attachments else None,
+            attachment_limit=attachment_limit(repo, ctx.project_key, ctx.config.qtest.max_attachment_mb),
+            source_counts=repo.source_counts(ctx.project_key),
         )
-    return {entity_type: len(p) for entity_type, p in plans.items()}
+        return plan_types(ctx, repo, planning)

@@ -14,7 +14,7 @@ stay in the pipeline.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,15 +36,56 @@ Consumer = Callable[[httpx.Response], Awaitable[None]]
 
 
 class StoredRows(Protocol):
-    """Read access to the raw rows extract stored for one project."""
+    """Read access to the raw rows extract stored for one project, never more than a batch at a time.
+
+    Every read streams: :meth:`batches` reads a type a keyset page at a time, and
+    :meth:`payloads_for` reads the rows of a few keys, so a reader can join a batch of test cases
+    with their steps (or executions with their step results) without holding a whole type.
+    """
 
     def payloads(self, entity_type: str) -> Iterator[tuple[str, Any]]:
         """``(source key, payload)`` of every stored, not deleted, row of ``entity_type``, in store order."""
         ...
 
+    def batches(self, entity_type: str) -> Iterator[Sequence[tuple[str, Any]]]:
+        """The rows of :meth:`payloads`, in the same order, in batches (``performance.batch_size``)."""
+        ...
+
+    def payloads_for(self, entity_type: str, keys: Iterable[str]) -> Mapping[str, Any]:
+        """Source key -> payload of the stored, not deleted, rows of ``entity_type`` among ``keys``."""
+        ...
+
+
+class RowsInMemory:
+    """:class:`StoredRows` held in a dict: what tests (and other small row sets) hand a reader."""
+
+    def __init__(self, rows: Mapping[str, Sequence[tuple[str, Any]]], batch_size: int = 100) -> None:
+        """``rows``: entity type -> ``(source key, payload)`` in store order."""
+        self.rows = rows
+        self.batch_size = batch_size
+
+    def payloads(self, entity_type: str) -> Iterator[tuple[str, Any]]:
+        """The rows of ``entity_type`` in order."""
+        yield from self.rows.get(entity_type, ())
+
+    def batches(self, entity_type: str) -> Iterator[Sequence[tuple[str, Any]]]:
+        """The rows of ``entity_type`` in batches of ``batch_size``."""
+        rows = list(self.rows.get(entity_type, ()))
+        for start in range(0, len(rows), self.batch_size):
+            yield rows[start : start + self.batch_size]
+
+    def payloads_for(self, entity_type: str, keys: Iterable[str]) -> Mapping[str, Any]:
+        """The rows of ``entity_type`` among ``keys``."""
+        wanted = set(keys)
+        return {key: payload for key, payload in self.rows.get(entity_type, ()) if key in wanted}
+
 
 class RecordReader(Protocol):
-    """Decodes stored raw rows into canonical records: pure, no network, no writes."""
+    """Decodes stored raw rows into canonical records: pure, no network, no writes.
+
+    Every method streams: it reads the rows a batch at a time (:meth:`StoredRows.batches`) and
+    joins each batch with the rows it needs (:meth:`StoredRows.payloads_for`).
+    """
 
     def folders(self, rows: StoredRows) -> Iterator[Folder]:
         """Every folder of every kind."""
@@ -63,7 +104,17 @@ class RecordReader(Protocol):
         ...
 
     def test_cases(self, rows: StoredRows) -> Iterator[TestCase]:
-        """Every test case, with its steps or its script."""
+        """Every test case, with its steps or its script, in store order."""
+        ...
+
+    def test_cases_for(
+        self, rows: StoredRows, keys: Iterable[str], *, with_steps: bool = True
+    ) -> Iterator[TestCase]:
+        """The test cases stored under ``keys`` (those that exist).
+
+        With their steps or script, unless not ``with_steps`` (then a source that reads them
+        apart leaves them out; one that stores them inline may keep them).
+        """
         ...
 
     def test_plans(self, rows: StoredRows) -> Iterator[TestPlan]:
@@ -74,13 +125,16 @@ class RecordReader(Protocol):
         """Every test cycle."""
         ...
 
-    def test_executions(self, rows: StoredRows) -> Iterator[TestExecution]:
-        """Every test execution, with its step results."""
+    def test_executions(self, rows: StoredRows, *, with_steps: bool = True) -> Iterator[TestExecution]:
+        """Every test execution in store order, with its step results (none when not ``with_steps``)."""
         ...
 
 
 def read_records(reader: RecordReader, rows: StoredRows) -> SourceRecords:
-    """Everything ``reader`` finds in ``rows``, as one :class:`SourceRecords`."""
+    """Everything ``reader`` finds in ``rows``, as one :class:`SourceRecords`.
+
+    This holds the whole project: transform streams instead; this is for small row sets (tests).
+    """
     return SourceRecords(
         folders=tuple(reader.folders(rows)),
         statuses=tuple(reader.statuses(rows)),

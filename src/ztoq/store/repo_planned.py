@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import Select, delete, func, or_, select, tuple_
 
 from ztoq.store.hashing import content_hash
 from ztoq.store.records import (
@@ -43,6 +43,16 @@ def _record(row: Sequence[Any]) -> PlannedRecord:
     values = list(row)
     values[4] = [(str(dep[0]), str(dep[1])) for dep in values[4] or ()]
     return PlannedRecord(*values)
+
+
+_WIDTH = len(_COLUMNS)
+#: The position of ``mappings.state`` in a load work row (None: the entity has no mapping).
+_MAPPING_STATE = _WIDTH + [c.name for c in _MAPPING_COLUMNS].index("state")
+
+
+def _load_work(row: Sequence[Any]) -> LoadWork:
+    mapping = None if row[_MAPPING_STATE] is None else MappingRecord(*row[_WIDTH:])
+    return LoadWork(_record(tuple(row[:_WIDTH])), mapping)
 
 
 class PlannedQueries(RepoBase):
@@ -193,6 +203,30 @@ class PlannedQueries(RepoBase):
         )
         return list(self._session.scalars(query))
 
+    def _load_work_query(self, project_key: str, entity_type: str) -> Select[Any]:
+        """Planned entities of a type that qTest does not have in their current form, with mappings."""
+        joined = t.outerjoin(
+            m,
+            (m.c.project_key == t.c.project_key)
+            & (m.c.entity_type == t.c.entity_type)
+            & (m.c.source_key == t.c.source_key),
+        )
+        return (
+            select(*_COLUMNS, *_MAPPING_COLUMNS)
+            .select_from(joined)
+            .where(
+                t.c.project_key == project_key,
+                t.c.entity_type == entity_type,
+                t.c.status == PlannedStatus.PLANNED,
+                or_(
+                    m.c.state.is_(None),
+                    m.c.state.not_in(TARGET_STATES),
+                    m.c.loaded_hash.is_(None),
+                    m.c.loaded_hash != t.c.content_hash,
+                ),
+            )
+        )
+
     def iter_load_work(
         self,
         project_key: str,
@@ -215,42 +249,52 @@ class PlannedQueries(RepoBase):
         Yields:
             Each planned entity with its mapping (None when it was never loaded).
         """
-        joined = t.outerjoin(
-            m,
-            (m.c.project_key == t.c.project_key)
-            & (m.c.entity_type == t.c.entity_type)
-            & (m.c.source_key == t.c.source_key),
-        )
-        base = (
-            select(*_COLUMNS, *_MAPPING_COLUMNS)
-            .select_from(joined)
-            .where(
-                t.c.project_key == project_key,
-                t.c.entity_type == entity_type,
-                t.c.status == PlannedStatus.PLANNED,
-                or_(
-                    m.c.state.is_(None),
-                    m.c.state.not_in(TARGET_STATES),
-                    m.c.loaded_hash.is_(None),
-                    m.c.loaded_hash != t.c.content_hash,
-                ),
-            )
-            .order_by(*_ORDER)
-        )
+        base = self._load_work_query(project_key, entity_type).order_by(*_ORDER)
         if level is not None:
             base = base.where(t.c.level == level)
-        width = len(_COLUMNS)
         last: tuple[Any, ...] | None = None
         while True:
             query = base if last is None else base.where(tuple_(*_ORDER) > last)
             rows = self._session.execute(query.limit(page_size)).all()
-            for row in rows:
-                planned = _record(tuple(row[:width]))
-                mapping = None if row[width + 6] is None else MappingRecord(*row[width:])
-                yield LoadWork(planned, mapping)
+            yield from map(_load_work, rows)
             if len(rows) < page_size:
                 return
             last = (rows[-1].level, rows[-1].sort_key, rows[-1].source_key)
+
+    def load_work_page(
+        self,
+        project_key: str,
+        entity_type: str,
+        level: int,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> list[LoadWork]:
+        """One keyset page of :meth:`iter_load_work` within one level, each page its own query.
+
+        Load reads a level a batch at a time, each batch in a short unit of work of its own, so
+        neither the work of a whole type nor an open read transaction is held while it sends.
+
+        Args:
+            project_key: The Zephyr project key.
+            entity_type: The planned type.
+            level: The dependency level.
+            after: The (sort key, source key) of the last item of the previous page; None: the first.
+            limit: At most this many items.
+
+        Returns:
+            The next items in load order (fewer than ``limit``: the level has no more).
+        """
+        query = self._load_work_query(project_key, entity_type).where(t.c.level == level)
+        if after is not None:
+            query = query.where(tuple_(t.c.sort_key, t.c.source_key) > after)
+        query = query.order_by(t.c.sort_key, t.c.source_key).limit(limit)
+        return [_load_work(row) for row in self._session.execute(query)]
+
+    def count_load_work(self, project_key: str, entity_type: str) -> int:
+        """How many planned entities of a type :meth:`iter_load_work` would return (a progress total)."""
+        query = self._load_work_query(project_key, entity_type).with_only_columns(func.count())
+        return int(self._session.execute(query).scalar_one())
 
     def delete_planned(self, project_key: str, entity_type: str, source_keys: Iterable[str]) -> int:
         """Remove planned entities (e.g. their source was deleted); returns how many were removed."""

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 
 from ztoq.store.records import ProblemItem, ProblemRecord, Severity
 from ztoq.store.repo_base import PAGE_SIZE, RepoBase, check_value, chunks, utcnow
 from ztoq.store.tables import problems as t
 
 _COLUMNS = tuple(t.c)
+
+#: Replacing an entity's problems is on load's hot path: both statements are built once, and
+#: executed with bound parameters (the keys as one expanding IN list).
+_DELETE_FOR_KEYS = delete(t).where(
+    t.c.project_key == bindparam("project_key"),
+    t.c.phase == bindparam("phase"),
+    t.c.entity_type == bindparam("entity_type"),
+    t.c.source_key.in_(bindparam("keys", expanding=True)),
+)
+_INSERT = t.insert()
 
 #: (entity_type, source_key, problems of that entity)
 ProblemEntry = tuple[str, str, Sequence[ProblemItem]]
@@ -76,15 +86,9 @@ class ProblemQueries(RepoBase):
             )
         for entity_type, keys in keys_by_type.items():
             for chunk in chunks(sorted(set(keys))):
-                self._session.execute(
-                    delete(t).where(
-                        t.c.project_key == project_key,
-                        t.c.phase == phase,
-                        t.c.entity_type == entity_type,
-                        t.c.source_key.in_(chunk),
-                    )
-                )
-        self._execute_many(t.insert(), rows)
+                params = {"project_key": project_key, "phase": phase, "entity_type": entity_type}
+                self._session.execute(_DELETE_FOR_KEYS, {**params, "keys": list(chunk)})
+        self._execute_many(_INSERT, rows)
         return len(rows)
 
     @staticmethod

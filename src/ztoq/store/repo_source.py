@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, exists, func, or_, select, tuple_, update
 
 from ztoq.store.hashing import content_hash
 from ztoq.store.records import EntityKey, SourceItem, SourceRecord, UpsertResult
@@ -29,6 +29,19 @@ _COLUMNS = (
 
 def _record(row: Sequence[Any]) -> SourceRecord:
     return SourceRecord(*row)
+
+
+def _rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE matched (its cursor result's ``rowcount``)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class StoredState(NamedTuple):
+    """What the store knows of one raw object without reading its payload."""
+
+    content_hash: str
+    deleted: bool
+    last_seen_run_id: int | None
 
 
 class SourceQueries(RepoBase):
@@ -139,6 +152,101 @@ class SourceQueries(RepoBase):
             )
         )
         return {key: (digest, deleted is not None) for key, digest, deleted in rows}
+
+    def source_states(
+        self, project_key: str, entity_type: str, keys: Iterable[str]
+    ) -> dict[str, StoredState]:
+        """Content hash, deletion and last sighting of the stored objects among ``keys`` (absent: none)."""
+        found: dict[str, StoredState] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            rows = self._session.execute(
+                select(t.c.source_key, t.c.content_hash, t.c.deleted_at, t.c.last_seen_run_id).where(
+                    t.c.project_key == project_key,
+                    t.c.entity_type == entity_type,
+                    t.c.source_key.in_(chunk),
+                )
+            )
+            for key, digest, deleted, seen in rows:
+                found[key] = StoredState(digest, deleted is not None, seen)
+        return found
+
+    def payloads_by_key(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, Any]:
+        """Source key -> payload of the live (not deleted) rows of one type among ``keys``."""
+        found: dict[str, Any] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            rows = self._session.execute(
+                select(t.c.source_key, t.c.payload).where(
+                    t.c.project_key == project_key,
+                    t.c.entity_type == entity_type,
+                    t.c.source_key.in_(chunk),
+                    t.c.deleted_at.is_(None),
+                )
+            )
+            for key, payload in rows:
+                found[key] = payload
+        return found
+
+    def delete_source(self, project_key: str, entity_type: str, keys: Iterable[str] | None = None) -> int:
+        """Remove stored rows of one type (all of them when ``keys`` is None); returns how many.
+
+        For the bookkeeping rows extract keeps beside the source's objects (listing checkpoints);
+        an object gone from the source is marked deleted instead (:meth:`mark_unseen_deleted`).
+        """
+        scope = [t.c.project_key == project_key, t.c.entity_type == entity_type]
+        if keys is None:
+            return _rowcount(self._session.execute(delete(t).where(*scope)))
+        removed = 0
+        for chunk in chunks(list(keys)):
+            result = self._session.execute(delete(t).where(*scope, t.c.source_key.in_(chunk)))
+            removed += _rowcount(result)
+        return removed
+
+    def mark_stale_parts_deleted(
+        self, project_key: str, entity_type: str, parent_keys: Iterable[str], *, run_id: int
+    ) -> int:
+        """Mark deleted the rows of ``entity_type`` under ``parent_keys`` that ``run_id`` did not store.
+
+        Called after reading the parts of those parents again in ``run_id``: a part the source no
+        longer has (a test case whose steps became a script) must not outlive the read.
+        """
+        marked = 0
+        now = utcnow()
+        for chunk in chunks(list(parent_keys)):
+            result = self._session.execute(
+                update(t)
+                .where(
+                    t.c.project_key == project_key,
+                    t.c.entity_type == entity_type,
+                    t.c.parent_key.in_(chunk),
+                    t.c.deleted_at.is_(None),
+                    or_(t.c.last_seen_run_id.is_(None), t.c.last_seen_run_id < run_id),
+                )
+                .values(deleted_at=now)
+            )
+            marked += _rowcount(result)
+        return marked
+
+    def mark_orphans_deleted(self, project_key: str, entity_type: str, parent_type: str) -> int:
+        """Mark deleted the rows of ``entity_type`` whose parent (of ``parent_type``) is deleted or gone."""
+        parent = t.alias("parent")
+        alive = exists().where(
+            parent.c.project_key == project_key,
+            parent.c.entity_type == parent_type,
+            parent.c.source_key == t.c.parent_key,
+            parent.c.deleted_at.is_(None),
+        )
+        result = self._session.execute(
+            update(t)
+            .where(
+                t.c.project_key == project_key,
+                t.c.entity_type == entity_type,
+                t.c.parent_key.is_not(None),
+                t.c.deleted_at.is_(None),
+                ~alive,
+            )
+            .values(deleted_at=utcnow())
+        )
+        return _rowcount(result)
 
     def get_source(self, project_key: str, entity_type: str, source_key: str) -> SourceRecord | None:
         """One stored raw object (deleted ones included), or None."""

@@ -16,6 +16,7 @@ from ztoq.store.repo_planned import PlannedQueries
 from ztoq.store.repo_problems import ProblemQueries
 from ztoq.store.repo_runs import RunQueries
 from ztoq.store.repo_source import SourceQueries
+from ztoq.store.repo_stream import StreamQueries
 
 
 class Repository(
@@ -26,6 +27,7 @@ class Repository(
     RunQueries,
     AttachmentQueries,
     AdminQueries,
+    StreamQueries,
 ):
     """All named queries of the store, bound to one SQLAlchemy session.
 

@@ -10,6 +10,7 @@ import pytest
 
 from store_queries import get_mapping, pending_intents
 from ztoq.store import MappingState, Store, open_store
+from ztoq.store.repo_mapping import TargetRecord, _statement
 
 P = "PROJ"
 
@@ -139,3 +140,62 @@ def test_iter_mappings_and_bulk_reference_lookup(store: Store) -> None:
         assert len(keys) == 31
         failed = list(repo.iter_mappings(P, states=["failed"]))
         assert [m.source_key for m in failed] == ["K99"]
+
+
+def test_a_batch_is_recorded_with_one_statement_per_kind(store: Store) -> None:
+    with store.session() as repo:
+        repo.record_created(P, "test_run", "R0", 10, "h0", pid="TR-10", version="1.0")
+        repo.record_intents(P, "test_run", [("R0", "h0b"), ("R1", "h1"), ("R2", "h2")])
+    with store.session() as repo:
+        assert [(m.source_key, m.state, m.attempts) for m in pending_intents(repo, P)] == [
+            ("R1", "intent", 1),
+            ("R2", "intent", 1),
+        ]
+        repo.record_results(
+            P,
+            "test_run",
+            [
+                TargetRecord("R0", 10, "h0b", MappingState.UPDATED),
+                TargetRecord("R1", 11, "h1", pid="TR-11", web_url="https://q/r/11"),
+            ],
+        )
+        repo.record_outcomes(P, "test_run", [("R2", "failed", "qTest answered 400.")])
+    with store.session() as repo:
+        rows = {m.source_key: m for m in repo.iter_mappings(P, "test_run")}
+    # None keeps what was recorded (the pid and version of R0), the id and the state are replaced.
+    assert (rows["R0"].state, rows["R0"].target_pid, rows["R0"].target_version) == ("updated", "TR-10", "1.0")
+    assert (rows["R0"].loaded_hash, rows["R0"].attempts) == ("h0b", 1)
+    assert (rows["R1"].state, rows["R1"].target_id, rows["R1"].web_url) == ("created", 11, "https://q/r/11")
+    assert (rows["R2"].state, rows["R2"].target_id, rows["R2"].last_error) == (
+        "failed",
+        None,
+        "qTest answered 400.",
+    )
+    with store.session() as repo, pytest.raises(ValueError, match="failed or skipped"):
+        repo.record_outcomes(P, "test_run", [("R3", "created", "no")])
+
+
+def test_hot_path_statements_are_built_once_per_dialect(store: Store) -> None:
+    dialect = store.dialect
+    assert _statement(dialect, "intent") is _statement(dialect, "intent")
+    with store.session() as repo:
+        repo.record_intent(P, "module", "m", "h")
+        built = _statement(dialect, "result")
+        repo.record_created(P, "module", "m", 1, "h")
+        repo.record_failed(P, "module", "n", "boom")
+    assert _statement(dialect, "result") is built
+
+
+def test_target_ids_reads_only_the_keys_asked_for(store: Store) -> None:
+    with store.session() as repo:
+        repo.record_created(P, "test_case", "T1", 1, "h")
+        repo.record_created(P, "test_case", "T2", 2, "h")
+        repo.record_created(P, "test_run", "T1", 31, "h")
+        repo.record_created(P, "test_run", "R9", 39, "h")
+        repo.mark_deleted(P, "test_run", "R9")
+        repo.record_intent(P, "test_case", "T3", "h")
+        found = repo.target_ids(
+            P, [("test_case", "T1"), ("test_case", "T3"), ("test_run", "T1"), ("test_run", "R9")]
+        )
+        assert repo.target_ids(P, []) == {}
+    assert found == {("test_case", "T1"): 1, ("test_run", "T1"): 31}

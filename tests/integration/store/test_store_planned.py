@@ -89,6 +89,30 @@ def test_load_work_follows_mappings(store: Store) -> None:
     assert by_key["d"] is None
 
 
+def test_load_work_pages_by_key_within_a_level_and_counts_the_type(store: Store) -> None:
+    logs = [
+        PlannedItem("test_log", f"E-{n}", {"n": n}, [("test_run", "R")], n % 2, f"2024-01-{10 + n % 5:02d}")
+        for n in range(9)
+    ]
+    with store.session() as repo:
+        repo.upsert_planned(P, logs)
+        loaded = repo.get_planned(P, "test_log", "E-4")
+        assert loaded is not None
+        repo.record_created(P, "test_log", "E-4", 4, loaded.content_hash)  # nothing left to send
+        assert repo.count_load_work(P, "test_log") == 8
+        expected = [w.planned.source_key for w in repo.iter_load_work(P, "test_log", level=0)]
+        pages: list[list[str]] = []
+        after: tuple[str, str] | None = None
+        while True:
+            page = repo.load_work_page(P, "test_log", 0, after=after, limit=2)
+            pages.append([w.planned.source_key for w in page])
+            if len(page) < 2:
+                break
+            after = (page[-1].planned.sort_key, page[-1].planned.source_key)
+    assert [key for page in pages for key in page] == expected == ["E-0", "E-6", "E-2", "E-8"]
+    assert [len(page) for page in pages] == [2, 2, 0]
+
+
 def test_delete_planned(store: Store) -> None:
     with store.session() as repo:
         repo.upsert_planned(P, [_module("a", 0), _module("b", 0)])

@@ -195,3 +195,70 @@ def test_bulk_upsert_speed(store: Store, backend: str) -> None:
         unchanged = repo.upsert_source(P, steps[:1000], run_id=run_id)
         assert len(unchanged.unchanged) == 1000
     assert elapsed < 20, f"bulk upsert took {elapsed:.1f} s"
+
+
+def _steps(key: str, steps: list[str]) -> SourceItem:
+    return SourceItem("test_steps", key, steps, parent_key=key)
+
+
+def test_states_and_payloads_by_key_read_no_more_than_asked(store: Store) -> None:
+    with store.session() as repo:
+        run1 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_source(P, [_case(1, name="a"), _case(2, name="b")], run_id=run1)
+        repo.mark_unseen_deleted(P, "test_case", since_run_id=run1 + 1)  # both deleted
+        run2 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_source(P, [_case(1, name="a")], run_id=run2)
+    with store.session() as repo:
+        states = repo.source_states(P, "test_case", ["PROJ-T1", "PROJ-T2", "PROJ-T9", "PROJ-T1"])
+        payloads = repo.payloads_by_key(P, "test_case", ["PROJ-T1", "PROJ-T2", "PROJ-T9"])
+    assert set(states) == {"PROJ-T1", "PROJ-T2"}
+    assert states["PROJ-T1"] == (content_hash({"key": "PROJ-T1", "name": "a"}), False, run2)
+    assert states["PROJ-T2"].deleted
+    assert states["PROJ-T2"].last_seen_run_id == run1
+    assert payloads == {"PROJ-T1": {"key": "PROJ-T1", "name": "a"}}, "live rows only"
+
+
+def test_bookkeeping_rows_are_removed_by_key_or_all_of_a_type(store: Store) -> None:
+    with store.session() as repo:
+        repo.upsert_source(
+            P, [SourceItem("checkpoint", t, {"next": {"startAt": 3}}) for t in ("a", "b", "c")]
+        )
+        repo.upsert_source("OTHER", [SourceItem("checkpoint", "a", {})])
+        assert repo.delete_source(P, "checkpoint", ["a", "zz"]) == 1
+        assert repo.source_keys(P, "checkpoint") == {"b", "c"}
+        assert repo.delete_source(P, "checkpoint") == 2
+        assert repo.source_keys(P, "checkpoint") == set()
+        assert repo.source_keys("OTHER", "checkpoint") == {"a"}
+
+
+def test_parts_a_reread_did_not_return_are_marked_deleted(store: Store) -> None:
+    with store.session() as repo:
+        run1 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_source(P, [_steps("PROJ-T1", ["x"]), _steps("PROJ-T2", ["y"])], run_id=run1)
+        repo.upsert_source(
+            P, [SourceItem("test_script", "PROJ-T1", {"text": "s"}, parent_key="PROJ-T1")], run_id=run1
+        )
+        run2 = repo.start_run(P, "extract", ["extract"])
+        # PROJ-T1's parts were read again: steps now, no script any more. PROJ-T2 was not re-read.
+        repo.upsert_source(P, [_steps("PROJ-T1", ["x", "z"])], run_id=run2)
+        marked = sum(
+            repo.mark_stale_parts_deleted(P, part, ["PROJ-T1"], run_id=run2)
+            for part in ("test_steps", "test_script")
+        )
+        assert marked == 1
+        assert repo.source_keys(P, "test_script") == set()
+        assert repo.source_keys(P, "test_steps") == {"PROJ-T1", "PROJ-T2"}
+
+
+def test_parts_of_deleted_or_missing_objects_are_marked_deleted(store: Store) -> None:
+    with store.session() as repo:
+        run1 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_source(P, [_case(1), _case(2)], run_id=run1)
+        repo.upsert_source(P, [_steps(f"PROJ-T{n}", []) for n in (1, 2, 3)], run_id=run1)
+        repo.upsert_source(P, [SourceItem("test_steps", "loose", [])], run_id=run1)  # no parent key
+        run2 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_source(P, [_case(1)], run_id=run2)
+        repo.mark_unseen_deleted(P, "test_case", since_run_id=run2)  # PROJ-T2 deleted
+        assert repo.mark_orphans_deleted(P, "test_steps", "test_case") == 2  # T2's, and T3's (never stored)
+        assert repo.source_keys(P, "test_steps") == {"PROJ-T1", "loose"}
+        assert repo.mark_orphans_deleted(P, "test_steps", "test_case") == 0

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import mapping_builders as mb
 import pytest
 
 from ztoq.mapping.base import Problem, ref
 from ztoq.mapping.steps import (
     build_test_steps,
+    call_edges,
     call_levels,
     find_step_refs,
+    levels_of,
     parse_step_ref,
     planned_step_count,
     resolve_step_refs,
@@ -156,6 +160,20 @@ def test_call_levels_handle_long_chains_without_recursion() -> None:
     levels, broken = call_levels(mb.steps_by_key(chain))
     assert levels["K0"] == 5000
     assert broken == {}
+
+
+def test_levels_of_a_graph_without_the_cases_calling_nothing_are_those_of_the_whole() -> None:
+    rng = random.Random(5)
+    for _ in range(200):
+        keys = [f"K{i}" for i in range(rng.randint(1, 12))]
+        raw = {
+            k: [mb.call(rng.choice(keys)) if rng.random() < 0.3 else mb.inline() for _ in range(3)]
+            for k in keys
+        }
+        whole = call_levels(mb.steps_by_key(raw))
+        calls = {k: call_edges(s) for k, s in mb.steps_by_key(raw).items()}
+        levels, broken = levels_of({k: c for k, c in calls.items() if c})
+        assert ({k: levels.get(k, 0) for k in keys}, broken) == whole
 
 
 def test_step_placeholders() -> None:

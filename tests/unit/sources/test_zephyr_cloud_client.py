@@ -16,6 +16,7 @@ from ztoq.config import NetworkConfig, PerformanceConfig, ZephyrConfig
 from ztoq.errors import PermissionDenied
 from ztoq.http import ApiSession, RetryPolicy
 from ztoq.sources.zephyr_cloud import ZephyrClient
+from ztoq.sources.zephyr_cloud.client import MAX_PAGE_SIZE
 
 T = TypeVar("T")
 BASE = "https://api.zephyrscale.smartbear.com/v2"
@@ -380,3 +381,37 @@ def test_naive_and_aware_dates_are_sent_in_utc() -> None:
 
     assert _zephyr_datetime(datetime(2024, 1, 1, tzinfo=UTC)) == "2024-01-01T00:00:00Z"
     assert _zephyr_datetime("2024-01-01T00:00:00Z") == "2024-01-01T00:00:00Z"
+
+
+def test_listings_come_page_by_page_with_where_to_resume() -> None:
+    fake = FakeZephyr()
+    fake.cursor("/testcases/nextgen", CASES, cap=3)
+    client = client_for(fake)
+    pages = run(collect(client.test_case_pages("PROJ")))
+    assert pages == [
+        (CASES[:3], {"startAtId": 4, "exact": True}),
+        (CASES[3:6], {"startAtId": 7, "exact": True}),
+        (CASES[6:], None),
+    ]
+    fake.requests.clear()
+    assert run(collect(client.test_case_pages("PROJ", {"startAtId": 7, "exact": True}))) == [
+        (CASES[6:], None)
+    ]
+    assert fake.params(0)["startAtId"] == "7"
+
+
+def test_an_offset_position_resumes_on_the_offset_endpoint_without_probing() -> None:
+    fake = FakeZephyr()
+    fake.offset("/testexecutions", [{"id": i} for i in range(1, 8)], cap=3)
+    client = client_for(fake)
+    pages = run(collect(client.test_execution_pages("PROJ", resume={"startAt": 3})))
+    assert pages == [([{"id": 4}, {"id": 5}, {"id": 6}], {"startAt": 6}), ([{"id": 7}], None)]
+    assert fake.paths() == ["GET /v2/testexecutions"] * 2
+    assert fake.params(0)["startAt"] == "3"
+
+
+def test_listings_ask_for_the_largest_page_unless_a_page_size_is_set() -> None:
+    config = ZephyrConfig(base_url=BASE, project_key="PROJ")
+    assert ZephyrClient.from_config(config).page_size == MAX_PAGE_SIZE == 1000
+    sized = ZephyrConfig(base_url=BASE, project_key="PROJ", page_size=50)
+    assert ZephyrClient.from_config(sized).page_size == 50

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ztoq.sources.base import read_records
+from ztoq.sources.base import RowsInMemory, read_records
 from ztoq.sources.records import (
     CallParameter,
     FolderKind,
@@ -286,18 +285,9 @@ def test_step_results_are_found_by_id_key_or_id_as_text() -> None:
     assert decode.execution_steps_of({"id": 10}, by) == ()
 
 
-class Rows:
-    """Stored rows by entity type, as StoreRows gives them."""
-
-    def __init__(self, rows: dict[str, list[tuple[str, Any]]]) -> None:
-        self.rows = rows
-
-    def payloads(self, entity_type: str) -> Iterator[tuple[str, Any]]:
-        yield from self.rows.get(entity_type, [])
-
-
-def test_the_reader_joins_parts_and_skips_what_is_not_an_object() -> None:
-    rows = Rows(
+def stored_rows(batch_size: int) -> RowsInMemory:
+    """Stored rows by entity type, as StoreRows gives them, in batches of ``batch_size``."""
+    return RowsInMemory(
         {
             "folder": [("1", {"id": 1, "name": "A", "folderType": "TEST_CASE"}), ("None", {"name": "no id"})],
             "status": [("2", {"id": 2, "name": "Approved"})],
@@ -310,9 +300,14 @@ def test_the_reader_joins_parts_and_skips_what_is_not_an_object() -> None:
             "test_cycle": [("P-R1", {"id": 5, "key": "P-R1"})],
             "test_execution": [("P-E1", {"id": 11, "key": "P-E1"}), ("12", {"id": 12})],
             "execution_steps": [("P-E1", [{"inline": {"actualResult": "ok"}}]), ("12", [{}, {}])],
-        }
+        },
+        batch_size=batch_size,
     )
-    records = read_records(ZephyrCloudRecords(), rows)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 100])
+def test_the_reader_joins_parts_and_skips_what_is_not_an_object(batch_size: int) -> None:
+    records = read_records(ZephyrCloudRecords(), stored_rows(batch_size))
     assert [f.key for f in records.folders] == ["1"]
     assert [(o.id, o.name) for o in (*records.statuses, *records.priorities, *records.environments)] == [
         (2, "Approved"),
@@ -327,3 +322,11 @@ def test_the_reader_joins_parts_and_skips_what_is_not_an_object() -> None:
     assert [p.key for p in records.test_plans] == ["P-P1"]
     assert [c.key for c in records.test_cycles] == ["P-R1"]
     assert [len(e.steps) for e in records.test_executions] == [1, 2]
+
+
+def test_the_reader_reads_test_cases_by_key_and_executions_without_their_steps() -> None:
+    reader, rows = ZephyrCloudRecords(), stored_rows(1)
+    cases = {c.key: c for c in reader.test_cases_for(rows, ["P-T2", "P-T9", "x"])}
+    assert list(cases) == ["P-T2"]
+    assert cases["P-T2"].script == TestScript(ScriptKind.PLAIN, "Script")
+    assert [(e.id, e.steps) for e in reader.test_executions(rows, with_steps=False)] == [(11, ()), (12, ())]

@@ -8,6 +8,11 @@ return complete lists because a step list is only meaningful whole.
 Test cases and executions are read from the cursor-paged NextGen endpoints when the server has
 them; a 400/404/405 answer to the first NextGen request switches this client to the classic
 offset endpoint for the rest of its life, so the probe costs one request per kind.
+
+Every listing asks for pages of :data:`MAX_PAGE_SIZE` items (unless ``zephyr.page_size`` is set):
+the NextGen maximum, and what offset endpoints grant up to their own cap (they echo it). The
+``*_pages`` methods yield a listing page by page with the :data:`Position` to resume it from
+after each page, so extract can record how far it got and continue there after a crash.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ Json = dict[str, Any]
 _NEXTGEN_MISSING = frozenset({400, 404, 405})
 #: Zephyr accepts at most 100 test steps per POST /testcases/{key}/teststeps.
 MAX_STEPS_PER_REQUEST = 100
+#: The largest page a listing asks for: the NextGen ``limit`` maximum (the addendum's 1000). Offset
+#: endpoints state no maximum and echo the ``maxResults`` they grant, so they are asked the same.
+MAX_PAGE_SIZE = 1000
+
+#: Where a listing resumes: ``{"startAt": n}`` (offset pages) or ``{"startAtId": n, "exact": True}``
+#: (NextGen cursor pages; ``exact``: resuming by id cannot skip an object that still exists, while
+#: an offset shifts when objects before it are deleted).
+Position = dict[str, Any]
 
 
 def _seg(value: str | int) -> str:
@@ -50,7 +63,7 @@ def _zephyr_datetime(value: datetime | str) -> str:
 class ZephyrClient:
     """Async client of the Zephyr Scale Cloud REST API v2 over an :class:`ApiSession`."""
 
-    def __init__(self, session: ApiSession, *, page_size: int = 100) -> None:
+    def __init__(self, session: ApiSession, *, page_size: int = MAX_PAGE_SIZE) -> None:
         """Wrap ``session``; ``page_size`` is the ``maxResults``/``limit`` asked for (servers may cap it)."""
         self.session = session
         self.page_size = page_size
@@ -71,7 +84,8 @@ class ZephyrClient:
 
         ``zephyr.rate_limit_delay`` (seconds between requests) applies when
         ``zephyr.requests_per_second`` is 0; ``zephyr.auto_retry: false`` turns retries off;
-        ``zephyr.retry_count``, when set, overrides ``network.retry_count``.
+        ``zephyr.retry_count``, when set, overrides ``network.retry_count``; ``zephyr.page_size``,
+        when set, is the page size asked for (otherwise :data:`MAX_PAGE_SIZE`).
         """
         network = network or NetworkConfig()
         performance = performance or PerformanceConfig()
@@ -90,7 +104,8 @@ class ZephyrClient:
             auth=_bearer(config.api_token),
             on_event=on_event,
         )
-        return cls(session, page_size=config.page_size)
+        page_size = config.page_size if "page_size" in config.model_fields_set else MAX_PAGE_SIZE
+        return cls(session, page_size=page_size)
 
     def __repr__(self) -> str:
         return f"ZephyrClient({self.session!r})"
@@ -110,20 +125,36 @@ class ZephyrClient:
             )
         return page
 
-    async def _offset(self, path: str, filters: Mapping[str, Any] | None = None) -> AsyncIterator[Json]:
-        pager = OffsetPaginator(self.page_size, what=path)
+    async def offset_pages(
+        self, path: str, filters: Mapping[str, Any] | None = None, *, start_at: int = 0
+    ) -> AsyncIterator[tuple[list[Json], Position | None]]:
+        """Each page of an offset listing, with the position after it (None after the last page)."""
+        pager = OffsetPaginator(self.page_size, start_at, what=path)
         while not pager.finished:
-            page = await self._page(path, {**(filters or {}), **pager.params()})
-            for value in pager.advance(page):
+            values = pager.advance(await self._page(path, {**(filters or {}), **pager.params()}))
+            yield values, None if pager.finished else {"startAt": pager.start_at}
+
+    async def _offset(self, path: str, filters: Mapping[str, Any] | None = None) -> AsyncIterator[Json]:
+        async for values, _ in self.offset_pages(path, filters):
+            for value in values:
                 yield value
 
     async def _all(self, path: str) -> list[Json]:
         return [value async for value in self._offset(path)]
 
-    async def _prefer_nextgen(self, kind: str, filters: Mapping[str, Any]) -> AsyncIterator[Json]:
-        if self.nextgen_supported.get(kind, True):
+    async def nextgen_pages(
+        self, kind: str, filters: Mapping[str, Any], resume: Position | None = None
+    ) -> AsyncIterator[tuple[list[Json], Position | None]]:
+        """Each page of ``/{kind}/nextgen`` (``/{kind}`` where it is missing), with the position after it.
+
+        ``resume`` continues a listing from a position this method yielded before: a cursor
+        position on the NextGen endpoint, an offset position on the offset endpoint (a cursor
+        position on a server that lost its NextGen endpoint starts the offset listing over).
+        """
+        resume = resume or {}
+        if "startAt" not in resume and self.nextgen_supported.get(kind, True):
             path = f"/{kind}/nextgen"
-            pager = CursorPaginator(self.page_size, what=path)
+            pager = CursorPaginator(self.page_size, int(resume.get("startAtId", 0)), what=path)
             first: Json | None
             try:
                 first = await self._page(path, {**filters, **pager.params()})
@@ -135,15 +166,22 @@ class ZephyrClient:
             # server answering the path some other way): reading it as one could stop early.
             if first is not None and ("nextStartAtId" in first or "limit" in first):
                 self.nextgen_supported[kind] = True
-                for value in pager.advance(first):
-                    yield value
-                while not pager.finished:
-                    for value in pager.advance(await self._page(path, {**filters, **pager.params()})):
-                        yield value
+                page: Json | None = first
+                while page is not None:
+                    values = pager.advance(page)
+                    yield values, None if pager.finished else {"startAtId": pager.start_at_id, "exact": True}
+                    page = None if pager.finished else await self._page(path, {**filters, **pager.params()})
                 return
             self.nextgen_supported[kind] = False
-        async for value in self._offset(f"/{kind}", filters):
-            yield value
+        async for values, position in self.offset_pages(
+            f"/{kind}", filters, start_at=int(resume.get("startAt", 0))
+        ):
+            yield values, position
+
+    async def _prefer_nextgen(self, kind: str, filters: Mapping[str, Any]) -> AsyncIterator[Json]:
+        async for values, _ in self.nextgen_pages(kind, filters):
+            for value in values:
+                yield value
 
     # -- projects and project settings ----------------------------------------------------------
 
@@ -176,6 +214,12 @@ class ZephyrClient:
     def test_cases(self, project_key: str, folder_id: int | None = None) -> AsyncIterator[Json]:
         """Every test case of a project (optionally of one folder), NextGen endpoint preferred."""
         return self._prefer_nextgen("testcases", {"projectKey": project_key, "folderId": folder_id})
+
+    def test_case_pages(
+        self, project_key: str, resume: Position | None = None
+    ) -> AsyncIterator[tuple[list[Json], Position | None]]:
+        """Every test case of a project, page by page (see ``nextgen_pages``)."""
+        return self.nextgen_pages("testcases", {"projectKey": project_key}, resume)
 
     async def test_case(self, key: str) -> Json:
         """The latest version of a test case."""
@@ -236,16 +280,21 @@ class ZephyrClient:
         only_last_executions: bool = False,
     ) -> AsyncIterator[Json]:
         """Test executions of a project: ALL of them by default (``onlyLastExecutions=false``)."""
-        filters = {
-            "projectKey": project_key,
-            "testCycle": test_cycle,
-            "testCase": test_case,
-            "actualEndDateAfter": (
-                None if actual_end_date_after is None else _zephyr_datetime(actual_end_date_after)
-            ),
-            "onlyLastExecutions": only_last_executions,
-        }
+        filters = _execution_filters(
+            project_key, test_cycle, test_case, actual_end_date_after, only_last_executions
+        )
         return self._prefer_nextgen("testexecutions", filters)
+
+    def test_execution_pages(
+        self,
+        project_key: str,
+        *,
+        actual_end_date_after: datetime | str | None = None,
+        resume: Position | None = None,
+    ) -> AsyncIterator[tuple[list[Json], Position | None]]:
+        """Every execution of a project (ended after a time, when given), page by page."""
+        filters = _execution_filters(project_key, None, None, actual_end_date_after, False)
+        return self.nextgen_pages("testexecutions", filters, resume)
 
     async def test_execution(self, id_or_key: str | int) -> Json:
         """One test execution."""
@@ -346,6 +395,24 @@ class ZephyrClient:
     async def _post(self, path: str, body: Mapping[str, Any], retry_unsafe: bool) -> Json:
         result = await self.session.post_json(path, dict(body), retry_unsafe=retry_unsafe)
         return result if isinstance(result, dict) else {}
+
+
+def _execution_filters(
+    project_key: str,
+    test_cycle: str | None,
+    test_case: str | None,
+    actual_end_date_after: datetime | str | None,
+    only_last_executions: bool,
+) -> dict[str, Any]:
+    return {
+        "projectKey": project_key,
+        "testCycle": test_cycle,
+        "testCase": test_case,
+        "actualEndDateAfter": (
+            None if actual_end_date_after is None else _zephyr_datetime(actual_end_date_after)
+        ),
+        "onlyLastExecutions": only_last_executions,
+    }
 
 
 def _bearer(token: SecretStr | None) -> AuthProvider | None:

@@ -15,6 +15,10 @@ differs from the Cloud source (:mod:`ztoq.sources.zephyr_cloud.adapter`):
 * **Results per run.** v1 lists test results per test run only: the runs are listed again (keys
   only), then ``GET /testrun/{key}/testresults`` is read for up to ``performance.max_workers``
   runs at once, yielded in run order, then in result order. Each result is keyed by its id.
+* **Pages and positions.** :meth:`ZephyrServerSource.read_pages` yields each search page with
+  the ``startAt`` of the next (results: after the results of every run of a runs page), so an
+  interrupted listing resumes there. v1's searches have no time filter (TQL offers no
+  ``updatedOn``), so every listing is whole: ``delta_types`` is empty.
 * **The one annotation:** a test result that does not carry ``testRunKey`` gets it
   (``"testRunKey": <run key>``), so a stored result always names its run; a result carrying one
   is stored unchanged.
@@ -24,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -46,6 +51,11 @@ def _keyed(entity_type: str, row: Json) -> SourceItem | None:
     return SourceItem(entity_type, key, row) if isinstance(key, str) and key else None
 
 
+def _position(start_at: int | None) -> dict[str, Any] | None:
+    """Where a search resumes (an offset: objects deleted before it shift what follows)."""
+    return None if start_at is None else {"startAt": start_at}
+
+
 def annotated(result: Json, run_key: str) -> Json:
     """A test result naming its test run: ``testRunKey`` added when the server left it out."""
     return result if "testRunKey" in result else {**result, "testRunKey": run_key}
@@ -63,6 +73,8 @@ class ZephyrServerSource:
     plan_types: tuple[str, ...] = ("test_plan", "test_cycle")
     test_case_parts: Parts | None = None
     execution_parts: Parts | None = None
+    #: v1's searches cannot select what changed since a time: every listing is whole.
+    delta_types: frozenset[str] = frozenset()
 
     def __init__(self, config: ZtoqConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         """Read the project of ``config.zephyr``; ``transport`` replaces the network (tests)."""
@@ -115,37 +127,62 @@ class ZephyrServerSource:
         Raises:
             KeyError: ``entity_type`` is not listed by this source.
         """
-        client = self.client
+        async for items, _ in self.read_pages(entity_type):
+            for item in items:
+                yield item
+
+    async def read_pages(
+        self,
+        entity_type: str,
+        *,
+        resume: Mapping[str, Any] | None = None,
+        since: datetime | None = None,
+    ) -> AsyncIterator[tuple[list[SourceItem], dict[str, Any] | None]]:
+        """A listed type page by page, each with the position to resume after it (None: none, or the end).
+
+        ``resume`` is a position yielded before (``{"startAt": n}``); ``since`` is ignored (see
+        ``delta_types``).
+
+        Raises:
+            KeyError: ``entity_type`` is not listed by this source.
+        """
+        client, project = self.client, self.project_key
+        start = int((resume or {}).get("startAt", 0))
         if entity_type == "environment":
-            for row in await client.environments(self.project_key):
+            items = []
+            for row in await client.environments(project):
                 ident = int_or_none(row.get("id"))
                 key = str(row.get("name")) if ident is None else str(ident)
-                yield SourceItem(entity_type, key, row, source_id=ident)
+                items.append(SourceItem(entity_type, key, row, source_id=ident))
+            yield items, None
         elif entity_type in ("test_case", "test_plan"):
-            search = client.test_cases if entity_type == "test_case" else client.test_plans
-            async for row in search(self.project_key):
-                if (item := _keyed(entity_type, row)) is not None:
-                    yield item
+            entity = "testcase" if entity_type == "test_case" else "testplan"
+            async for rows, following in client.search_pages(entity, project, start_at=start):
+                keyed = (_keyed(entity_type, row) for row in rows)
+                yield [item for item in keyed if item is not None], _position(following)
         elif entity_type == "test_cycle":
-            async for item in self._test_runs():
-                yield item
+            async for rows, following in client.search_pages("testrun", project, start_at=start):
+                runs = [await self._whole_run(row) for row in rows]
+                yield [run for run in runs if run is not None], _position(following)
         elif entity_type == "test_execution":
-            async for item in self._test_results():
-                yield item
+            async for rows, following in client.search_pages("testrun", project, "key", start_at=start):
+                run_keys = [row["key"] for row in rows if isinstance(row.get("key"), str) and row["key"]]
+                async for results in self._test_results(run_keys):
+                    yield results, None
+                if following is not None:
+                    yield [], _position(following)
         else:
             raise KeyError(entity_type)
 
-    async def _test_runs(self) -> AsyncIterator[SourceItem]:
-        async for row in self.client.test_runs(self.project_key):
-            if (item := _keyed("test_cycle", row)) is None:
-                continue
-            if "items" not in row:
-                try:
-                    row = await self.client.test_run(item.source_key)
-                except NotFound:
-                    continue  # deleted since the search
-                item = SourceItem("test_cycle", item.source_key, row)
-            yield item
+    async def _whole_run(self, row: Json) -> SourceItem | None:
+        """A listed test run with its items (read again whole when listed without); None: gone or keyless."""
+        item = _keyed("test_cycle", row)
+        if item is None or "items" in row:
+            return item
+        try:
+            return SourceItem("test_cycle", item.source_key, await self.client.test_run(item.source_key))
+        except NotFound:
+            return None  # deleted since the search
 
     async def _results_of(self, run_key: str) -> list[Json]:
         try:
@@ -153,10 +190,9 @@ class ZephyrServerSource:
         except NotFound:
             return []  # the run was deleted since it was listed
 
-    async def _test_results(self) -> AsyncIterator[SourceItem]:
-        """Every test result, run by run: up to ``max_workers`` runs read at once, yielded in run order."""
-        runs = [row.get("key") async for row in self.client.test_runs(self.project_key, fields="key")]
-        keys = iter(key for key in runs if isinstance(key, str) and key)
+    async def _test_results(self, run_keys: list[str]) -> AsyncIterator[list[SourceItem]]:
+        """Each run's results: up to ``max_workers`` runs read at once, yielded in run order."""
+        keys = iter(run_keys)
         window = max(1, self.config.performance.max_workers)
         pending: deque[tuple[str, asyncio.Task[list[Json]]]] = deque()
 
@@ -172,10 +208,14 @@ class ZephyrServerSource:
                 run_key, task = pending.popleft()
                 results = await task
                 start_next()
+                items = []
                 for position, result in enumerate(results):
                     ident = int_or_none(result.get("id"))
                     key = f"{run_key}/{position}" if ident is None else str(ident)
-                    yield SourceItem("test_execution", key, annotated(result, run_key), source_id=ident)
+                    items.append(
+                        SourceItem("test_execution", key, annotated(result, run_key), source_id=ident)
+                    )
+                yield items
         finally:
             for _, task in pending:
                 task.cancel()

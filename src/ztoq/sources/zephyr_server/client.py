@@ -16,7 +16,8 @@ How this differs from the Cloud client (:mod:`ztoq.sources.zephyr_cloud.client`)
   with no total, paged with ``startAt``/``maxResults`` until a page comes back shorter than
   ``maxResults`` (:class:`SearchPages`). 200 is both the default and the largest ``maxResults``
   the server honours, so ``zephyr.page_size`` (when set) is capped at 200: asking for more would
-  get 200 back and end the paging early.
+  get 200 back and end the paging early. ``search_pages`` yields a search page by page with the
+  ``startAt`` of the next page, so extract can resume a search where it stopped.
 """
 
 from __future__ import annotations
@@ -69,11 +70,13 @@ class SearchPages:
         pages: Pages seen so far.
     """
 
-    def __init__(self, max_results: int = ZEPHYR_SERVER_DEFAULT_MAX_RESULTS, *, what: str = "search") -> None:
+    def __init__(
+        self, max_results: int = ZEPHYR_SERVER_DEFAULT_MAX_RESULTS, start_at: int = 0, *, what: str = "search"
+    ) -> None:
         if max_results < 1:
             raise ValueError("max_results must be at least 1")
         self.max_results = max_results
-        self.start_at = 0
+        self.start_at = max(0, start_at)
         self.finished = False
         self.pages = 0
         self._what = what
@@ -170,13 +173,27 @@ class ZephyrServerClient:
 
     # -- searches -------------------------------------------------------------------------------
 
-    async def _search(self, entity: str, project_key: str, fields: str | None) -> AsyncIterator[Json]:
+    async def search_pages(
+        self, entity: str, project_key: str, fields: str | None = None, *, start_at: int = 0
+    ) -> AsyncIterator[tuple[list[Json], int | None]]:
+        """Each page of ``{entity}/search`` for a project, with the ``startAt`` of the next (None: the last).
+
+        Args:
+            entity: ``testcase``, ``testplan`` or ``testrun``.
+            project_key: the project the query selects.
+            fields: the members to return (None: all).
+            start_at: where to start (a ``startAt`` this method yielded before resumes there).
+        """
         path = f"{ATM}/{entity}/search"
-        pager = SearchPages(self.max_results, what=f"GET /{path}")
+        pager = SearchPages(self.max_results, start_at, what=f"GET /{path}")
         query = {"query": project_query(project_key), "fields": fields}
         while not pager.finished:
-            page = await self.session.get_json(path, {**query, **pager.params()})
-            for item in pager.advance(page):
+            items = pager.advance(await self.session.get_json(path, {**query, **pager.params()}))
+            yield items, None if pager.finished else pager.start_at
+
+    async def _search(self, entity: str, project_key: str, fields: str | None) -> AsyncIterator[Json]:
+        async for items, _ in self.search_pages(entity, project_key, fields):
+            for item in items:
                 yield item
 
     def test_cases(self, project_key: str, fields: str | None = None) -> AsyncIterator[Json]:

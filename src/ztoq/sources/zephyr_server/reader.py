@@ -7,14 +7,15 @@ test result its step results. What v1 cannot list is derived from the stored row
 * statuses and priorities, from the names the rows use (``Option(id=None, name)``);
 * environments, from the stored environment rows, plus any name results use that is not listed.
 
-The step results of a data-driven test case are numbered over rows x steps; the reader builds
-each test case's shape (steps, data rows) once, by key, to split them back
-(:func:`ztoq.sources.zephyr_server.decode.step_results`).
+The step results of a data-driven test case are numbered over rows x steps; the reader reads
+the shape (steps, data rows) of the test cases a batch of results ran, by key, to split them back
+(:func:`ztoq.sources.zephyr_server.decode.step_results`). Every method streams: the lookup
+tables keep only the names and paths in use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ztoq.sources.base import StoredRows
@@ -76,6 +77,13 @@ class ZephyrServerRecords:
         """Every test case, with its steps or script and its test data."""
         return (decode.case(raw) for raw in _objects(rows, "test_case"))
 
+    def test_cases_for(
+        self, rows: StoredRows, keys: Iterable[str], *, with_steps: bool = True
+    ) -> Iterator[TestCase]:
+        """The test cases stored under ``keys`` (a test case holds its steps: they always come)."""
+        found = rows.payloads_for("test_case", keys)
+        return (decode.case(raw) for raw in found.values() if isinstance(raw, Mapping))
+
     def test_plans(self, rows: StoredRows) -> Iterator[TestPlan]:
         """Every test plan."""
         return (decode.plan(raw) for raw in _objects(rows, "test_plan"))
@@ -84,13 +92,27 @@ class ZephyrServerRecords:
         """Every test run, as a test cycle."""
         return (decode.cycle(raw) for raw in _objects(rows, "test_cycle"))
 
-    def test_executions(self, rows: StoredRows) -> Iterator[TestExecution]:
-        """Every test result, in store order; data-driven step results split into (step, row)."""
-        shapes: dict[Any, tuple[int, int]] = {
-            raw.get("key"): decode.case_shape(raw) for raw in _objects(rows, "test_case")
-        }
-        for raw in _objects(rows, "test_execution"):
-            case_key = raw.get("testCaseKey")
-            # A result may name a test case deleted since it ran: its step indexes stay as served.
-            shape = shapes.get(case_key) if isinstance(case_key, str) else None
-            yield decode.execution(raw, shape)
+    def test_executions(self, rows: StoredRows, *, with_steps: bool = True) -> Iterator[TestExecution]:
+        """Every test result, in store order; data-driven step results split into (step, row).
+
+        The shapes of the executed test cases are read per batch of results.
+        """
+        for batch in rows.batches("test_execution"):
+            results = [raw for _, raw in batch if isinstance(raw, Mapping)]
+            if not with_steps:
+                yield from (decode.execution({**raw, "scriptResults": None}) for raw in results)
+                continue
+            shapes = _shapes(rows, {key for raw in results if isinstance(key := raw.get("testCaseKey"), str)})
+            for raw in results:
+                case_key = raw.get("testCaseKey")
+                # A result may name a test case deleted since it ran: its step indexes stay as served.
+                shape = shapes.get(case_key) if isinstance(case_key, str) else None
+                yield decode.execution(raw, shape)
+
+
+def _shapes(rows: StoredRows, keys: set[str]) -> dict[Any, tuple[int, int]]:
+    """Test case key -> its shape (:func:`decode.case_shape`), of the stored test cases among ``keys``."""
+    if not keys:
+        return {}
+    found = rows.payloads_for("test_case", sorted(keys))
+    return {raw.get("key"): decode.case_shape(raw) for raw in found.values() if isinstance(raw, Mapping)}

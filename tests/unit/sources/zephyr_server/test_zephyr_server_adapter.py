@@ -161,3 +161,55 @@ def test_stopping_early_cancels_the_reads_in_flight() -> None:
 
     assert asyncio.run(first()).payload == {"id": 0, "testRunKey": "DC-C10"}
     assert site.in_flight == 0
+
+
+def pages(source: ZephyrServerSource, entity_type: str, **options: Any) -> list[tuple[list[str], Any]]:
+    async def read() -> list[tuple[list[str], Any]]:
+        try:
+            return [
+                ([item.source_key for item in items], position)
+                async for items, position in source.read_pages(entity_type, **options)
+            ]
+        finally:
+            await source.aclose()
+
+    return asyncio.run(read())
+
+
+def test_searches_come_page_by_page_and_resume_at_the_next_start() -> None:
+    site = FakeSite()
+    site.cases = [{"key": f"DC-T{n}", "name": f"case {n}"} for n in range(1, 6)]
+    listed = pages(adapter(site, page_size=2), "test_case")
+    assert listed == [
+        (["DC-T1", "DC-T2"], {"startAt": 2}),
+        (["DC-T3", "DC-T4"], {"startAt": 4}),
+        (["DC-T5"], None),
+    ]
+    site.requests.clear()
+    assert pages(adapter(site, page_size=2), "test_case", resume={"startAt": 4}) == [(["DC-T5"], None)]
+    assert site.requests[0].url.params["startAt"] == "4"
+    assert ZephyrServerSource.delta_types == frozenset(), "v1's searches have no time filter"
+
+
+def test_results_resume_after_the_runs_page_whose_results_were_all_yielded() -> None:
+    site = FakeSite()
+    keys = [f"DC-C{n}" for n in range(10, 15)]
+    site.runs = [{"key": key} for key in keys]
+    site.results = {key: [{"id": n, "testRunKey": key}] for n, key in enumerate(keys)}
+    listed = pages(adapter(site, page_size=2), "test_execution")
+    # The results of each run, then, after each full page of runs, where the next page starts.
+    assert listed == [
+        (["0"], None),
+        (["1"], None),
+        ([], {"startAt": 2}),
+        (["2"], None),
+        (["3"], None),
+        ([], {"startAt": 4}),
+        (["4"], None),
+    ]
+    site.requests.clear()
+    assert pages(adapter(site, page_size=2), "test_execution", resume={"startAt": 4}) == [(["4"], None)]
+    assert [r.url.path for r in site.requests] == [
+        "/rest/atm/1.0/testrun/search",
+        "/rest/atm/1.0/testrun/DC-C14/testresults",
+    ]

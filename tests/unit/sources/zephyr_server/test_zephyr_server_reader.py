@@ -63,3 +63,11 @@ def test_a_result_of_a_deleted_test_case_keeps_its_indexes() -> None:
 def test_nothing_stored_reads_as_nothing() -> None:
     found = read_records(ZephyrServerRecords(), Rows())
     assert found.folders == found.statuses == found.test_executions == ()
+
+
+def test_test_cases_are_read_by_key_and_results_without_their_steps() -> None:
+    reader, rows = ZephyrServerRecords(), stored()
+    assert [c.key for c in reader.test_cases_for(rows, ["DC-T3", "DC-T999"])] == ["DC-T3"]
+    bare = list(reader.test_executions(rows, with_steps=False))
+    assert [(e.id, e.steps) for e in bare] == [(5123, ()), (5124, ())]
+    assert [e.status for e in bare] == [e.status for e in reader.test_executions(rows)]

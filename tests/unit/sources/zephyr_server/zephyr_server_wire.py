@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
+
+from ztoq.sources.base import RowsInMemory
 
 SITE = "https://jira.example.com"
 ATM = "/rest/atm/1.0"
@@ -242,16 +243,13 @@ def _missing(path: str) -> httpx.Response:
     return httpx.Response(404, json={"errorMessages": [f"{path} not found"]})
 
 
-class Rows:
-    """Stored rows in memory (the :class:`~ztoq.sources.base.StoredRows` protocol)."""
+class Rows(RowsInMemory):
+    """Stored rows in memory (the :class:`~ztoq.sources.base.StoredRows` protocol), in batches of two."""
 
     def __init__(self, **rows: list[tuple[str, Any]]) -> None:
-        self.rows = rows
-
-    def payloads(self, entity_type: str) -> Iterator[tuple[str, Any]]:
-        # A stored payload went through JSON: give each reader a copy of what the store would hold.
-        for key, payload in self.rows.get(entity_type, []):
-            yield key, json.loads(json.dumps(payload))
+        # A stored payload went through JSON: the readers get a copy of what the store would hold.
+        stored = {t: [(key, json.loads(json.dumps(payload))) for key, payload in r] for t, r in rows.items()}
+        super().__init__(stored, batch_size=2)
 
 
 def stored() -> Rows:

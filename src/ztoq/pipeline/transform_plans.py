@@ -1,0 +1,129 @@
+"""Transform's planners, one per entity type, each yielding its plans a batch at a time.
+
+Every planner reads its records a batch at a time (``performance.batch_size``) through the
+source's record reader, maps each with the pure functions of :mod:`ztoq.mapping` and the
+lookups of :class:`~ztoq.pipeline.transform_planning.Planning`, and yields the batch. Folder
+trees come whole (a tree is repaired as a whole, and folders are few).
+
+A test run takes its fields from the latest execution of its (cycle, test case) group, and a
+test log is skipped when its run cannot be created, so executions are read three times, each
+time a batch at a time: once to group them (``Planning.run_groups``: per run only the position
+of its latest execution), once to plan the runs from those latest executions, and once, with
+their step results, to plan the logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from ztoq.mapping import (
+    plan_cycle_folders,
+    plan_modules,
+    plan_release,
+    plan_test_case,
+    plan_test_cycle,
+)
+from ztoq.mapping.attachments import plan_attachment
+from ztoq.mapping.cycles import plan_adhoc_cycle
+from ztoq.mapping.executions import drop_log_of_failed_run, plan_group_run, plan_test_log
+from ztoq.mapping.run_groups import run_of
+from ztoq.pipeline.transform_planning import Planning, in_batches
+from ztoq.plan import PlannedEntity
+
+
+def plan_module_tree(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """The module tree (test case folders)."""
+    yield plan_modules(planning.folders, planning.config)
+
+
+def plan_cycle_folder_tree(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """The test-cycle tree (test cycle folders)."""
+    yield plan_cycle_folders(planning.folders, planning.config)
+
+
+def plan_test_case_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """Every test case, with its call level and its cycle-closing calls from the whole call graph."""
+    levels, broken = planning.index.call_levels(planning.known_test_cases)
+    for batch in in_batches(planning.reader.test_cases(planning.rows), planning.batch_size):
+        called = {c for case in batch for step in case.steps if (c := step.called_test_case) is not None}
+        # A test case knows the calls it makes to test cases that exist (plan_test_cases: all of them).
+        lookups = replace(planning.lookups, test_case_keys=frozenset(planning.known_test_cases(called)))
+        yield [
+            plan_test_case(
+                test_case,
+                lookups,
+                planning.fields,
+                planning.config,
+                level=levels.get(str(test_case.key), 0),
+                broken_calls=broken.get(str(test_case.key), frozenset()),
+            )
+            for test_case in batch
+        ]
+
+
+def plan_release_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """Every test plan, as a release."""
+    for batch in in_batches(planning.reader.test_plans(planning.rows), planning.batch_size):
+        yield [plan_release(p, planning.lookups, planning.fields, planning.config) for p in batch]
+
+
+def plan_test_cycle_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """Every test cycle, then the ad hoc cycle when some execution has no known cycle."""
+    for batch in in_batches(planning.reader.test_cycles(planning.rows), planning.batch_size):
+        yield [plan_test_cycle(c, planning.lookups, planning.fields, planning.config) for c in batch]
+    if planning.run_groups.has_adhoc:
+        yield [plan_adhoc_cycle(planning.config)]
+
+
+def plan_run_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """One test run per (cycle, test case) group, from the group's latest execution."""
+    groups = planning.run_groups
+    executions = planning.reader.test_executions(planning.rows, with_steps=False)
+    latest = (e for position, e in enumerate(executions) if groups.is_latest(position))
+    for batch in in_batches(latest, planning.batch_size):
+        lookups = planning.case_lookups(e.test_case_key or "" for e in batch)
+        runs: list[PlannedEntity] = []
+        for execution in batch:
+            key, _ = run_of(execution, lookups)
+            run = plan_group_run(
+                key, execution, groups.lost_cycles.get(key, ()), lookups, planning.fields, planning.config
+            )
+            if run.body is None:
+                planning.failed_runs.add(key)
+            runs.append(run)
+        yield runs
+
+
+def plan_log_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """One test log per execution that ran, with its step results (skipped when its run is)."""
+    for batch in in_batches(planning.reader.test_executions(planning.rows), planning.batch_size):
+        lookups = planning.case_lookups((e.test_case_key or "" for e in batch), step_counts=True)
+        logs: list[PlannedEntity] = []
+        for execution in batch:
+            log = plan_test_log(execution, lookups, planning.fields, planning.config)
+            if log is None:
+                continue
+            if run_of(execution, lookups)[0] in planning.failed_runs:
+                drop_log_of_failed_run(log)
+            logs.append(log)
+        if logs:
+            yield logs
+
+
+#: Attachment owner kinds placed on a planned test case, and on a planned test log.
+_ON_TEST_CASES = ("test_case", "test_step")
+_ON_TEST_LOGS = ("test_execution", "execution_step")
+
+
+def plan_attachment_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
+    """Every attachment listed, placed on what its owner was planned as (test cases and logs read by key)."""
+    if planning.attachments is None:
+        return
+    for batch in planning.attachments.batches():
+        owners = replace(planning.owners, test_case_steps={}, logs={})
+        for entity_type, kinds in (("test_case", _ON_TEST_CASES), ("test_log", _ON_TEST_LOGS)):
+            keys = sorted({a.owner_key for a in batch if a.owner_type in kinds})
+            if keys:
+                owners.add(planning.plans.planned(entity_type, keys).values())
+        yield [plan_attachment(a, owners, planning.attachment_limit) for a in batch]

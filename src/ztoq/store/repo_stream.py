@@ -1,0 +1,136 @@
+"""Named queries that read a project a page at a time: what transform streams, in bounded memory.
+
+Transform never holds a whole entity type: it reads the source rows of a type one keyset page
+after another (:meth:`StreamQueries.source_pages`, in the store order of
+:meth:`~ztoq.store.repo_source.SourceQueries.iter_source`), joins a page with the rows it needs
+by key (:meth:`StreamQueries.source_payloads_for`), and reads back by key what it planned earlier
+in the same run (:meth:`StreamQueries.planned_payloads_for`). Only the columns asked for are
+selected, and every page is its own query, so the caller may commit in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_
+
+from ztoq.store.records import PlannedStatus
+from ztoq.store.repo_base import PAGE_SIZE, RepoBase, chunks
+from ztoq.store.tables import planned_entities as p
+from ztoq.store.tables import source_entities as s
+
+
+def _distinct(keys: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
+
+
+class StreamQueries(RepoBase):
+    """Source rows by type in pages and by sets of keys; planned rows by keys and key pages."""
+
+    def source_pages(
+        self, project_key: str, entity_type: str, *, page_size: int = PAGE_SIZE
+    ) -> Iterator[list[tuple[str, Any]]]:
+        """``(source key, payload)`` of the not deleted rows of one type, one list per page.
+
+        The order is that of ``iter_source``: rows with a source id by id then key, then the
+        others by key.
+
+        Args:
+            project_key: The Zephyr project key.
+            entity_type: E.g. ``test_case``.
+            page_size: Rows per page (and per query).
+
+        Yields:
+            Non-empty pages of at most ``page_size`` rows.
+        """
+        base = select(s.c.source_key, s.c.payload, s.c.source_id).where(
+            s.c.project_key == project_key, s.c.entity_type == entity_type, s.c.deleted_at.is_(None)
+        )
+        numbered = base.where(s.c.source_id.is_not(None)).order_by(s.c.source_id, s.c.source_key)
+        last: tuple[Any, ...] | None = None
+        while True:
+            query = numbered if last is None else numbered.where(tuple_(s.c.source_id, s.c.source_key) > last)
+            rows = self._rows(query, page_size)
+            if rows:
+                yield [(key, payload) for key, payload, _ in rows]
+            if len(rows) < page_size:
+                break
+            last = (rows[-1][2], rows[-1][0])
+        unnumbered = base.where(s.c.source_id.is_(None)).order_by(s.c.source_key)
+        after: str | None = None
+        while True:
+            query = unnumbered if after is None else unnumbered.where(s.c.source_key > after)
+            rows = self._rows(query, page_size)
+            if rows:
+                yield [(key, payload) for key, payload, _ in rows]
+            if len(rows) < page_size:
+                break
+            after = rows[-1][0]
+
+    def _rows(self, query: Select[Any], limit: int) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._session.execute(query.limit(limit))]
+
+    def source_payloads_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, Any]:
+        """Source key -> payload of the not deleted rows of one type among ``keys`` (absent ones left out)."""
+        found: dict[str, Any] = {}
+        for chunk in chunks(_distinct(keys)):
+            rows = self._session.execute(
+                select(s.c.source_key, s.c.payload).where(
+                    s.c.project_key == project_key,
+                    s.c.entity_type == entity_type,
+                    s.c.deleted_at.is_(None),
+                    s.c.source_key.in_(chunk),
+                )
+            )
+            found.update((key, payload) for key, payload in rows)
+        return found
+
+    def source_hashes_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, str]:
+        """Source key -> content hash of the not deleted rows of one type among ``keys``."""
+        found: dict[str, str] = {}
+        for chunk in chunks(_distinct(keys)):
+            rows = self._session.execute(
+                select(s.c.source_key, s.c.content_hash).where(
+                    s.c.project_key == project_key,
+                    s.c.entity_type == entity_type,
+                    s.c.deleted_at.is_(None),
+                    s.c.source_key.in_(chunk),
+                )
+            )
+            found.update((key, digest) for key, digest in rows)
+        return found
+
+    def planned_payloads_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, Any]:
+        """Source key -> stored payload of the planned (not skipped) entities of one type among ``keys``."""
+        found: dict[str, Any] = {}
+        for chunk in chunks(_distinct(keys)):
+            rows = self._session.execute(
+                select(p.c.source_key, p.c.payload).where(
+                    p.c.project_key == project_key,
+                    p.c.entity_type == entity_type,
+                    p.c.status == PlannedStatus.PLANNED,
+                    p.c.source_key.in_(chunk),
+                )
+            )
+            found.update((key, payload) for key, payload in rows)
+        return found
+
+    def planned_key_pages(
+        self, project_key: str, entity_type: str, *, page_size: int = PAGE_SIZE
+    ) -> Iterator[list[str]]:
+        """The source keys of every planned entity of one type (whatever its status), a page at a time."""
+        base = (
+            select(p.c.source_key)
+            .where(p.c.project_key == project_key, p.c.entity_type == entity_type)
+            .order_by(p.c.source_key)
+        )
+        after: str | None = None
+        while True:
+            query = base if after is None else base.where(p.c.source_key > after)
+            keys = list(self._session.scalars(query.limit(page_size)))
+            if keys:
+                yield keys
+            if len(keys) < page_size:
+                return
+            after = keys[-1]

@@ -1,0 +1,209 @@
+"""Step ids and step log ids: taken from the answers that carry them, else read once per object.
+
+qTest answers a test case create with its steps and a test log create with its step logs
+(``TestCaseWithCustomFieldResource``, ``TestLogResource``), so test logs and step attachments need
+not read back what load has just created. An approval makes a version with new step ids: only
+its own answer may say them, otherwise they are read (once, whoever asks first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from ztoq.http import ApiSession, RetryPolicy
+from ztoq.mapping.steps import step_ref
+from ztoq.pipeline import load_design
+from ztoq.pipeline.load_attachments import AttachmentLoader, step_log_owners
+from ztoq.pipeline.load_execution import LogLoader
+from ztoq.pipeline.load_types import KnownIds
+from ztoq.plan import PlannedEntity, ref
+from ztoq.qtest import QTestClient
+from ztoq.store import PlannedRecord
+
+P = "/api/v3/projects/7"
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def client_for(answer: Answer, seen: list[str]) -> QTestClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return answer(request)
+
+    session = ApiSession(
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        api_name="qTest",
+        base_url="https://acme.qtestnet.com",
+        auth=lambda: "Bearer qtest-token",
+        retry=RetryPolicy(retry_count=0, base_delay=0.0),
+        owns_client=True,
+    )
+    return QTestClient(session, 7)
+
+
+def steps(*ids: int) -> list[dict[str, Any]]:
+    # Out of order on purpose: ids are taken by ``order``.
+    return sorted(
+        ({"id": i, "order": n, "description": "d"} for n, i in enumerate(ids, 1)), key=lambda s: -s["id"]
+    )
+
+
+def case(case_id: int, version: str, step_ids: tuple[int, ...] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": case_id, "pid": f"TC-{case_id}", "version": version}
+    if step_ids is not None:
+        body["test_steps"] = steps(*step_ids)
+    return body
+
+
+def case_entity(approve: bool) -> PlannedEntity:
+    return PlannedEntity("test_case", "T-1", {"name": "Login", "parent_id": 3}, approve=approve)
+
+
+def test_known_ids_read_once_for_concurrent_askers_and_again_after_a_failure() -> None:
+    known = KnownIds()
+    reads: list[int] = []
+
+    async def read() -> list[int]:
+        reads.append(1)
+        await asyncio.sleep(0)
+        if len(reads) == 1:
+            raise RuntimeError("dropped")
+        return [5, 6]
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError):
+            await known.get(1, read)
+        assert await asyncio.gather(known.get(1, read), known.get(1, read)) == [(5, 6), (5, 6)]
+        assert await known.get(1, read) == (5, 6)
+        known.remember(2, [9])
+        assert await known.get(2, read) == (9,)
+        known.remember(2, None)
+        assert 2 not in known
+
+    asyncio.run(scenario())
+    assert len(reads) == 2
+
+
+def test_a_created_test_case_that_is_not_approved_keeps_the_steps_of_its_create_answer() -> None:
+    seen: list[str] = []
+    client = client_for(lambda r: httpx.Response(200, json=case(12, "0.1", (101, 102))), seen)
+    known = KnownIds()
+    loaded = asyncio.run(
+        load_design.TestCaseLoader(None, steps=known).create(client, case_entity(approve=False))
+    )
+    assert loaded.target_id == 12
+    assert seen == [f"POST {P}/test-cases"]
+    assert asyncio.run(known.get(12, _never)) == (101, 102)
+
+
+@pytest.mark.parametrize(("approve_steps", "kept"), [((201, 202), (201, 202)), (None, None)])
+def test_an_approved_test_case_keeps_only_the_steps_its_approval_answered(
+    approve_steps: tuple[int, ...] | None, kept: tuple[int, ...] | None
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/approve"):
+            return httpx.Response(200, json=case(12, "1.0", approve_steps))
+        return httpx.Response(200, json=case(12, "0.1", (101, 102)))
+
+    seen: list[str] = []
+    known = KnownIds()
+    loaded = asyncio.run(
+        load_design.TestCaseLoader(None, steps=known).create(client_for(answer, seen), case_entity(True))
+    )
+    assert (loaded.target_id, loaded.version) == (12, "1.0")
+    assert seen == [f"POST {P}/test-cases", f"PUT {P}/test-cases/12/approve"]
+    # The create answer's steps belong to version 0.1: approval gave the steps new ids.
+    assert (12 in known) == (kept is not None)
+    if kept is not None:
+        assert asyncio.run(known.get(12, _never)) == kept
+
+
+async def _never() -> list[int]:
+    raise AssertionError("read from qTest although the answer said it")
+
+
+def log_answer(log_id: int, step_log_ids: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "id": log_id,
+        "exe_start_date": "2024-01-01T00:00:00Z",
+        "exe_end_date": "2024-01-01T00:01:00Z",
+        "test_step_logs": [
+            {"test_step_log_id": s, "order": n, "test_step_id": 100 + n}
+            for n, s in enumerate(step_log_ids, 1)
+        ],
+    }
+
+
+def test_a_test_log_reads_each_test_case_once_and_keeps_the_step_logs_attachments_need() -> None:
+    sent: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json=case(12, "1.0", (201, 202)))
+        sent.append(json.loads(request.content))
+        return httpx.Response(201, json=log_answer(500 + len(sent), (901, 902)))
+
+    seen: list[str] = []
+    client = client_for(answer, seen)
+    case_steps, step_logs = KnownIds(), KnownIds()
+    loader = LogLoader({"T-1": 12}, case_steps, step_logs, frozenset({"E-2"}))
+    body = {"status": {"id": 601}, "test_step_logs": [{"test_step_id": step_ref("T-1", 2)}]}
+
+    async def scenario() -> None:
+        for key in ("E-1", "E-2"):
+            await loader.create(client, PlannedEntity("test_log", key, body, parent=40))
+
+    asyncio.run(scenario())
+    assert seen == [
+        f"GET {P}/test-cases/12",
+        f"POST {P}/test-runs/40/test-logs",
+        f"POST {P}/test-runs/40/test-logs",
+    ]
+    assert [s["test_step_logs"][0]["test_step_id"] for s in sent] == [202, 202]
+    # Only the log whose step logs receive an attachment is kept, from its create answer.
+    assert 501 not in step_logs
+    assert asyncio.run(step_logs.get(502, _never)) == (901, 902)
+
+
+def test_step_attachments_go_where_the_answers_said_without_reading_back() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": 77, "name": "f.png"})
+
+    case_steps, step_logs = KnownIds(), KnownIds()
+    case_steps.remember(12, [201, 202])
+    step_logs.remember(502, [901, 902])
+    loader = AttachmentLoader(None, {}, case_steps, step_logs)
+    client = client_for(answer, seen)
+    on_step = PlannedEntity(
+        "attachment", "a1", {"name": "f.png", "step": step_ref("T-1", 2)}, parent=12, parent_type="test-steps"
+    )
+    on_step_log = PlannedEntity(
+        "attachment", "a2", {"name": "f.png", "step": 1, "run": 40}, parent=502, parent_type="test-step-logs"
+    )
+    assert asyncio.run(loader._object(client, on_step)) == ("test-steps", 202)
+    assert asyncio.run(loader._object(client, on_step_log)) == ("test-step-logs", 901)
+    assert seen == []
+
+
+def planned_attachment(key: str, parent: Any, parent_type: str) -> PlannedRecord:
+    payload = {"body": {"name": key}, "extra": {"parent_id": parent, "parent_type": parent_type}}
+    now = datetime.now(UTC)
+    return PlannedRecord("P", "attachment", key, payload, [], 0, "", "h", None, now, "planned")
+
+
+def test_step_log_owners_are_the_test_logs_whose_step_logs_receive_attachments() -> None:
+    planned = [
+        planned_attachment("a1", ref("test_log", "E-1"), "test-step-logs"),
+        planned_attachment("a2", ref("test_log", "E-2"), "test-logs"),
+        planned_attachment("a3", ref("test_case", "T-1"), "test-steps"),
+        planned_attachment("a4", ref("test_log", "E-1"), "test-step-logs"),
+    ]
+    assert step_log_owners(planned) == frozenset({"E-1"})

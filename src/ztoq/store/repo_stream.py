@@ -73,32 +73,27 @@ class StreamQueries(RepoBase):
 
     def source_payloads_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, Any]:
         """Source key -> payload of the not deleted rows of one type among ``keys`` (absent ones left out)."""
-        found: dict[str, Any] = {}
-        for chunk in chunks(_distinct(keys)):
-            rows = self._session.execute(
-                select(s.c.source_key, s.c.payload).where(
-                    s.c.project_key == project_key,
-                    s.c.entity_type == entity_type,
-                    s.c.deleted_at.is_(None),
-                    s.c.source_key.in_(chunk),
-                )
-            )
-            found.update((key, payload) for key, payload in rows)
-        return found
+        return self._source_column_for(s.c.payload, project_key, entity_type, keys)
 
     def source_hashes_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, str]:
         """Source key -> content hash of the not deleted rows of one type among ``keys``."""
-        found: dict[str, str] = {}
+        return self._source_column_for(s.c.content_hash, project_key, entity_type, keys)
+
+    def _source_column_for(
+        self, column: Any, project_key: str, entity_type: str, keys: Iterable[str]
+    ) -> dict[str, Any]:
+        """Source key -> ``column`` of the not deleted source rows of one type among ``keys``."""
+        found: dict[str, Any] = {}
         for chunk in chunks(_distinct(keys)):
             rows = self._session.execute(
-                select(s.c.source_key, s.c.content_hash).where(
+                select(s.c.source_key, column).where(
                     s.c.project_key == project_key,
                     s.c.entity_type == entity_type,
                     s.c.deleted_at.is_(None),
                     s.c.source_key.in_(chunk),
                 )
             )
-            found.update((key, digest) for key, digest in rows)
+            found.update((key, value) for key, value in rows)
         return found
 
     def planned_payloads_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ overridden as ``ZTOQ_<SECTION>_<KEY>``, e.g. ``ZTOQ_PERFORMANCE_MAX_WORKERS=16``
 from __future__ import annotations
 
 import os
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -24,6 +25,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from ztoq.errors import ConfigError
@@ -149,6 +151,10 @@ class PerformanceConfig(_Section):
     #: Transform always works in batches of ``batch_size``; ``false`` is accepted, warned about
     #: once per run (:func:`inert_settings`), and changes nothing.
     use_batch_transformer: bool = True
+    #: In a run of extract, transform and load, load the modules and test cases into qTest while
+    #: extract still reads the plans, cycles and executions (both APIs' quotas kept busy);
+    #: ``false`` runs the phases strictly one after the other.
+    overlap_phases: bool = True
 
 
 class MigrationConfig(_Section):
@@ -249,6 +255,52 @@ class CustomFieldMap(_Section):
     test_plan: dict[str, str] = Field(default_factory=dict)
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class NotificationsConfig(_Section):
+    """A message to a chat or HTTP webhook when ``ztoq migrate run`` ends (``ztoq.report.notify``).
+
+    The webhook URL is a secret (anyone holding it can post): it is read from the environment
+    variable ``webhook_url_env`` names, never from the config file, and never logged.
+    """
+
+    #: The environment variable holding the webhook URL.
+    webhook_url_env: str = "ZTOQ_WEBHOOK_URL"
+    #: slack: a Slack incoming webhook (text and blocks); teams: a Microsoft Teams incoming webhook or
+    #: workflow (an Adaptive Card); generic: a JSON document of the outcome.
+    format: Literal["slack", "teams", "generic"] = "generic"
+    #: always: after every run; failure: only after a run that did not pass.
+    on: Literal["always", "failure"] = "always"
+    #: Where readers find the report (a CI artifact page, a dashboard); ``${VAR}`` is expanded from
+    #: the environment when the message is sent.
+    report_url: str | None = None
+    #: Seconds to wait for the receiver; a slow or dead one never holds up or fails the run.
+    timeout: float = Field(10.0, gt=0, le=60)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_url_in_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "webhook_url" in data:
+            raise ValueError(
+                "webhook_url is a secret and is not read from the config; put it in the environment "
+                "variable named by notifications.webhook_url_env (default ZTOQ_WEBHOOK_URL)"
+            )
+        if True in data:
+            # YAML 1.1 reads an unquoted ``on:`` key as the boolean true.
+            data = {("on" if key is True else key): value for key, value in data.items()}
+        return data
+
+    @field_validator("webhook_url_env")
+    @classmethod
+    def _env_name(cls, v: str) -> str:
+        if not _ENV_NAME.fullmatch(v):
+            raise ValueError("must name an environment variable (e.g. ZTOQ_WEBHOOK_URL), not hold a URL")
+        return v
+
+
 class ZtoqConfig(_Section):
     """The whole configuration."""
 
@@ -261,6 +313,8 @@ class ZtoqConfig(_Section):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     mappings: MappingsConfig = Field(default_factory=MappingsConfig)
     custom_fields: CustomFieldMap = Field(default_factory=CustomFieldMap)
+    #: A webhook message when ``ztoq migrate run`` ends; None (no ``notifications:`` section): none.
+    notifications: NotificationsConfig | None = None
     #: Where reports and artifacts go.
     output_dir: str = "./ztoq-output"
 
@@ -325,6 +379,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "migration": MigrationConfig,
     "logging": LoggingConfig,
     "network": NetworkConfig,
+    "notifications": NotificationsConfig,
 }
 
 

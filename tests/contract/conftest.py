@@ -10,6 +10,10 @@ each contradicted by the spec itself:
 * ``Folder.parentId`` is a required ``EntityId`` (>= 1), but ``FolderInput.parentId`` "Must be
   ``null`` for root folders", so root folders are served with ``parentId: null``.
 
+And one change the document predates: SmartBear's current schemas (the spec note
+``zephyr-scale-cloud-v2-attachments.md``) give every test case step (``TestStep``) and execution
+step (``TestExecutionStep``) a numeric ``id``, so both schemas get it as a required property.
+
 Besides the schema, ``unknown_fields`` rejects any property the spec does not define (the spec's
 objects do not forbid extra properties, but the simulator must serve exactly its field names).
 
@@ -78,6 +82,10 @@ class ZephyrContract:
         schemas["CustomFields"]["additionalProperties"] = {}
         entity_id = {"$ref": "#/components/schemas/EntityId"}
         schemas["Folder"]["properties"]["parentId"] = {"anyOf": [entity_id, {"type": "null"}]}
+        # The current schemas' step ids (see the module docstring).
+        for name in ("TestStep", "TestExecutionStep"):
+            schemas[name]["properties"]["id"] = {"type": "integer", "minimum": 1}
+            schemas[name]["required"] = sorted({*schemas[name].get("required", []), "id"})
         self.spec = spec
         self.addendum = addendum
         self.schemas: dict[str, Any] = schemas

@@ -1,12 +1,13 @@
-"""Contract test of the qTest Manager simulator against the models derived from the vendor's client.
+"""Contract test of the qTest Manager simulator against Tricentis' Swagger file.
 
-A realistic migration-like sequence is driven through ``httpx.ASGITransport``; every response's
-field names and JSON types are checked against ``qtest-manager-v3-models.derived.json``: each key
-must be a property of the model, each value must fit its Java type (Long/Integer -> int, String ->
-str, Boolean -> bool, DateTime -> ISO-8601 with an offset, List<X> -> list of X, a model -> an
-object checked recursively; null is allowed). Error bodies must be ``{message}``.
+A realistic migration-like sequence, and the automation endpoints (``auto-test-logs``, the batch
+queue, the test run sub hierarchy, the admin profile), are driven through
+``httpx.ASGITransport``; every answer is checked against ``qtest-manager-v3-swagger.yaml``
+(``qtest_swagger.QTestSwagger``): the schema the Swagger declares for the operation and status
+when it declares one, and the model the test names, with required fields, types, enums, formats,
+and no property the Swagger does not define. Error bodies must be ``{message}``.
 
-The models file is read from ZTOQ_SPECS_DIR, ``docs/specs``, ``specs`` or ``/work/shared/specs``;
+The Swagger file is read from ZTOQ_SPECS_DIR, ``docs/specs``, ``specs`` or ``/work/shared/specs``;
 the test is skipped when none holds it.
 """
 
@@ -16,16 +17,14 @@ import asyncio
 import base64
 import json
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from qtest_swagger import SWAGGER_NAME, QTestSwagger
 
 from ztoq.simulators.qtest import DEFAULT_QTEST_PASSWORD, DEFAULT_QTEST_USER, QTestSimulator
-
-MODELS_NAME = "qtest-manager-v3-models.derived.json"
 
 
 def _spec_dir() -> Path | None:
@@ -33,59 +32,24 @@ def _spec_dir() -> Path | None:
     root = Path(__file__).resolve().parents[2]
     candidates += [str(root / "docs" / "specs"), str(root / "specs"), "/work/shared/specs"]
     for candidate in candidates:
-        if candidate and (Path(candidate) / MODELS_NAME).is_file():
+        if candidate and (Path(candidate) / SWAGGER_NAME).is_file():
             return Path(candidate)
     return None
 
 
 SPEC_DIR = _spec_dir()
-pytestmark = pytest.mark.skipif(SPEC_DIR is None, reason="the derived qTest models are not available")
-MODELS: dict[str, Any] = json.loads((SPEC_DIR / MODELS_NAME).read_text())["models"] if SPEC_DIR else {}
+pytestmark = pytest.mark.skipif(SPEC_DIR is None, reason="the qTest Swagger file is not available")
+SWAGGER: QTestSwagger | None = QTestSwagger(SPEC_DIR) if SPEC_DIR else None
 
 
-# -- the checker ----------------------------------------------------------------------------------
-
-
-def check(value: Any, java_type: str, path: str, model: str | None = None) -> None:
-    """Assert that a JSON value fits a Java type of the derived models (None always fits)."""
-    if value is None:
-        return
-    if java_type.startswith("List<"):
-        assert isinstance(value, list), f"{path}: expected a list, got {value!r}"
-        for i, item in enumerate(value):
-            check(item, java_type[5:-1], f"{path}[{i}]", model)
-    elif java_type.startswith("Map<"):
-        assert isinstance(value, dict), f"{path}: expected an object"
-    elif java_type in ("Long", "Integer"):
-        assert isinstance(value, int), f"{path}: expected an integer, got {value!r}"
-        assert not isinstance(value, bool), f"{path}: expected an integer, got {value!r}"
-    elif java_type == "String":
-        assert isinstance(value, str), f"{path}: expected a string, got {value!r}"
-    elif java_type == "Boolean":
-        assert isinstance(value, bool), f"{path}: expected a boolean, got {value!r}"
-    elif java_type == "DateTime":
-        assert isinstance(value, str), f"{path}: expected an ISO-8601 string, got {value!r}"
-        assert datetime.fromisoformat(value).tzinfo is not None, f"{path}: {value} has no UTC offset"
-    elif java_type == "Object":
-        return
-    elif model is not None and java_type in MODELS[model].get("enums", {}):
-        assert value in MODELS[model]["enums"][java_type], f"{path}: {value!r} not in {java_type}"
-    else:
-        assert java_type in MODELS, f"{path}: unknown type {java_type}"
-        check_model(value, java_type, path)
-
-
-def check_model(value: Any, model: str, path: str = "$") -> None:
-    """Assert that an object has only properties of ``model``, each of the right type."""
-    assert isinstance(value, dict), f"{path}: expected a {model} object, got {value!r}"
-    properties = MODELS[model]["properties"]
-    for key, item in value.items():
-        assert key in properties, f"{path}: '{key}' is not a property of {model}"
-        check(item, properties[key], f"{path}.{key}", model)
+def check(value: Any, model: str, path: str) -> None:
+    """Assert that a JSON value matches a Swagger definition (``X``, ``List<X>`` or ``Object``)."""
+    assert SWAGGER is not None
+    SWAGGER.check(model, value, path)
 
 
 def test_checker_rejects_what_it_should() -> None:
-    check_model({"id": 1, "name": "x"}, "ModuleResource")
+    check({"id": 1, "name": "x"}, "ModuleResource", "$")
     for bad in (
         {"id": "1"},
         {"nope": 1},
@@ -93,7 +57,22 @@ def test_checker_rejects_what_it_should() -> None:
         {"children": [{"id": True}]},
     ):
         with pytest.raises(AssertionError):
-            check_model(bad, "ModuleResource")
+            check(bad, "ModuleResource", "$")
+    # Required fields: a test case without properties, a status-less test run.
+    with pytest.raises(AssertionError):
+        check({"id": 1, "name": "x"}, "TestCaseWithCustomFieldResource", "$")
+    with pytest.raises(AssertionError):
+        check({"id": 1, "properties": []}, "TestRunWithCustomFieldResource", "$")
+    # The short nested test case of real sites is accepted only inside a test run.
+    check(
+        {"id": 1, "properties": [], "test_case": {"links": [], "id": 2}},
+        "TestRunWithCustomFieldResource",
+        "$",
+    )
+    with pytest.raises(AssertionError):
+        check(
+            {"id": 1, "properties": [], "test_case": {"id": 2, "x": 1}}, "TestRunWithCustomFieldResource", "$"
+        )
 
 
 # -- the client -----------------------------------------------------------------------------------
@@ -119,19 +98,23 @@ class Api:
         return asyncio.run(go())
 
     def ok(self, method: str, path: str, model: str | None, status: int = 200, **kw: Any) -> Any:
-        """Call, assert the status, check the body against ``model`` (``List<X>`` allowed)."""
+        """Call, assert the status, check the body against the Swagger's answer and ``model``."""
         response = self(method, path, **kw)
         assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
         if model is None:
             return response
+        assert SWAGGER is not None
         body = response.json()
+        declared = SWAGGER.response_schema(method, path, status)
+        if declared is not None:
+            SWAGGER.check(declared, body, f"{method} {path} (declared answer)")
         check(body, model, f"{method} {path}")
         return body
 
     def page(self, method: str, path: str, item_model: str, **kw: Any) -> Any:
         """Call a search endpoint: a PagedResource envelope whose items are ``item_model`` objects."""
         body = self.ok(method, path, "Object", **kw)
-        check_model({k: v for k, v in body.items() if k != "items"}, "PagedResource")
+        check({k: v for k, v in body.items() if k != "items"}, "PagedResource", f"{method} {path}")
         check(body["items"], f"List<{item_model}>", f"{method} {path} items")
         return body
 
@@ -140,7 +123,7 @@ class Api:
         response = self(method, path, **kw)
         assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
         body = response.json()
-        check_model(body, "ErrorMessage")
+        check(body, "ErrorMessage", f"{method} {path}")
         assert set(body) == {"message"}
         assert body["message"]
         return str(body["message"])
@@ -446,10 +429,11 @@ def test_migration_sequence_matches_the_models() -> None:
             json={"object_type": object_type, "fields": ["*"], "query": query},
         )
         assert page["total"] == 1, (object_type, page)
+    # Narrowed to some attributes, the items are partial resources (no required "properties").
     narrow = api.page(
         "POST",
         f"{p}/search",
-        "TestCaseWithCustomFieldResource",
+        "RepresentationModel",
         json={"object_type": "test-cases", "fields": ["name", "pid"]},
     )
     assert all(set(i) <= {"id", "links", "name", "pid"} for i in narrow["items"])
@@ -491,3 +475,125 @@ def test_migration_sequence_matches_the_models() -> None:
     api.ok("DELETE", f"{p}/test-cases/{callee['id']}", None)
     api.ok("DELETE", f"{p}/modules/{root['id']}?force=true", "Message")
     assert api("GET", f"{p}/test-cases/{caller['id']}").status_code == 404
+
+
+def test_automation_endpoints_match_the_swagger() -> None:
+    sim = QTestSimulator.generated(seed=5)
+    api = Api(sim, sim.state.api_token)
+    pid = api.ok("GET", "/api/v3/projects", "List<ProjectResource>")[0]["id"]
+    p = f"/api/v3/projects/{pid}"
+    admin = api.ok("GET", "/api/v3/admin-profiles/current", "AdminProfile")
+    assert admin["site_level_field"] is True
+
+    log = {
+        "name": "Login works",
+        "automation_content": "com.acme.LoginTest#works",
+        "status": "PASSED",
+        "exe_start_date": "2024-05-01T10:00:00Z",
+        "exe_end_date": "2024-05-01T10:01:00Z",
+        "note": "CI build 7",
+        "build_number": "7",
+        "test_step_logs": [
+            {
+                "description": "Open",
+                "expected_result": "Opened",
+                "actual_result": "ok",
+                "status": "PASSED",
+                "order": 0,
+            },
+            {
+                "description": "Type",
+                "expected_result": "Typed",
+                "actual_result": "ok",
+                "status": "PASSED",
+                "order": 1,
+            },
+        ],
+        "attachments": [
+            {"name": "log.txt", "content_type": "text/plain", "data": base64.b64encode(b"ok").decode()}
+        ],
+    }
+    single = api.ok(
+        "POST", f"{p}/test-runs/0/auto-test-logs", "AutomationTestLogResourceResponse", 201, json=log
+    )
+    assert single["status"] == "PASSED"
+    assert [s["order"] for s in single["test_step_logs"]] == [0, 1]
+    runs = api.ok("GET", f"{p}/test-runs", "TestRunListResource")
+    run = runs["items"][0]
+    assert run["automation"] == "Yes"
+    assert set(run["test_case"]) == {"links", "id"}
+    again = api.ok(
+        "POST",
+        f"{p}/test-runs/{run['id']}/auto-test-logs",
+        "AutomationTestLogResourceResponse",
+        201,
+        json={**log, "status": "FAILED"},
+    )
+    assert again["test_case_version_id"] == single["test_case_version_id"]
+    api.ok("GET", f"{p}/test-runs/{run['id']}?expand=testcase.teststep", "TestRunWithCustomFieldResource")
+    logs = api.ok("GET", f"{p}/test-runs/{run['id']}/test-logs", "TestLogListResource")
+    assert [entry["status"]["name"] for entry in logs["items"]] == ["Passed", "Failed"]
+
+    cycle = api.ok("POST", f"{p}/test-cycles", "TestCycleResource", 201, json={"name": "Nightly"})
+    tree_logs = [
+        {**log, "module_names": ["Web", "Login"]},
+        {**log, "name": "Logout", "automation_content": "com.acme.LogoutTest#works", "module_names": ["Web"]},
+    ]
+    queued = api.ok(
+        "POST",
+        f"{p}/auto-test-logs?type=automation",
+        "QueueProcessingResponse",
+        201,
+        json={"test_cycle": cycle["pid"], "test_logs": tree_logs},
+    )
+    assert queued["state"] == "IN_WAITING"
+    done = api.ok("GET", f"/api/v3/projects/queue-processing/{queued['id']}", "QueueProcessingResponse")
+    assert done["state"] == "SUCCESS", done
+    assert json.loads(done["content"])["totalTestLogs"] == 2
+    tree = api.ok(
+        "GET",
+        f"{p}/test-runs/subhierarchy?parentType=test-cycle&parentId={cycle['id']}",
+        "AutomationObjectTree",
+    )
+    web = tree["children"][0]
+    assert (web["name"], web["artifactType"]) == ("Web", "TEST_CYCLE")
+    assert {c["name"] for c in web["children"]} == {"Login", "Logout"}
+    api.ok("GET", f"{p}/test-runs/subhierarchy", "AutomationObjectTree")
+
+    batch = api.ok(
+        "POST",
+        f"/api/v3.1/projects/{pid}/test-runs/0/auto-test-logs?type=automation",
+        "QueueProcessingResponse",
+        201,
+        json={"test_logs": [log], "execution_date": "2024-05-01T00:00:00Z"},
+    )
+    done = api.ok("GET", f"/api/v3/projects/queue-processing/{batch['id']}", "QueueProcessingResponse")
+    assert json.loads(done["content"])["testSuiteName"] == "Automation Test Suite"
+    refused = api.ok(
+        "POST",
+        f"/api/v3.1/projects/{pid}/test-runs/0/auto-test-logs?type=automation",
+        "QueueProcessingResponse",
+        201,
+        json={"test_suite": "TS-999", "test_logs": [log]},
+    )
+    failed = api.ok("GET", f"/api/v3/projects/queue-processing/{refused['id']}", "QueueProcessingResponse")
+    assert failed["state"] == "FAILED"
+    assert "TS-999" in json.loads(failed["content"])["message"]
+
+    api.fails(
+        "POST",
+        f"/api/v3.1/projects/{pid}/test-runs/5/auto-test-logs?type=automation",
+        400,
+        json={"test_logs": [log]},
+    )
+    api.fails(
+        "POST",
+        f"/api/v3.1/projects/{pid}/test-runs/0/auto-test-logs?type=manual",
+        400,
+        json={"test_logs": [log]},
+    )
+    api.fails("POST", f"{p}/auto-test-logs?type=automation", 400, json={"test_logs": []})
+    api.fails("POST", f"{p}/test-runs/0/auto-test-logs", 400, json={**log, "status": "Exploded"})
+    api.fails("POST", f"{p}/test-runs/0/auto-test-logs", 400, json={**log, "automation_content": ""})
+    api.fails("GET", "/api/v3/projects/queue-processing/1", 404)
+    api.fails("GET", f"{p}/test-runs/subhierarchy?parentType=test-suite&parentId=1", 400)

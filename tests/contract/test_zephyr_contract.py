@@ -8,12 +8,10 @@ are checked the same way.
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import jsonschema
@@ -28,14 +26,15 @@ AUTH = {"Authorization": "Bearer zephyr-sim-token"}
 JIRA = "https://ztoq-sim.atlassian.net/rest/api/2/"
 PAGE = 7  # small pages, so every list has several
 
-#: Spec paths the simulator leaves out on purpose (see docs/simulators-zephyr.md): the issue link
-#: look-ups need Jira issue keys the API never returns, the automation one a zip of feature files.
-NOT_SERVED = {
-    "/issuelinks/{issueKey}/testcases",
-    "/issuelinks/{issueKey}/testcycles",
-    "/issuelinks/{issueKey}/testplans",
-    "/issuelinks/{issueKey}/executions",
-    "/automations/testcases",
+#: Spec paths the simulator leaves out on purpose (see docs/simulators-zephyr.md): a zip of
+#: feature files.
+NOT_SERVED = {"/automations/testcases"}
+#: The issue link look-ups (``/issuelinks/{issueKey}/<kind>``) and the schema of their answers.
+ISSUE_LINK_SCHEMAS = {
+    "testcases": "TestCaseKeyAndVersionList",
+    "testcycles": "TestCycleIdList",
+    "testplans": "TestPlanIdList",
+    "executions": "TestExecutionIdList",
 }
 
 READ_SCHEMAS = (
@@ -66,6 +65,7 @@ READ_SCHEMAS = (
     "TestExecution",
     "TestExecutionTestStepsList",
     "TestExecutionLinkList",
+    *ISSUE_LINK_SCHEMAS.values(),
     "Error",
 )
 
@@ -158,6 +158,7 @@ def _crawl(sim: ZephyrSimulator, client: httpx.Client) -> Crawl:
         crawl.get(f"/testplans/{plan['id']}", "TestPlan")
         crawl.get(f"/testplans/{plan['key']}", "TestPlan")
     _crawl_executions(crawl, cycles)
+    _crawl_issue_links(sim, crawl)
     return crawl
 
 
@@ -204,6 +205,30 @@ def _crawl_executions(crawl: Crawl, cycles: list[Any]) -> None:
         crawl.get(f"/testexecutions/{execution['key']}", "TestExecution", {"includeStepLinks": "true"})
         crawl.pages(f"/testexecutions/{execution['id']}/teststeps", "TestExecutionTestStepsList", size=None)
         crawl.get(f"/testexecutions/{execution['key']}/links", "TestExecutionLinkList")
+
+
+def _crawl_issue_links(sim: ZephyrSimulator, crawl: Crawl) -> None:
+    """Every issue linked anywhere, looked up by key; the answers must agree with the links."""
+    expected: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
+    for key in sim.state.testcase_versions:
+        for issue in crawl.get(f"/testcases/{key}/links", None)["issues"]:
+            expected[f"{KEY}-{issue['issueId']}"]["testcases"].add(key)
+    for kind, collection, path in (
+        ("testcycles", sim.state.testcycles, "testcycles"),
+        ("testplans", sim.state.testplans, "testplans"),
+        ("executions", sim.state.testexecutions, "testexecutions"),
+    ):
+        for ident in collection:
+            links = crawl.get(f"/{path}/{ident}", None).get("links") or {}
+            for issue in links.get("issues", []):
+                expected[f"{KEY}-{issue['issueId']}"][kind].add(ident)
+    expected.setdefault(f"{KEY}-1", defaultdict(set))  # an issue nothing links: empty lists
+    for issue_key, by_kind in expected.items():
+        for kind, schema in ISSUE_LINK_SCHEMAS.items():
+            body = crawl.get(f"/issuelinks/{issue_key}/{kind}", schema) or []
+            found = {item["key"] if kind == "testcases" else item["id"] for item in body}
+            if found != by_kind[kind]:
+                crawl.unexpected.append(f"/issuelinks/{issue_key}/{kind}: {sorted(found)} != {by_kind[kind]}")
 
 
 @pytest.fixture(scope="module")
@@ -272,10 +297,9 @@ def test_api_links_use_the_request_base_url_and_can_be_followed(
 
 
 ERROR_CASES = [
-    ("/testcases", {}, {}, 401),
-    ("/testcases", {}, {"Authorization": "Bearer wrong-token"}, 401),
-    ("/healthcheck", {}, {"Authorization": "Basic abc"}, 401),
     ("/no/such/path", {}, AUTH, 404),
+    ("/issuelinks/NOPE-1/testcases", {}, AUTH, 404),
+    ("/issuelinks/DEMO/testcycles", {}, AUTH, 400),
     ("/testcases/DEMO-T999999", {}, AUTH, 404),
     ("/testcases/DEMO-T1/versions/99", {}, AUTH, 404),
     ("/testcases/DEMO-T1/versions/x", {}, AUTH, 400),
@@ -313,6 +337,36 @@ def test_error_answers_match_the_vendor_schema(
     response = httpx.get(f"{base}/v2{path}", params=params, headers=headers)
     body = zephyr_contract.check_response(response, "Error", status)
     assert body["errorCode"] == status
+
+
+#: The 401 body of SmartBear's current schemas (the spec note zephyr-scale-cloud-v2-attachments.md).
+UNAUTHORIZED = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {"error": {"type": "string", "minLength": 1}},
+}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer a.b.c"},
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/testcases", "/healthcheck", "/issuelinks/DEMO-1/testcases", "/no/such/path"]
+)
+def test_401_answers_carry_the_error_reason_of_the_current_schemas(
+    served: tuple[ZephyrSimulator, httpx.Client, str], path: str, headers: dict[str, str]
+) -> None:
+    response = httpx.get(f"{served[2]}/v2{path}", headers=headers)
+    assert response.status_code == 401
+    jsonschema.validate(response.json(), UNAUTHORIZED)
+    assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_write_answers_match_the_vendor_schema(zephyr_contract: Any) -> None:
@@ -368,6 +422,38 @@ def test_write_answers_match_the_vendor_schema(zephyr_contract: Any) -> None:
         check(api.delete("/testcases"), "Error", 405)
 
 
+def test_written_steps_links_and_executions_with_test_data_text_match_the_vendor_schema(
+    zephyr_contract: Any,
+) -> None:
+    sim = ZephyrSimulator(generate_dataset(6, seed=5))
+    check = zephyr_contract.check_response
+    with serve_in_thread(sim.app) as base, httpx.Client(base_url=f"{base}/v2", headers=AUTH) as api:
+        case = check(
+            api.post("/testcases", json={"projectKey": KEY, "name": "Data"}), "KeyedCreatedResource", 201
+        )
+        inline = {"description": "Log in", "testData": "user = ada", "expectedResult": "In"}
+        steps = {"mode": "OVERWRITE", "items": [{"inline": inline}]}
+        check(api.post(f"/testcases/{case['key']}/teststeps", json=steps), "CreatedResource", 201)
+        listed = check(api.get(f"/testcases/{case['key']}/teststeps"), "TestStepsList")
+        assert listed["values"][0]["inline"] == inline
+        run = {"projectKey": KEY, "testCaseKey": case["key"], "testCycleKey": "DEMO-R1", "statusName": "Pass"}
+        results = [{"statusName": "Pass", "actualResult": "in"}]
+        created = check(
+            api.post("/testexecutions", json={**run, "testScriptResults": results}),
+            "KeyedCreatedResource",
+            201,
+        )
+        ran = check(api.get(f"/testexecutions/{created['key']}/teststeps"), "TestExecutionTestStepsList")
+        assert ran["values"][0]["inline"]["testData"] == "user = ada"
+        check(
+            api.post(f"/testcases/{case['key']}/links/issues", json={"issueId": 4242}), "CreatedResource", 201
+        )
+        covered = check(api.get("/issuelinks/DEMO-4242/testcases"), "TestCaseKeyAndVersionList")
+        assert covered == [
+            {"key": case["key"], "version": 1, "self": f"{base}/v2/testcases/{case['key']}/versions/1"}
+        ]
+
+
 def test_injected_failures_answer_5xx_with_the_error_body_or_drop(zephyr_contract: Any) -> None:
     sim = ZephyrSimulator(generate_dataset(3), faults=FaultOptions(fail_rate=1.0, seed=7))
     outcomes = set()
@@ -384,126 +470,3 @@ def test_injected_failures_answer_5xx_with_the_error_body_or_drop(zephyr_contrac
     assert "dropped" in outcomes
     assert outcomes & {"500", "502", "503"}
     assert sim.stats.injected_failures == 24
-
-
-# -- attachments (2026 operations, not in the April 2025 document: see the spec note) ----------------------
-
-#: The shapes in /work/shared/specs/zephyr-scale-cloud-v2-attachments.md.
-ATTACHMENT_ITEM = {
-    "type": "object",
-    "required": ["id", "name"],
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "integer", "minimum": 1},
-        "name": {"type": "string", "minLength": 1, "maxLength": 255},
-    },
-}
-ATTACHMENT_LIST = {
-    "type": "object",
-    "required": ["attachments"],
-    "additionalProperties": False,
-    "properties": {"attachments": {"type": "array", "minItems": 1, "items": ATTACHMENT_ITEM}},
-}
-STEP_WITH_ID = {
-    "type": "object",
-    "required": ["values"],
-    "properties": {
-        "values": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id"],
-                "properties": {"id": {"type": "integer", "minimum": 1}},
-            },
-        }
-    },
-}
-UNAVAILABLE = {"errorCode": 503, "message": "The backend service returned a 5xx or could not be reached"}
-
-
-@pytest.fixture(autouse=True)
-def _steps_carry_ids(request: pytest.FixtureRequest) -> None:
-    """Accept the numeric ``id`` steps now carry (the vendor document predates it).
-
-    The attachment operations address a step by that id; the exact-field check of both step
-    schemas must let it through. Only tests that use the contract need (and get) the patch.
-    """
-    if "zephyr_contract" not in request.fixturenames:
-        return
-    contract = request.getfixturevalue("zephyr_contract")
-    for name in ("TestStep", "TestExecutionStep"):
-        contract.schemas[name]["properties"].setdefault("id", {"type": "integer", "minimum": 1})
-
-
-def _attachments_path(client: httpx.Client, entry: dict[str, Any]) -> str:
-    kind, key = entry["owner"], entry["ownerKey"]
-    if kind in ("teststep", "executionstep"):
-        parent = "testcases" if kind == "teststep" else "testexecutions"
-        steps = client.get(f"/{parent}/{key}/teststeps", params={"maxResults": 100}).json()["values"]
-        return f"/{parent}/{key}/teststeps/{steps[entry['stepIndex']]['id']}/attachments"
-    collection = {"testcase": "testcases", "testcycle": "testcycles", "testplan": "testplans"}
-    return f"/{collection.get(kind, 'testexecutions')}/{key}/attachments"
-
-
-def test_attachment_answers_match_the_shapes_of_the_spec_note(
-    served: tuple[ZephyrSimulator, httpx.Client, str], zephyr_contract: Any
-) -> None:
-    _sim, client, _base = served
-    entries = generate_dataset(36, seed=11)["attachments"]
-    assert {e["owner"] for e in entries} == {
-        "testcase",
-        "teststep",
-        "testcycle",
-        "testplan",
-        "testexecution",
-        "executionstep",
-    }
-    lists: dict[str, Any] = {}
-    for entry in entries:
-        path = _attachments_path(client, entry)
-        if path not in lists:
-            response = client.get(path)
-            assert response.status_code == 200, f"{path}: {response.text}"
-            jsonschema.validate(response.json(), ATTACHMENT_LIST)
-            lists[path] = response.json()
-        content = client.get(f"{path}/{entry['id']}")
-        assert content.status_code == 200
-        assert content.headers["content-type"] == entry["contentType"]
-        assert content.content == base64.b64decode(entry["content"])
-        assert content.headers["content-length"] == str(len(content.content))
-    # 404 bodies: an owner with no attachments, an owner that does not exist.
-    owned = {e["ownerKey"] for e in entries if e["owner"] == "testcase"}
-    bare = next(f"DEMO-T{n}" for n in range(1, 37) if f"DEMO-T{n}" not in owned)
-    for path in (
-        f"/testcases/{bare}/attachments",
-        "/testcases/DEMO-T999/attachments",
-        "/testplans/1/attachments/5",
-    ):
-        zephyr_contract.check_response(client.get(path), "Error", 404)
-    for parent, key in (("testcases", "DEMO-T1"), ("testexecutions", "DEMO-E1")):
-        jsonschema.validate(client.get(f"/{parent}/{key}/teststeps").json(), STEP_WITH_ID)
-
-
-def test_upload_and_unavailable_answers_match_the_spec_note(zephyr_contract: Any) -> None:
-    sim = ZephyrSimulator(generate_dataset(5, seed=5))
-    with serve_in_thread(sim.app) as base, httpx.Client(base_url=f"{base}/v2", headers=AUTH) as api:
-        name = "résumé 测试 ✓.txt"
-        created = api.post(
-            f"/testcycles/DEMO-R1/attachments/{quote(name)}",
-            content=b"x",
-            headers={"Content-Type": "text/plain"},
-        )
-        assert created.status_code == 201
-        jsonschema.validate(created.json(), ATTACHMENT_ITEM)
-        assert created.json()["name"] == name
-        zephyr_contract.check_response(
-            api.post("/testcycles/DEMO-R1/attachments/a%2Fb", content=b"x"), "Error", 400
-        )
-        sim.state.attachments_available = False
-        for method, path in (
-            ("GET", "/testcases/DEMO-T1/attachments"),
-            ("GET", f"/testcycles/DEMO-R1/attachments/{created.json()['id']}"),
-            ("POST", "/testexecutions/DEMO-E1/attachments/x.txt"),
-        ):
-            response = api.request(method, path, content=b"x" if method == "POST" else None)
-            assert zephyr_contract.check_response(response, "Error", 503) == UNAVAILABLE

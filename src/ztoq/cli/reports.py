@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.table import Table
+
 from ztoq.cli.attachment_tables import attachment_summary
 from ztoq.cli.console import out, source_line, status_table
 from ztoq.config import ZtoqConfig
 from ztoq.errors import InputError
 from ztoq.pipeline.reporting import report_input
 from ztoq.pipeline.source_rows import stored_source_name
-from ztoq.pipeline.status import type_status
+from ztoq.pipeline.status import ProjectStatus, project_statuses, type_status
 from ztoq.report import build_report, format_for, render, write_report
 from ztoq.report.attachments import attachment_overview
 from ztoq.store import open_store
@@ -24,6 +26,35 @@ def report_format(fmt: str | None, path: Path | None) -> str:
         return format_for(path or "report", fmt)
     except ValueError as exc:
         raise InputError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+
+
+def projects_table(projects: list[ProjectStatus], title: str = "Projects in this store") -> Table:
+    """One row per project of the store: its last run and its entities in qTest, failed, degraded, pending."""
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "Project",
+        "Last run",
+        "Status",
+        "Started (UTC)",
+        "In qTest",
+        "Failed",
+        "Degraded",
+        "Pending",
+    ):
+        table.add_column(column, justify="left" if column in ("Project", "Status") else "right")
+    for project in projects:
+        run = project.last_run
+        table.add_row(
+            project.project_key,
+            f"{run.id} ({run.command})",
+            run.status,
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            str(project.loaded),
+            str(project.failed),
+            str(project.degraded),
+            str(project.pending),
+        )
+    return table
 
 
 def write_validation_report(cfg: ZtoqConfig, fmt: str | None, path: Path | None) -> Path:
@@ -53,6 +84,7 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
             rows = type_status(repo, cfg.zephyr.project_key)
             attachments = attachment_summary(attachment_overview(repo, cfg.zephyr.project_key))
             source = stored_source_name(repo, cfg.zephyr.project_key)
+            projects = project_statuses(repo)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
             console = Console(file=handle, width=120, no_color=True)
@@ -60,6 +92,8 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
             console.print(source_line(source), markup=False)
             if attachments is not None:
                 console.print(attachments)
+            if projects:
+                console.print(projects_table(projects))
         out.print(f"Status written to {path}")
         return
     if fmt == "text":
@@ -71,6 +105,7 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
             attachments = attachment_summary(attachment_overview(repo, cfg.zephyr.project_key))
             last = repo.latest_run(cfg.zephyr.project_key)
             source = stored_source_name(repo, cfg.zephyr.project_key)
+            projects = project_statuses(repo)
         out.print(
             status_table(rows, title=f"Migration status: {cfg.zephyr.project_key} ({store.description})")
         )
@@ -86,6 +121,8 @@ def write_status_report(cfg: ZtoqConfig, fmt: str, path: Path | None, config_fil
             )
             if last.error:
                 out.print(last.error)
+        if projects:
+            out.print(projects_table(projects, title=f"Projects in {store.description}"))
         return
     kind = report_format(fmt, path)
     with open_store(cfg.database, create_if_empty=False, config_file=str(config_file)) as store:

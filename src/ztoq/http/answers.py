@@ -50,7 +50,13 @@ def decode_json(api: str, base_url: str, response: httpx.Response) -> Any:
 
 
 def error_detail(response: httpx.Response) -> str:
-    """The API's own explanation of an error, from a JSON body or a short plain-text body."""
+    """The API's own explanation of an error, from a JSON body or a short plain-text body.
+
+    JSON bodies say it under one of several names: ``{"errorCode", "message"}`` (Zephyr's and
+    qTest's errors), ``{"error": "<reason>"}`` (Zephyr Scale Cloud's 401 answers),
+    ``{"error", "error_description"}`` (OAuth), or nested as ``{"error": {"message": ...}}``.
+    A final period is dropped: the explanation goes inside a sentence.
+    """
     text = response.content[:2000].decode("utf-8", "replace")
     try:
         body = json.loads(text)
@@ -58,13 +64,26 @@ def error_detail(response: httpx.Response) -> str:
         head = text[:200].lower()
         if "<html" in head or "<!doctype" in head:
             return "an HTML page instead of an API answer"
-        return text.strip()
-    if isinstance(body, dict):
-        for key in _MESSAGE_KEYS:
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return value
+        return _clause(text)
+    return _clause(_message(body)) if isinstance(body, dict) else ""
+
+
+def _message(body: dict[str, Any], nested: bool = False) -> str:
+    for key in _MESSAGE_KEYS:
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, dict) and not nested:
+            found = _message(value, nested=True)
+            if found:
+                return found
     return ""
+
+
+def _clause(text: str) -> str:
+    """Text without surrounding space and a single final period (an ellipsis stays)."""
+    text = text.strip()
+    return text[:-1].rstrip() if text.endswith(".") and not text.endswith("..") else text
 
 
 def scrub(text: str, secret: str | None) -> str:

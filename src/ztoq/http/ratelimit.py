@@ -15,10 +15,13 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class TokenBucket:
-    """Paces requests to ``rate`` per second, allowing bursts of ``max(1, rate)``.
+    """Paces requests to ``rate`` per second, one at a time: no bursts.
 
-    A caller *reserves* its token under a lock and sleeps outside it: the bucket may go
-    negative, which queues callers in arrival order without holding the lock while waiting.
+    Quotas are counted over sliding windows (Zephyr's, Jira Data Center's, qTest's gateways), so
+    a burst on top of a steady pace earns 429s; and a caller that slept too long (the event loop
+    busy elsewhere) must not send its missed turns at once. So a token is taken only when one is
+    there, never owed: after a stall the callers resume one per ``1 / rate``, and the requests
+    sent within any second never exceed the rate (plus the one token kept).
     """
 
     def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
@@ -30,7 +33,7 @@ class TokenBucket:
             sleep: Coroutine function sleeping a number of seconds.
         """
         self.rate = max(0.0, rate)
-        self.capacity = max(1.0, self.rate)
+        self.capacity = 1.0
         self._clock = clock
         self._sleep = sleep
         self._tokens = self.capacity
@@ -49,11 +52,11 @@ class TokenBucket:
             self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
             self._updated = now
         self.rate = max(0.0, rate)
-        self.capacity = max(1.0, self.rate if capacity is None else capacity)
+        self.capacity = max(1.0, 1.0 if capacity is None else capacity)
         self._tokens = min(self._tokens, self.capacity)
 
-    def reserve(self) -> float:
-        """Take one token now; return how long the caller must wait before using it."""
+    def take(self) -> float:
+        """Take a token if one is there (return 0), else return how long until one is."""
         if self.unlimited:
             return 0.0
         now = self._clock()
@@ -61,18 +64,22 @@ class TokenBucket:
             self._updated = now
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
-        self._tokens -= 1.0
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
 
     async def acquire(self) -> float:
         """Wait for a token; return the seconds waited."""
-        if self.unlimited:
-            return 0.0
-        async with self._lock:
-            wait = self.reserve()
-        if wait > 0:
+        waited = 0.0
+        while not self.unlimited:
+            async with self._lock:
+                wait = self.take()
+            if wait <= 0:
+                break
             await self._sleep(wait)
-        return wait
+            waited += wait
+        return waited
 
 
 class PauseGate:
@@ -120,7 +127,9 @@ class QuotaLearner:
     So on a 429 the bucket's rate becomes 97% of the most requests the API accepted in any one
     second of the last ten (the quota's measure; the second just before the 429 may include a
     pause, so it would underestimate), with no bursts. While no 429 comes the rate creeps up 1%
-    every 500 successes, in case the quota is higher than measured. A rate configured by the user
+    every 500 successes, in case the quota is higher than measured, but never above a pace that
+    drew a 429 (a lone 429 at a learned pace keeps the pace; two within ten seconds lower it 3%).
+    A rate configured by the user
     is a ceiling the learner never exceeds.
     """
 
@@ -138,6 +147,7 @@ class QuotaLearner:
         self._recent: deque[float] = deque()
         self._since_limit = 0
         self.learned = False
+        self._last_limited: float | None = None
         self._advertised: tuple[str, str] | None = None
 
     def _prune(self, now: float) -> None:
@@ -205,6 +215,18 @@ class QuotaLearner:
         """
         now = self._clock()
         self._prune(now)
+        again = self._last_limited is not None and now - self._last_limited < self.MEMORY
+        self._last_limited = now
+        if self.learned and not self.bucket.unlimited:
+            # Limited at a pace it chose. A lone 429 is jitter in when requests arrive (each
+            # costs a Retry-After pause of every worker, far more than a percent of pace
+            # earns): never probe above this pace again. Another one soon after: the pace is
+            # too high, 3% lower.
+            rate = max(0.1, self.bucket.rate * (self.MARGIN if again else 1.0))
+            self.ceiling = min(self.ceiling, rate) if self.ceiling > 0 else rate
+            self.bucket.set_rate(rate, capacity=1.0)
+            self._since_limit = 0
+            return self.bucket.rate
         measured = self.busiest_second()
         if measured < 2:
             return self.bucket.rate

@@ -21,10 +21,11 @@ object (in a delta sync, only those of the objects that changed), downloaded to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ztoq.pipeline.context import PhaseContext
-from ztoq.pipeline.extract_attachments import extract_attachments
+from ztoq.pipeline.extract_attachments import extract_attachments, extract_inline_images
 from ztoq.pipeline.extract_listing import Listing, extract_listing
 from ztoq.pipeline.extract_sync import FULL, Sync, begin_sync, finish_sync
 from ztoq.pipeline.source_rows import claim_source
@@ -92,8 +93,22 @@ async def extract_target_settings(ctx: PhaseContext) -> None:
         repo.upsert_source(ctx.project_key, items, run_id=ctx.run_id)
 
 
-async def run_extract(ctx: PhaseContext) -> None:
-    """The extract phase: one sync, resumed when an earlier run left it unfinished."""
+#: What :func:`run_extract` tells as it goes (:mod:`ztoq.pipeline.overlap` starts loading then).
+TEST_CASES_STORED = "test_cases_stored"
+"""The reference data, the test cases with their parts and their embedded images are stored."""
+EXECUTIONS_STORED = "executions_stored"
+"""Also the plans, cycles and executions, their embedded images and the executions' file lists."""
+
+
+async def run_extract(ctx: PhaseContext, reached: Callable[[str], None] | None = None) -> None:
+    """The extract phase: one sync, resumed when an earlier run left it unfinished.
+
+    Args:
+        ctx: the phase context.
+        reached: called with :data:`TEST_CASES_STORED`, then :data:`EXECUTIONS_STORED`, as
+            extract gets there (the rest of the attachments are listed and downloaded after).
+    """
+    tell = reached or (lambda _milestone: None)
     await extract_project(ctx)
     await extract_target_settings(ctx)
     with ctx.session() as repo:
@@ -107,8 +122,12 @@ async def run_extract(ctx: PhaseContext) -> None:
     ctx.check_cancelled()
     await extract_test_cases(ctx, sync, written)
     ctx.check_cancelled()
+    # What test cases embed is planned with them: downloaded before anything else is read.
+    await extract_inline_images(ctx)
+    tell(TEST_CASES_STORED)
     await extract_executions(ctx, sync, written)
     ctx.check_cancelled()
-    await extract_attachments(ctx, changed=written)
+    await extract_inline_images(ctx)
+    await extract_attachments(ctx, changed=written, executions_listed=lambda: tell(EXECUTIONS_STORED))
     with ctx.session() as repo:
         finish_sync(repo, ctx.project_key, sync, run_id=ctx.run_id, now=datetime.now(UTC))

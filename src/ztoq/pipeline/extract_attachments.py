@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -71,10 +71,9 @@ class Listing:
 
 
 async def _list_all(
-    ctx: PhaseContext, reader: AttachmentReader, owners: Sequence[AttachmentOwner]
-) -> Listing:
-    """List every owner's attachments into the store, in batches."""
-    result = Listing()
+    ctx: PhaseContext, reader: AttachmentReader, owners: Sequence[AttachmentOwner], result: Listing
+) -> None:
+    """List every owner's attachments into the store, in batches (``result`` counts what was found)."""
     pending: list[ListedAttachment] = []
     size = ctx.config.performance.batch_size
 
@@ -84,7 +83,7 @@ async def _list_all(
                 repo.upsert_attachments(ctx.project_key, pending, run_id=ctx.run_id)
             pending.clear()
 
-    ctx.reporter.start(PHASE, "attachment_lists", total=len(owners))
+    ctx.reporter.add_to_total(PHASE, "attachment_lists", len(owners))
 
     async def fetch(owner: AttachmentOwner) -> None:
         if result.unavailable is not None:
@@ -110,8 +109,6 @@ async def _list_all(
         await run_bounded(owners, fetch, ctx.config.performance.max_workers, ctx)
     finally:
         flush()
-    ctx.reporter.finish(PHASE, "attachment_lists")
-    return result
 
 
 async def _download_one(
@@ -182,7 +179,7 @@ async def download_attachments(ctx: PhaseContext, reader: AttachmentReader) -> N
             for row in repo.iter_attachments(ctx.project_key)
             if row.state != "cached" or row.sha256 is None or not cache.has(row.sha256)
         ]
-    ctx.reporter.start(PHASE, "attachment_files", total=len(work))
+    ctx.reporter.add_to_total(PHASE, "attachment_files", len(work))
 
     async def fetch(row: AttachmentFile) -> None:
         await _download_one(ctx, reader, cache, row)
@@ -191,30 +188,65 @@ async def download_attachments(ctx: PhaseContext, reader: AttachmentReader) -> N
     ctx.reporter.finish(PHASE, "attachment_files")
 
 
-async def extract_attachments(ctx: PhaseContext, changed: set[EntityKey] | None = None) -> None:
-    """Every attachment of the stored objects, listed and downloaded (``migration.include_attachments``).
-
-    Args:
-        ctx: the phase context.
-        changed: list only the attachments of these objects (new or changed in a delta sync);
-            None lists every object's and marks what was not seen as deleted.
-    """
+async def extract_inline_images(ctx: PhaseContext) -> None:
+    """The images embedded in the rich text stored so far, listed and downloaded (no list requests:
+    their addresses are in the text). Transform rewrites the references to the downloaded ones."""
     if not ctx.config.migration.include_attachments:
         return
     reader = ctx.source().attachments
     if reader is None:
         return
     with ctx.session() as repo:
+        inline = list(reader.inline_images(StoreRows(repo, ctx.project_key)))
+        repo.upsert_attachments(ctx.project_key, inline, run_id=ctx.run_id)
+    if inline:
+        await download_attachments(ctx, reader)
+
+
+#: Owners whose attachments are listed first: the test log loader needs to know which of its logs
+#: have files on their steps (:func:`ztoq.pipeline.load_attachments.step_log_owners`).
+EXECUTION_OWNERS = frozenset({"test_execution", "execution_step"})
+
+
+async def extract_attachments(
+    ctx: PhaseContext,
+    changed: set[EntityKey] | None = None,
+    executions_listed: Callable[[], None] | None = None,
+) -> None:
+    """Every attachment of the stored objects, listed and downloaded (``migration.include_attachments``).
+
+    Args:
+        ctx: the phase context.
+        changed: list only the attachments of these objects (new or changed in a delta sync);
+            None lists every object's and marks what was not seen as deleted.
+        executions_listed: called once the executions' and their steps' attachments are listed
+            (they are listed first), or when there is nothing to list.
+    """
+    done = executions_listed or (lambda: None)
+    if not ctx.config.migration.include_attachments:
+        done()
+        return
+    reader = ctx.source().attachments
+    if reader is None:
+        done()
+        return
+    with ctx.session() as repo:
         owners = list(reader.owners(StoreRows(repo, ctx.project_key)))
         if changed is not None:
             owners = [owner for owner in owners if owner_row(owner) in changed]
-        inline = list(reader.inline_images(StoreRows(repo, ctx.project_key)))
-        repo.upsert_attachments(ctx.project_key, inline, run_id=ctx.run_id)
     if changed is not None and not owners:
         # Nothing changed that can carry files: nothing to ask (the stored status stays).
+        done()
         await download_attachments(ctx, reader)
         return
-    listing = await _list_all(ctx, reader, owners)
+    listing = Listing()
+    first = [owner for owner in owners if owner.owner_type in EXECUTION_OWNERS]
+    await _list_all(ctx, reader, first, listing)
+    done()
+    await _list_all(
+        ctx, reader, [owner for owner in owners if owner.owner_type not in EXECUTION_OWNERS], listing
+    )
+    ctx.reporter.finish(PHASE, "attachment_lists")
     reason = listing.unavailable
     status = {"available": reason is None, "reason": reason, "owners": len(owners)}
     with ctx.session() as repo:

@@ -6,7 +6,10 @@ migration between any two durable steps — for instance between a create reques
 recording of that answer (``load.after_create``) — and prove that the next run ends in exactly
 the state of one uninterrupted run. Unset (always, outside those tests), it costs one lookup.
 
-Points: ``extract.batch`` (a batch of Zephyr records stored), ``transform.batch`` (a batch of
+Points: ``extract.batch`` (a batch of Zephyr records stored), ``extract.checkpoint.<type>`` (a
+listing's page stored with its checkpoint), ``extract.attachment_downloaded`` (a file in the cache,
+not recorded), ``overlap.extract_done`` (extract finished while load had begun: transform is about
+to plan the rest), ``transform.batch`` (a batch of
 plans stored), ``load.after_intent`` (intent recorded, request not sent), ``load.after_create``
 (create answered, not recorded), ``load.before_approve`` (test case created, not approved),
 ``load.after_record`` (created and recorded), ``validate.read`` (qTest partly read back), and

@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from ztoq.entities import BY_NAME, ENTITY_TYPES, LOAD_ORDER
 from ztoq.errors import FatalApiError, PayloadTooLarge, RetriableApiError
 from ztoq.mapping.steps import find_step_refs
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_attachments import step_log_owners
+from ztoq.pipeline.load_attachments import listed_step_log_owners, step_log_owners
 from ztoq.pipeline.load_decision import LoadAction, decide_load, matches_plan, parent_of, placement_of
 from ztoq.pipeline.load_listings import IndexedListings, Listings, LiveListings
 from ztoq.pipeline.load_results import PHASE, LoadResults
-from ztoq.pipeline.load_types import EntityLoader, Loaded, LoaderInputs
+from ztoq.pipeline.load_types import EntityLoader, KnownIds, Loaded, LoaderInputs
 from ztoq.pipeline.loaders import attachment_places, build_loaders
 from ztoq.pipeline.target import load_target_fields, source_key_field_ids
 from ztoq.plan import PlannedEntity, decode_planned, parse_ref
@@ -59,6 +59,11 @@ class Loader:
         #: (qTest kind, id) of every container this run created: nothing else is under them.
         self.fresh: set[tuple[str, int]] = set()
         self.results = LoadResults(ctx)
+        #: The step ids and step log ids learned from qTest's answers (test case and test log
+        #: loaders keep them; the attachment loader uses them), over every :meth:`run`.
+        self.known_steps = (KnownIds(), KnownIds())
+        #: How many entities were sent per type, over every :meth:`run` of this loader.
+        self.sent: dict[str, int] = {}
         self._index: IndexedListings | None = None
 
     def refresh_ids(self) -> None:
@@ -99,11 +104,12 @@ class Loader:
                 return
             after = (batch[-1].planned.sort_key, batch[-1].planned.source_key)
 
-    async def run(self) -> dict[str, int]:
-        """Load every type, level by level, batch by batch; returns how many entities were sent per type."""
+    async def run(self, types: Collection[str] | None = None) -> dict[str, int]:
+        """Load every type (of ``types``), level by level, batch by batch; returns how many entities
+        were sent per type (also added to :attr:`sent`, over every call)."""
         sent: dict[str, int] = {}
         for entity_type in LOAD_ORDER:
-            if not self.ctx.migrates(entity_type):
+            if (types is not None and entity_type not in types) or not self.ctx.migrates(entity_type):
                 continue
             loader = self.loaders[entity_type]
             with self.ctx.session() as repo:
@@ -116,14 +122,19 @@ class Loader:
                     sent[entity_type] += len(batch)
                     await self.load_batch(loader, batch)
             self.ctx.reporter.finish(PHASE, entity_type)
+            self.sent[entity_type] = self.sent.get(entity_type, 0) + sent[entity_type]
             if self._index is not None:
                 self._index.forget()
+        return sent
+
+    def summarize(self) -> None:
+        """Say how many listings adoption took, or that nothing needed sending (after the last run)."""
         if self._index is not None:
             self.ctx.reporter.message(
                 f"load: looked for entities qTest already holds with {self._index.listed} listing(s) "
                 "(adopt before create)."
             )
-        if not any(sent.values()):
+        if not any(self.sent.values()):
             with self.ctx.session() as repo:
                 counts = repo.state_counts(self.ctx.project_key)
             present = sum(
@@ -132,7 +143,6 @@ class Loader:
             self.ctx.reporter.message(
                 f"load: nothing to send; all {present} planned entities are already in qTest, unchanged."
             )
-        return sent
 
     async def load_batch(self, loader: EntityLoader, batch: list[LoadWork]) -> None:
         """Load one batch: settle what needs no create, record every intent in one commit, create
@@ -363,16 +373,19 @@ def decoded_plan(planned: PlannedRecord) -> PlannedEntity:
     return decode_planned(planned.entity_type, planned.source_key, planned.payload, level=planned.level)
 
 
-async def run_load(ctx: PhaseContext) -> dict[str, int]:
-    """The load phase; returns how many entities were sent per type."""
+def prepared_loader(ctx: PhaseContext, loader: Loader | None = None) -> Loader:
+    """A loader (``loader``, or a new one) with every type's loader built from what is planned now."""
     attachments = ctx.migrates("attachment")
     with ctx.session() as repo:
         fields = load_target_fields(repo, ctx.project_key)
         places = attachment_places(repo, ctx.project_key)
         owners = (
-            step_log_owners(repo.iter_planned(ctx.project_key, "attachment")) if attachments else frozenset()
+            step_log_owners(repo.iter_planned(ctx.project_key, "attachment"))
+            | listed_step_log_owners(repo, ctx.project_key)
+            if attachments
+            else frozenset()
         )
-    loader = Loader(ctx, {})
+    loader = loader or Loader(ctx, {})
     inputs = LoaderInputs(
         key_fields=source_key_field_ids(fields, ctx.config.qtest.source_key_field),
         case_ids=loader.ids["test_case"],
@@ -380,8 +393,32 @@ async def run_load(ctx: PhaseContext) -> dict[str, int]:
         attachment_places=places,
         step_log_owners=owners,
     )
+    # The step ids learned so far (from create and approve answers) are kept: never asked again.
+    inputs.case_steps, inputs.step_logs = loader.known_steps
     loader.loaders = build_loaders(inputs)
-    sent = await loader.run()
+    return loader
+
+
+async def run_load(
+    ctx: PhaseContext,
+    types: Collection[str] | None = None,
+    *,
+    loader: Loader | None = None,
+    last: bool = True,
+) -> dict[str, int]:
+    """The load phase (of ``types`` only, when given); returns how many entities were sent per type.
+
+    Args:
+        ctx: the phase context.
+        types: the entity types to load, in load order (default: all).
+        loader: the loader of an earlier part of the same phase (it knows what this run created).
+        last: this is the phase's last part: deletions are propagated and the summary said.
+    """
+    loader = prepared_loader(ctx, loader)
+    sent = await loader.run(types)
+    if not last:
+        return sent
+    loader.summarize()
     if ctx.config.migration.propagate_deletions:
         from ztoq.pipeline.deletions import propagate_deletions
 

@@ -35,7 +35,7 @@ from ztoq.pipeline.load_types import (
 from ztoq.plan import PlannedEntity, parse_ref
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Attachment
-from ztoq.store import FileCache, PlannedRecord
+from ztoq.store import FileCache, PlannedRecord, Repository
 
 #: Bytes read from the cache per piece of an upload (memory per upload in flight stays this small).
 UPLOAD_CHUNK = 256 * 1024
@@ -68,6 +68,14 @@ def step_log_owners(planned: Iterable[PlannedRecord]) -> frozenset[str]:
             if target is not None and target[0] == "test_log":
                 owners.add(target[1])
     return frozenset(owners)
+
+
+def listed_step_log_owners(repo: Repository, project_key: str) -> frozenset[str]:
+    """The Zephyr keys of the executions extract found files on the steps of (before transform
+    plans those files: when test logs load while the other attachments are still being listed)."""
+    return frozenset(
+        row.owner_key for row in repo.iter_attachments(project_key) if row.owner_type == "execution_step"
+    )
 
 
 class AttachmentLoader:

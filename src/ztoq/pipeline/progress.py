@@ -84,6 +84,17 @@ class ProgressReporter:
             self.tasks[(phase, entity_type)] = TaskCounts(phase, entity_type, total)
         self._render_start(self.tasks[(phase, entity_type)])
 
+    def add_to_total(self, phase: str, entity_type: str, more: int) -> None:
+        """Count ``more`` items to do in ``entity_type`` of ``phase`` (begun if it was not)."""
+        key = (phase, entity_type)
+        if key not in self.tasks:
+            self.start(phase, entity_type, total=more)
+            return
+        task = self.tasks[key]
+        with self._lock:
+            task.total = (task.total or 0) + more
+        self._render_update(task, force=True)
+
     def set_total(self, phase: str, entity_type: str, total: int) -> None:
         """Set the expected total once it is known."""
         task = self._task(phase, entity_type)

@@ -145,7 +145,10 @@ def run_rollback(
     if "load" in wanted:
         config.require_target()
     reporter = reporter or QuietProgress()
-    with open_store(config.database, create_if_empty=False) as store, store.acquire_lock():
+    with (
+        open_store(config.database, create_if_empty=False) as store,
+        store.acquire_lock(project=config.zephyr.project_key),
+    ):
         with store.session() as repo:
             repo.interrupt_abandoned_runs(config.zephyr.project_key)
             run_id = repo.start_run(config.zephyr.project_key, "workflow rollback", wanted)

@@ -12,7 +12,7 @@ from ztoq.entities import ENTITY_TYPES, LOAD_ORDER
 from ztoq.pipeline.source_rows import StoreRows, stored_reader
 from ztoq.sources.base import RecordReader
 from ztoq.sources.records import FolderKind
-from ztoq.store import TARGET_STATES, Repository
+from ztoq.store import TARGET_STATES, Repository, RunRecord
 
 
 @dataclass
@@ -93,3 +93,39 @@ def type_status(repo: Repository, project_key: str, reader: RecordReader | None 
         row.pending = max(0, row.planned - row.loaded - row.failed - by_state.get("skipped", 0))
         rows.append(row)
     return rows
+
+
+@dataclass
+class ProjectStatus:
+    """Where one project of a store stands: its last run and its totals over every entity type."""
+
+    project_key: str
+    last_run: RunRecord
+    planned: int = 0
+    loaded: int = 0
+    failed: int = 0
+    degraded: int = 0
+    pending: int = 0
+
+
+def project_statuses(repo: Repository) -> list[ProjectStatus]:
+    """One line per project the store holds (every project with a recorded run), by project key.
+
+    Several ``ztoq migrate run`` processes may share one store, each on its own project; this is
+    the portfolio view ``ztoq migrate status`` prints under the configured project's table.
+    """
+    projects: list[ProjectStatus] = []
+    for run in repo.last_run_per_project():
+        rows = type_status(repo, run.project_key)
+        projects.append(
+            ProjectStatus(
+                run.project_key,
+                run,
+                planned=sum(r.planned for r in rows),
+                loaded=sum(r.loaded for r in rows),
+                failed=sum(r.failed for r in rows),
+                degraded=sum(r.degraded for r in rows),
+                pending=sum(r.pending for r in rows),
+            )
+        )
+    return projects

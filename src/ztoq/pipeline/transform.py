@@ -15,7 +15,7 @@ keys and ids of plans and cycles, the call graph, a bit per execution, 8 bytes p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 
 from ztoq.entities import LOAD_ORDER
 from ztoq.errors import ConfigError
@@ -56,7 +56,12 @@ PLANNERS: dict[str, Callable[[Planning], Iterator[list[PlannedEntity]]]] = {
 }
 
 #: The stored source type each planned type is counted from, for progress (about as many).
-_EXPECTED_FROM = {"test_case": "test_case", "release": "test_plan", "test_cycle": "test_cycle"}
+_EXPECTED_FROM = {
+    "test_case": "test_case",
+    "release": "test_plan",
+    "test_cycle": "test_cycle",
+    "test_log": "test_execution",
+}
 
 
 def execution_hashes(repo: Repository, project_key: str, keys: Iterable[str]) -> dict[str, str]:
@@ -106,7 +111,7 @@ class StoredPlans:
 
 
 def plan_batches(planning: Planning, entity_type: str) -> Iterator[list[PlannedEntity]]:
-    """The plans of one type a batch at a time, inline images replaced, owners noted for attachments."""
+    """The plans of one type a batch at a time, their inline images replaced."""
     owner_type = OWNER_OF.get(entity_type)
     for batch in PLANNERS[entity_type](planning):
         if owner_type is not None:
@@ -114,16 +119,19 @@ def plan_batches(planning: Planning, entity_type: str) -> Iterator[list[PlannedE
                 rewrite_planned_images(
                     planned, planning.inline_images.get((owner_type, planned.source_key), {})
                 )
-        if entity_type in ("release", "test_cycle"):  # test cases and logs are read back by key
-            planning.owners.add(batch)
         yield batch
 
 
-def plan_types(ctx: PhaseContext, repo: Repository, planning: Planning) -> dict[str, int]:
-    """Plan and store every type in load order; returns the number of planned entities per type."""
+def plan_types(
+    ctx: PhaseContext, repo: Repository, planning: Planning, types: Collection[str] | None = None
+) -> dict[str, int]:
+    """Plan and store every type (of ``types``) in load order; returns the number of planned entities
+    per type."""
     counts = planning.source_counts
     planned: dict[str, int] = {}
     for entity_type in LOAD_ORDER:
+        if types is not None and entity_type not in types:
+            continue
         if not ctx.migrates(entity_type):
             continue  # what earlier runs planned stays as it was (not "deleted in Zephyr")
         source = _EXPECTED_FROM.get(entity_type)
@@ -143,8 +151,9 @@ def plan_types(ctx: PhaseContext, repo: Repository, planning: Planning) -> dict[
     return planned
 
 
-def run_transform(ctx: PhaseContext) -> dict[str, int]:
-    """The transform phase; returns the number of planned entities per type."""
+def run_transform(ctx: PhaseContext, types: Collection[str] | None = None) -> dict[str, int]:
+    """The transform phase (of ``types`` only, in load order, when given: a type's planner may use
+    what the planners of earlier types stored); returns the number of planned entities per type."""
     with ctx.session() as repo:
         if not repo.get_source(ctx.project_key, "project", ctx.project_key):
             raise ConfigError(
@@ -162,4 +171,4 @@ def run_transform(ctx: PhaseContext) -> dict[str, int]:
             attachment_limit=attachment_limit(repo, ctx.project_key, ctx.config.qtest.max_attachment_mb),
             source_counts=repo.source_counts(ctx.project_key),
         )
-        return plan_types(ctx, repo, planning)
+        return plan_types(ctx, repo, planning, types)

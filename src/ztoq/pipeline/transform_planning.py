@@ -83,8 +83,6 @@ class Planning:
         attachments: the attachment listing, or None when attachments are not migrated.
         attachment_limit: the largest attachment to send, in bytes.
         source_counts: how many rows of each type are stored (progress, grouping passes).
-        owners: the planned releases and the releases of the planned test cycles (attachments
-            land there); test cases and test logs are read back per batch.
         failed_runs: keys of the test runs that cannot be created (their logs are skipped).
     """
 
@@ -96,7 +94,6 @@ class Planning:
     attachments: AttachmentListing | None = None
     attachment_limit: int = 0
     source_counts: Mapping[str, int] = field(default_factory=dict)
-    owners: AttachmentOwners = field(default_factory=AttachmentOwners)
     failed_runs: set[str] = field(default_factory=set)
 
     @property

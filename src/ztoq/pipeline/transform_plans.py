@@ -24,7 +24,7 @@ from ztoq.mapping import (
     plan_test_case,
     plan_test_cycle,
 )
-from ztoq.mapping.attachments import plan_attachment
+from ztoq.mapping.attachments import AttachmentOwners, plan_attachment
 from ztoq.mapping.cycles import plan_adhoc_cycle
 from ztoq.mapping.executions import drop_log_of_failed_run, plan_group_run, plan_test_log
 from ztoq.mapping.run_groups import run_of
@@ -111,18 +111,22 @@ def plan_log_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
             yield logs
 
 
-#: Attachment owner kinds placed on a planned test case, and on a planned test log.
-_ON_TEST_CASES = ("test_case", "test_step")
-_ON_TEST_LOGS = ("test_execution", "execution_step")
+#: The planned type each attachment owner kind lands on (read by key, a batch at a time).
+_PLANNED_OWNER = (
+    ("test_case", ("test_case", "test_step")),
+    ("release", ("test_plan",)),
+    ("test_cycle", ("test_cycle",)),
+    ("test_log", ("test_execution", "execution_step")),
+)
 
 
 def plan_attachment_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
-    """Every attachment listed, placed on what its owner was planned as (test cases and logs read by key)."""
+    """Every attachment listed, placed on what its owner was planned as (read by key per batch)."""
     if planning.attachments is None:
         return
     for batch in planning.attachments.batches():
-        owners = replace(planning.owners, test_case_steps={}, logs={})
-        for entity_type, kinds in (("test_case", _ON_TEST_CASES), ("test_log", _ON_TEST_LOGS)):
+        owners = AttachmentOwners()
+        for entity_type, kinds in _PLANNED_OWNER:
             keys = sorted({a.owner_key for a in batch if a.owner_type in kinds})
             if keys:
                 owners.add(planning.plans.planned(entity_type, keys).values())

@@ -3,7 +3,7 @@
 Typical use::
 
     store = open_store(config.database)
-    with store.acquire_lock():
+    with store.acquire_lock(project="PROJ"):
         with store.session() as repo:
             run_id = repo.start_run("PROJ", "migrate", ["extract"])
 """

@@ -10,7 +10,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from ztoq.errors import StoreError
-from ztoq.store.lock import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LOCK_NAME, DEFAULT_STALE_AFTER, StoreLock
+from ztoq.store.lock import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_LOCK_NAME,
+    DEFAULT_STALE_AFTER,
+    StoreLock,
+    project_lock_name,
+)
 from ztoq.store.repo_base import AutoAnalyze, error_reason
 from ztoq.store.repository import Repository
 
@@ -58,10 +64,20 @@ class Store:
         name: str = DEFAULT_LOCK_NAME,
         owner: str | None = None,
         *,
+        project: str | None = None,
         stale_after: float = DEFAULT_STALE_AFTER,
     ) -> StoreLock:
-        """A lock object, not yet acquired (see ``acquire_lock`` for the usual form)."""
-        return StoreLock(self.engine, name, owner, stale_after=stale_after, description=self.description)
+        """A lock object, not yet acquired (see ``acquire_lock`` for the usual form).
+
+        ``project`` (a Zephyr project key) makes it that project's lock, named by
+        :func:`~ztoq.store.lock.project_lock_name` instead of ``name``.
+        """
+        scope = "this migration database"
+        if project is not None:
+            name, scope = project_lock_name(project), f"project {project} of this migration database"
+        return StoreLock(
+            self.engine, name, owner, stale_after=stale_after, description=self.description, scope=scope
+        )
 
     @contextlib.contextmanager
     def acquire_lock(
@@ -69,21 +85,26 @@ class Store:
         name: str = DEFAULT_LOCK_NAME,
         owner: str | None = None,
         *,
+        project: str | None = None,
         stale_after: float = DEFAULT_STALE_AFTER,
         heartbeat_interval: float | None = DEFAULT_HEARTBEAT_INTERVAL,
     ) -> Iterator[StoreLock]:
-        """Hold the store lock for the block, with a background heartbeat.
+        """Hold a lock of the store for the block, with a background heartbeat.
+
+        Runs take their project's lock (``project=``), so processes working on different
+        projects share a store while a second one on the same project is refused.
 
         Args:
-            name: The lock name (one per store by default).
+            name: The lock name, when ``project`` is not given.
             owner: ``host:pid:token`` (default: this process, a fresh token).
+            project: Take the lock of this Zephyr project key instead of ``name``.
             stale_after: Seconds without heartbeat after which another process may take the lock over.
             heartbeat_interval: Seconds between heartbeats; None for no heartbeat thread.
 
         Raises:
             StoreLocked: Another live ztoq process holds the lock.
         """
-        held = self.lock(name, owner, stale_after=stale_after)
+        held = self.lock(name, owner, project=project, stale_after=stale_after)
         held.acquire()
         try:
             if heartbeat_interval:

@@ -3,7 +3,8 @@
 A file lives at ``root/<sha[:2]>/<sha>``, named by the SHA-256 of its bytes, so a file attached to
 several entities is stored once. Downloads stream into a temporary file under ``root/.partial/``
 and are renamed into place only when complete: a process killed mid-download never leaves a
-truncated file under a hash name, only a temporary file that ``sweep_partial()`` removes. Memory
+truncated file under a hash name, only a temporary file that ``sweep_partial()`` removes (without
+touching the live downloads of another process sharing the cache). Memory
 use does not depend on file sizes; every read and write goes by chunks.
 
 Typical use::
@@ -24,6 +25,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +35,11 @@ from typing import IO
 CHUNK_SIZE = 1 << 20
 #: Where unfinished downloads are written (inside the cache root, so the final rename is atomic).
 PARTIAL_DIR = ".partial"
+#: Temporary files are named ``download-<pid>-...``: a sweep knows its own process's leftovers.
+_PARTIAL_PREFIX = "download-"
+#: A live download writes at least once per network timeout; a temporary file untouched for this
+#: long belongs to a process that died.
+PARTIAL_STALE_SECONDS = 600.0
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -108,18 +115,24 @@ class FileCache:
             path = path.parent
         return shutil.disk_usage(path).free
 
-    def sweep_partial(self) -> int:
+    def sweep_partial(self, *, stale_after: float = PARTIAL_STALE_SECONDS) -> int:
         """Remove what killed downloads left behind; returns how many files.
 
-        Call it only while no download into this cache is running (under the store lock, before
-        the download starts): it removes every temporary file, including those of live writers.
+        Call it before this process starts downloading: it removes every temporary file of this
+        process, and those of other processes not written to for ``stale_after`` seconds. Processes
+        migrating other projects may share the cache, and their live downloads are kept.
         """
         removed = 0
+        mine = f"{_PARTIAL_PREFIX}{os.getpid()}-"
+        oldest = time.time() - stale_after
         with contextlib.suppress(FileNotFoundError):
             for leftover in (self.root / PARTIAL_DIR).iterdir():
-                if leftover.is_file():
-                    leftover.unlink(missing_ok=True)
-                    removed += 1
+                with contextlib.suppress(FileNotFoundError):
+                    if leftover.is_file() and (
+                        leftover.name.startswith(mine) or leftover.stat().st_mtime < oldest
+                    ):
+                        leftover.unlink()
+                        removed += 1
         return removed
 
 
@@ -206,7 +219,8 @@ class CacheWriter:
         if self._file is None:
             partial = self._cache.root / PARTIAL_DIR
             partial.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix="download-", suffix=".part", dir=partial)
+            prefix = f"{_PARTIAL_PREFIX}{os.getpid()}-"
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=partial)
             self._temp = Path(name)
             self._file = os.fdopen(fd, "wb")
         return self._file

@@ -1,4 +1,8 @@
-"""One ztoq process per store: a named lock row with a heartbeat.
+"""One ztoq process per project of a store: a named lock row with a heartbeat.
+
+Runs and rollbacks take the lock of their project (:func:`project_lock_name`), so several
+processes can share one store, each on its own project, while a second process on the same
+project is refused. Every table but ``locks`` is scoped by project, so nothing else is shared.
 
 The lock is a row in ``locks`` taken with an INSERT that does nothing on conflict, and taken over
 with a conditional UPDATE (same owner as read, still stale), each in one short transaction. That
@@ -9,6 +13,7 @@ owner process is gone from this very host, is taken over.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -32,6 +37,21 @@ log = logging.getLogger(__name__)
 DEFAULT_LOCK_NAME = "migration"
 DEFAULT_STALE_AFTER = 60.0
 DEFAULT_HEARTBEAT_INTERVAL = 15.0
+#: The length of ``locks.name``.
+MAX_LOCK_NAME = 64
+_PROJECT_PREFIX = "project:"
+
+
+def project_lock_name(project_key: str) -> str:
+    """The lock name of one project of a store: ``project:<key>``.
+
+    A key too long for the column is named by its SHA-256 instead (still one name per key).
+    """
+    name = f"{_PROJECT_PREFIX}{project_key}"
+    if len(name) <= MAX_LOCK_NAME:
+        return name
+    digest = hashlib.sha256(project_key.encode("utf-8")).hexdigest()
+    return f"{_PROJECT_PREFIX}sha256:{digest[: MAX_LOCK_NAME - len(_PROJECT_PREFIX) - 7]}"
 
 
 @dataclass(frozen=True)
@@ -86,9 +106,12 @@ class StoreLock:
         *,
         stale_after: float = DEFAULT_STALE_AFTER,
         description: str = "",
+        scope: str = "this migration database",
     ) -> None:
         self.engine = engine
         self.name = name
+        #: What the lock guards, as messages name it ("project PROJ of this migration database").
+        self.scope = scope
         self.owner = owner or str(LockOwner.current())
         self.stale_after = stale_after
         self.description = description
@@ -114,7 +137,7 @@ class StoreLock:
                 f"Could not take the lock on the migration database at {self.description}: "
                 f"{error_reason(exc)}; run again once the database is reachable."
             ) from exc
-        raise StoreLocked(f"Could not take the lock {self.name!r} on the migration database; run again.")
+        raise StoreLocked(f"Could not take the lock {self.name!r} on {self.scope}; run again.")
 
     def _try_acquire(self) -> bool:
         now = utcnow()
@@ -149,7 +172,7 @@ class StoreLock:
         wait = max(1, math.ceil(self.stale_after - (now - heartbeat_at).total_seconds()))
         who = f"host {holder.host}, pid {holder.pid}" if holder else f"owner {owner}"
         raise StoreLocked(
-            f"Another ztoq process ({who}) is running on this migration database since "
+            f"Another ztoq process ({who}) is running on {self.scope} since "
             f"{_when(acquired_at)}; wait for it or, if it died, run again in {wait} seconds."
         )
 

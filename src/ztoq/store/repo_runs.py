@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 
 from ztoq import __version__
 from ztoq.store.records import PhaseRunRecord, RunRecord, RunStatus
@@ -75,6 +75,12 @@ class RunQueries(RepoBase):
         query = select(*runs.c).order_by(runs.c.id.desc()).limit(limit)
         if project_key is not None:
             query = query.where(runs.c.project_key == project_key)
+        return [_run(row) for row in self._session.execute(query)]
+
+    def last_run_per_project(self) -> list[RunRecord]:
+        """The most recent run of every project the store holds, by project key."""
+        latest = select(func.max(runs.c.id)).group_by(runs.c.project_key).scalar_subquery()
+        query = select(*runs.c).where(runs.c.id.in_(latest)).order_by(runs.c.project_key)
         return [_run(row) for row in self._session.execute(query)]
 
     def latest_run(self, project_key: str, *, command: str | None = None) -> RunRecord | None:

@@ -39,11 +39,11 @@ def test_token_bucket_paces_sequential_requests(session_for: SessionFor, vclock:
             await session.get_json(f"/r{i}")
 
     vclock.run(main())
-    # A burst of two, then one every half second.
-    assert [t for _, t in times] == [0.0, 0.0, 0.5, 1.0, 1.5, 2.0]
+    # No burst (a sliding-window quota would refuse it): one every half second.
+    assert [t for _, t in times] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
     snap = session.snapshot()
-    assert snap["throttle_waits"] == 4
-    assert snap["throttle_wait_seconds"] == pytest.approx(4 * 0.5)
+    assert snap["throttle_waits"] == 5
+    assert snap["throttle_wait_seconds"] == pytest.approx(5 * 0.5)
 
 
 def test_token_bucket_paces_concurrent_workers(session_for: SessionFor, vclock: Any) -> None:
@@ -60,7 +60,26 @@ def test_token_bucket_paces_concurrent_workers(session_for: SessionFor, vclock: 
 def test_fractional_rate_has_a_burst_of_one(vclock: Any) -> None:
     bucket = TokenBucket(0.5, clock=vclock.time, sleep=vclock.sleep)
     assert bucket.capacity == 1
-    assert [bucket.reserve() for _ in range(3)] == [0.0, 2.0, 4.0]
+    assert [bucket.take() for _ in range(3)] == [0.0, 2.0, 2.0], "a token is never owed"
+
+
+def test_callers_that_slept_too_long_resume_one_per_interval(vclock: Any) -> None:
+    # The event loop was busy for 3 s while four callers waited: they must not all send at once.
+    bucket = TokenBucket(2, clock=vclock.time, sleep=vclock.sleep)
+    sent: list[float] = []
+
+    async def caller() -> None:
+        await bucket.acquire()
+        sent.append(vclock.now)
+
+    async def main() -> None:
+        await bucket.acquire()
+        vclock.now += 3.0  # a stall: nobody ran meanwhile
+        await asyncio.gather(*(caller() for _ in range(4)))
+
+    vclock.run(main())
+    assert sent[0] == pytest.approx(3.0)
+    assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([0.5, 0.5, 0.5])
 
 
 def test_unlimited_rate_never_waits(session_for: SessionFor, vclock: Any) -> None:
@@ -352,3 +371,29 @@ def test_the_session_reads_the_stated_quota_from_answers(session_for: SessionFor
     assert session.snapshot()["paced_requests_per_second"] == pytest.approx(2 * QuotaLearner.MARGIN)
     gaps = [b - a for (_, a), (_, b) in itertools.pairwise(times[1:])]
     assert all(gap == pytest.approx(1 / (2 * QuotaLearner.MARGIN)) for gap in gaps)
+
+
+def test_quota_learner_never_probes_back_up_to_a_pace_that_drew_a_429() -> None:
+    clock = _Clock()
+    bucket = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(bucket, clock=clock)
+    for i in range(50):
+        clock.now = i * 0.02
+        learner.success()
+    first = learner.limited()  # learned: 97% of 50
+    for i in range(5000):  # a long quiet stretch: the learner probes upwards
+        clock.now = 10 + i * 0.03
+        learner.success()
+    probed = bucket.rate
+    assert probed > first
+    learner.limited()  # a lone 429 at the probed pace: keep it, never probe above it
+    assert bucket.rate == pytest.approx(probed)
+    for i in range(20_000):
+        clock.now = 1000 + i * 0.03
+        learner.success()
+    assert bucket.rate == pytest.approx(probed), "probing stays at the pace that was refused"
+    clock.now += 1
+    learner.limited()
+    clock.now += 2
+    learner.limited()  # two within ten seconds: the pace is too high
+    assert bucket.rate == pytest.approx(probed * QuotaLearner.MARGIN)

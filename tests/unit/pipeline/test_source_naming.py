@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ztoq.config import ZtoqConfig, build_config
-from ztoq.pipeline.orchestrator import connection_hint
+from ztoq.pipeline.phase_record import connection_hint
 from ztoq.pipeline.preflight import PreflightReport, plan_source
 from ztoq.pipeline.reporting import report_input
 from ztoq.sources.base import SOURCE_KIND

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from ztoq.store import FileCache
+from ztoq.store.files import PARTIAL_DIR, PARTIAL_STALE_SECONDS
 
 HELLO_SHA = hashlib.sha256(b"hello world").hexdigest()
 
@@ -171,3 +174,17 @@ def test_large_file_streams_without_being_held(tmp_path: Path) -> None:
     assert (sha, size) == (expected.hexdigest(), 20 * mb)
     assert read_back.hexdigest() == sha
     assert peak < 4 * mb
+
+
+def test_sweep_keeps_the_live_downloads_of_another_process(tmp_path: Path) -> None:
+    cache = FileCache(tmp_path)
+    partial = tmp_path / PARTIAL_DIR
+    partial.mkdir()
+    live = partial / "download-999999999-live.part"  # another process, writing right now
+    dead = partial / "download-999999998-dead.part"  # another process, silent for too long
+    live.write_bytes(b"in progress")
+    dead.write_bytes(b"abandoned")
+    old = time.time() - PARTIAL_STALE_SECONDS - 1
+    os.utime(dead, (old, old))
+    assert cache.sweep_partial() == 1
+    assert _partials(cache) == [live]

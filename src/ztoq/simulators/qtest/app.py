@@ -2,8 +2,10 @@
 
 Artifact endpoints live in ``routes_modules``, ``routes_design`` (test cases), ``routes_requirements``
 (requirements, links), ``routes_execution`` (releases, test cycles, test suites),
-``routes_runs`` (test runs, test logs) and ``routes_attachments_search`` (attachments, search). Unknown paths
-answer 404 ``{"message": ...}``; everything under ``/api/`` needs a bearer token.
+``routes_runs`` (test runs, test logs), ``routes_automation`` (automation test logs, the batch
+queue, the test run sub hierarchy, the admin profile) and ``routes_attachments_search``
+(attachments, search). Unknown paths answer 404 ``{"message": ...}``; everything under
+``/api/`` needs a bearer token.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from ztoq.simulators.faults import ASGIApp, FaultMiddleware, FaultOptions, Receive, RequestStats, Scope, Send
 from ztoq.simulators.qtest import (
     routes_attachments_search,
+    routes_automation,
     routes_design,
     routes_execution,
     routes_modules,
@@ -32,6 +35,7 @@ from ztoq.simulators.qtest import (
 from ztoq.simulators.qtest.fields import DATA_TYPES, FIELD_OBJECT_TYPES, make_field
 from ztoq.simulators.qtest.routing import PERMISSION_AREAS, Req, endpoint, envelope, error, page_of, respond
 from ztoq.simulators.qtest.state import TOKEN_SCOPE, QTestError, QTestState, Token, User
+from ztoq.values import int_or_none
 
 
 def build_app(state: QTestState, faults: FaultOptions, stats: RequestStats) -> ASGIApp:
@@ -54,6 +58,7 @@ def build_app(state: QTestState, faults: FaultOptions, stats: RequestStats) -> A
         *routes_design.routes(state),
         *routes_requirements.routes(state),
         *routes_execution.routes(state),
+        *routes_automation.routes(state),
         *routes_runs.routes(state),
         *routes_attachments_search.routes(state),
     ]
@@ -318,8 +323,16 @@ def user_profile(state: QTestState, project_id: int, user_id: int) -> dict[str, 
         profile[area] = {**full[area], **(custom.get(area) or {})}
     profile["project_setting"] = {"manage": True, **(custom.get("project_setting") or {})}
     profile["project"] = {"admin": user_id == state.admin_id, **(custom.get("project") or {})}
-    profile["reportPermission"] = {"view_report": True}
+    # The Swagger file's UserProfile also has the test configuration areas (no "reportPermission").
+    for area, actions in _CONFIGURATION_AREAS.items():
+        profile[area] = {**dict.fromkeys(actions, True), **(custom.get(area) or {})}
     return profile
+
+
+_CONFIGURATION_AREAS = {
+    "test_configuration": ("create", "edit", "delete", "view", "link_unlink"),
+    "test_configuration_variables": ("create", "edit", "delete", "view"),
+}
 
 
 def _render_project(req: Req, project_id: int, expand: str | None) -> dict[str, Any]:
@@ -413,10 +426,13 @@ def _get_fields(req: Req) -> Response:
 
 def _get_field(req: Req) -> Response:
     project_id, object_type = req.project_id, _object_type(req)
-    field_id = int(req.params["fieldId"])
+    # Not an ``:int`` route parameter: site-level system fields have negative IDs (-184...).
+    field_id = int_or_none(req.params["fieldId"])
     for field in req.state.fields_of(project_id, object_type):
         if field["id"] == field_id:
-            return respond(_render_field(field, req, object_type))
+            # The Swagger file answers one field as FieldResourceSwagger, which has no allowed values.
+            shown = {k: v for k, v in field.items() if k != "allowed_values"}
+            return respond(_render_field(shown, req, object_type))
     raise QTestError(404, f"Field with id {field_id} does not exist")
 
 
@@ -476,6 +492,6 @@ def _core_routes(state: QTestState) -> list[BaseRoute]:
         r("/api/v3/users/{userId:int}", _get_user),
         r(f"{p}/settings/{{objectType}}/fields", _get_fields),
         r(f"{p}/settings/{{objectType}}/fields", _create_field, "POST"),
-        r(f"{p}/settings/{{objectType}}/fields/{{fieldId:int}}", _get_field),
+        r(f"{p}/settings/{{objectType}}/fields/{{fieldId}}", _get_field),
         r(f"{p}/test-runs/execution-statuses", _execution_statuses),
     ]

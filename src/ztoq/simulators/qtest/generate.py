@@ -43,6 +43,23 @@ EXECUTION_STATUSES: tuple[tuple[int, str, str], ...] = (
     (605, "Unexecuted", "#c0c0c0"),
 )
 
+#: IDs of the site-level system fields, which real sites number with negative IDs shared by
+#: every project of the site. Published answers of a qTest site (2023, GET/POST .../test-suites
+#: and POST .../test-logs) show the test suite fields Assigned To -181, Description -184,
+#: Environment -185, Execution Type -186, Planned End Date -193, Planned Start Date -194 (Target
+#: Release/Build -197 is not simulated) and the test run field Test Data Source -183; the same
+#: answers show the other test run and test case system fields with positive, per-project IDs,
+#: which the simulator keeps (see docs/simulators-qtest.md, "Field IDs").
+TEST_DATA_SOURCE_ID = -183
+SITE_FIELD_IDS: dict[str, int] = {
+    "Assigned To": -181,
+    "Description": -184,
+    "Environment": -185,
+    "Execution Type": -186,
+    "Planned End Date": -193,
+    "Planned Start Date": -194,
+}
+
 _PRIORITIES = ((721, "Urgent", False), (722, "High", False), (723, "Medium", True), (724, "Low", False))
 _EXECUTION_TYPES = ((501, "Functional", True), (502, "Regression", False), (503, "Smoke", False))
 
@@ -76,6 +93,9 @@ def system_fields(
 
     def field(label: str, data_type: int, order: int, **kw: Any) -> dict[str, Any]:
         return make_field(next_field_id(), label, data_type, order=order, system=True, **kw)
+
+    def site_field(label: str, data_type: int, order: int, **kw: Any) -> dict[str, Any]:
+        return make_field(SITE_FIELD_IDS[label], label, data_type, order=order, system=True, **kw)
 
     env_values = values(environments)
     statuses = [(sid, name, sid == 605, color) for sid, name, color in EXECUTION_STATUSES]
@@ -111,14 +131,16 @@ def system_fields(
         field("Execution Type", COMBO, 5, values=_EXECUTION_TYPES),
         field("Planned Start Date", DATE_TIME, 6),
         field("Planned End Date", DATE_TIME, 7),
+        # The data set a data-driven run takes its parameters from (none in a new project).
+        make_field(TEST_DATA_SOURCE_ID, "Test Data Source", COMBO, order=8, system=True),
     ]
     test_suites = [
-        field("Description", RICH_TEXT, 1),
-        field("Environment", COMBO, 2, values=[(v[0], v[1], False) for v in env_values]),
-        field("Assigned To", USER_LIST, 3, multiple=True),
-        field("Execution Type", COMBO, 4, values=_EXECUTION_TYPES),
-        field("Planned Start Date", DATE_TIME, 5),
-        field("Planned End Date", DATE_TIME, 6),
+        site_field("Description", RICH_TEXT, 1),
+        site_field("Environment", COMBO, 2, values=[(v[0], v[1], False) for v in env_values]),
+        site_field("Assigned To", USER_LIST, 3, multiple=True),
+        site_field("Execution Type", COMBO, 4, values=_EXECUTION_TYPES),
+        site_field("Planned Start Date", DATE_TIME, 5),
+        site_field("Planned End Date", DATE_TIME, 6),
     ]
     releases = [field("Status", COMBO, 1, values=values(("Planning", "In Progress", "Closed"), "Planning"))]
     requirements = [

@@ -126,6 +126,42 @@ def render_test_case(
     return body
 
 
+def automation_field(state: QTestState, project_id: int, label: str) -> int | None:
+    """ID of the test case system field ``label`` ("Automation", "Automation Content", "Type").
+
+    Args:
+        state: The simulator state.
+        project_id: The project.
+        label: The field label.
+
+    Returns:
+        The field ID, or None when the project has no such system field.
+    """
+    for found in state.fields_of(project_id, "test-cases"):
+        if found.get("system_field") and found["label"] == label:
+            return int(found["id"])
+    return None
+
+
+def automated(state: QTestState, case: TestCase, version: Version | None = None) -> bool:
+    """True when the test case's "Automation" field says Yes (an automation test case).
+
+    Args:
+        state: The simulator state.
+        case: The test case.
+        version: The version to read (default: the latest).
+
+    Returns:
+        Whether the test case is automated.
+    """
+    field_id = automation_field(state, case.project_id, "Automation")
+    value = (version or case.latest).properties.get(field_id) if field_id is not None else None
+    for found in state.fields_of(case.project_id, "test-cases"):
+        if found["id"] == field_id:
+            return any(str(v["value"]) == value and v["label"] == "Yes" for v in found["allowed_values"])
+    return False
+
+
 def find_test_case(req: Req, key: str) -> TestCase:
     """A test case of the request's project by ID or PID (``TC-12``).
 
@@ -293,6 +329,40 @@ def next_version(version: str, *, major: bool) -> str:
     return f"{int(whole) + 1}.0" if major else f"{int(whole)}.{int(minor or 0) + 1}"
 
 
+def add_version(
+    state: QTestState,
+    case: TestCase,
+    properties: dict[int, str],
+    steps: list[dict[str, Any]],
+    *,
+    major: bool,
+) -> None:
+    """Save a new version of ``case``: its latest version's name and texts, new properties and steps.
+
+    Args:
+        state: The simulator state.
+        case: The test case (its ``modified`` becomes now).
+        properties: Properties of the new version.
+        steps: Steps of the new version.
+        major: True for an approval (``1.3`` -> ``2.0``), else a saved change (``1.3`` -> ``1.4``).
+    """
+    latest = case.latest
+    now = state.now()
+    case.versions.append(
+        Version(
+            id=state.next_id("versions"),
+            version=next_version(latest.version, major=major),
+            name=latest.name,
+            description=latest.description,
+            precondition=latest.precondition,
+            properties=properties,
+            steps=steps,
+            created=now,
+        )
+    )
+    case.modified = now
+
+
 def _update_test_case(req: Req) -> Response:
     req.require("test_case", "edit")
     case = find_test_case(req, str(req.params["testCaseId"]))
@@ -333,20 +403,7 @@ def _approve_test_case(req: Req) -> Response:
     case = find_test_case(req, str(req.params["testCaseId"]))
     latest = case.latest
     if not latest.version.endswith(".0"):
-        now = req.state.now()
-        case.versions.append(
-            Version(
-                id=req.state.next_id("versions"),
-                version=next_version(latest.version, major=True),
-                name=latest.name,
-                description=latest.description,
-                precondition=latest.precondition,
-                properties=dict(latest.properties),
-                steps=copy_steps(req.state, latest.steps),
-                created=now,
-            )
-        )
-        case.modified = now
+        add_version(req.state, case, dict(latest.properties), copy_steps(req.state, latest.steps), major=True)
     return respond(render_test_case(req.state, case, req.base))
 
 

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from ztoq.simulators.qtest.attachments import render_attachment, store_attachment
 from ztoq.simulators.qtest.fields import apply_properties, render_properties
 from ztoq.simulators.qtest.render import api, iso, link, parse_datetime
-from ztoq.simulators.qtest.routes_design import find_test_case, render_step, render_test_case
+from ztoq.simulators.qtest.routes_design import automated, find_test_case, render_step, render_test_case
 from ztoq.simulators.qtest.routing import (
     ROOT,
     Req,
@@ -96,7 +96,7 @@ def render_run(state: QTestState, run: TestRun, base: str, *, expand: str | None
     body: dict[str, Any] = {
         "parentId": run.parent_id,
         "parentType": run.parent_type,
-        "automation": "No",
+        "automation": "Yes" if automated(state, case, version) else "No",
         "testCaseId": case.id,
         "links": [
             link("test-case", api(base, run.project_id, f"test-cases/{case.id}?versionId={version.id}")),
@@ -405,6 +405,29 @@ def _build_log(req: Req, run: TestRun, old: TestLog | None, body: dict[str, Any]
     return log
 
 
+def render_log_details(state: QTestState, log: TestLog) -> dict[str, Any]:
+    """The fields every answer about a test log carries alike: name, times, build and properties.
+
+    Args:
+        state: The simulator state.
+        log: The test log.
+
+    Returns:
+        ``name``, ``planned_exe_time``, ``actual_exe_time``, ``build_number``, ``build_url`` and
+        ``properties``, in that order.
+    """
+    return {
+        "name": log.extra.get("name"),
+        "planned_exe_time": log.extra.get("planned_exe_time"),
+        "actual_exe_time": log.extra.get("actual_exe_time"),
+        "build_number": log.extra.get("build_number"),
+        "build_url": log.extra.get("build_url"),
+        "properties": render_properties(
+            state.fields_of(log.project_id, "test-runs"), log.properties, user_names(state)
+        ),
+    }
+
+
 def render_log(state: QTestState, log: TestLog, base: str, *, expand: str | None = None) -> dict[str, Any]:
     """TestLogResource of a test log.
 
@@ -461,14 +484,7 @@ def render_log(state: QTestState, log: TestLog, base: str, *, expand: str | None
         "exe_start_date": iso(log.exe_start),
         "exe_end_date": iso(log.exe_end),
         "note": log.extra.get("note"),
-        "name": log.extra.get("name"),
-        "planned_exe_time": log.extra.get("planned_exe_time"),
-        "actual_exe_time": log.extra.get("actual_exe_time"),
-        "build_number": log.extra.get("build_number"),
-        "build_url": log.extra.get("build_url"),
-        "properties": render_properties(
-            state.fields_of(log.project_id, "test-runs"), log.properties, user_names(state)
-        ),
+        **render_log_details(state, log),
         "status": status(log.status_id),
         "result_number": log.result_number,
         "test_step_logs": step_logs,

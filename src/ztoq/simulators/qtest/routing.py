@@ -203,6 +203,8 @@ def endpoint(state: QTestState, handler: Handler, *, raw_upload: bool = False) -
         )
         try:
             with state.lock:
+                # A batch submission is processed once answered, before anything else is served.
+                state.run_queued()
                 return handler(req)
         except QTestError as exc:
             return error(exc.status, exc.message)

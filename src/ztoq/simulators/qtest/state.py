@@ -325,6 +325,11 @@ class QTestState:
         self._pids: dict[tuple[int, str], int] = {}
         #: The user behind the static API token (set by the loader).
         self.admin_id = 0
+        #: Batch test log submissions by job ID, and the work still queued (``run_queued``).
+        self.jobs: dict[int, Any] = {}
+        self.queued: list[Callable[[], None]] = []
+        #: Tests set this to keep queued jobs waiting (``IN_WAITING``) until it is cleared.
+        self.hold_queue = False
         # The loader needs this module's record types, hence the late import.
         from ztoq.simulators.qtest.loader import load_dataset
 
@@ -399,6 +404,11 @@ class QTestState:
             self._orders[key] = count_existing()
         self._orders[key] += 1
         return self._orders[key]
+
+    def run_queued(self) -> None:
+        """Process the queued batch submissions (before the next request is answered)."""
+        while self.queued and not self.hold_queue:
+            self.queued.pop(0)()
 
     def logs_of(self, run_id: int) -> list[TestLog]:
         """The test logs of a run, oldest (lowest id) first."""
@@ -514,4 +524,5 @@ _ID_BASES: dict[str, int] = {
     "test-logs": 75000000,
     "step-logs": 98000000,
     "attachments": 3200000,
+    "jobs": 7100,
 }

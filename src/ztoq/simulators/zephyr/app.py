@@ -3,14 +3,18 @@
 Layers, outermost first::
 
     FaultMiddleware   counters, GET /_sim/stats, latency, 429 over a rate, injected 5xx/drops
-    BearerAuth        Authorization: Bearer <token> on every path, else 401 with the Error body
+    BearerAuth        Authorization: Bearer <token> on every path, else 401 ``{"error": reason}``
+                      (the current schemas' 401 body)
     Starlette         the /v2 routes (routes.py); unknown paths 404, other methods 405, both
                       with the spec's Error body ``{"errorCode": N, "message": "..."}``
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,6 +26,7 @@ from ztoq.simulators.faults import ASGIApp, FaultMiddleware, FaultOptions, Recei
 from ztoq.simulators.zephyr.attachment_routes import AttachmentRoutes
 from ztoq.simulators.zephyr.generate import generate_dataset
 from ztoq.simulators.zephyr.generate_attachments import LARGE_ATTACHMENT_SIZE
+from ztoq.simulators.zephyr.issue_links import IssueLinkRoutes
 from ztoq.simulators.zephyr.pagination import ZephyrApiError
 from ztoq.simulators.zephyr.routes import ZephyrRoutes, json_response
 from ztoq.simulators.zephyr.state import ZephyrState
@@ -45,8 +50,63 @@ def failure_body(status: int) -> dict[str, Any]:
     return error_body(status, f"{reasons.get(status, 'Server error')} (injected by the simulator).")
 
 
+# -- authentication ---------------------------------------------------------------------------------
+#
+# SmartBear's current schemas (``zephyr-scale-cloud-v2-attachments.md`` in the shared specs) give
+# 401 answers the body ``{"error": "<reason>"}``, unlike the ``{"errorCode", "message"}`` body of
+# every other error, and name the reasons: a missing header, a token that is not a three-part JWT,
+# bad base64, bad JSON, a bad signature. Real tokens are JWTs; the simulator's token is any string
+# the test chose, so a refused token is explained by the first of those checks it fails, and a
+# well-formed JWT that is not the simulator's token has "a bad signature".
+
+MISSING_HEADER = "Authorization header is missing: send 'Authorization: Bearer <token>'."
+NOT_BEARER = "Authorization header must use the Bearer scheme."
+NOT_A_JWT = "Invalid token: a token has three parts separated by dots."
+BAD_BASE64 = "Invalid token: a part of the token is not base64url."
+BAD_JSON = "Invalid token: the token's header or payload is not JSON."
+BAD_SIGNATURE = "Invalid token: the signature does not match."
+
+
+def unauthorized_body(reason: str) -> dict[str, str]:
+    """The 401 body of the current schemas: ``{"error": "<reason>"}``."""
+    return {"error": reason}
+
+
+def refusal(header: bytes | None, token: str) -> str | None:
+    """Why an ``Authorization`` header value is refused for ``token``; None when it is accepted."""
+    if header is None or not header.strip():
+        return MISSING_HEADER
+    scheme, _, given = header.decode("latin-1").strip().partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer":
+        return NOT_BEARER
+    if hmac.compare_digest(given.encode("latin-1"), token.encode("latin-1", "replace")):
+        return None
+    return token_problem(given)
+
+
+def token_problem(given: str) -> str:
+    """Why a token that is not the simulator's is refused, as SmartBear's reasons go."""
+    parts = given.split(".")
+    if len(parts) != 3 or not all(parts):
+        return NOT_A_JWT
+    decoded: list[bytes] = []
+    for part in parts:
+        try:
+            decoded.append(base64.b64decode(part + "=" * (-len(part) % 4), altchars=b"-_", validate=True))
+        except (binascii.Error, ValueError):
+            return BAD_BASE64
+    for raw in decoded[:2]:
+        try:
+            if not isinstance(json.loads(raw), dict):
+                return BAD_JSON
+        except ValueError:
+            return BAD_JSON
+    return BAD_SIGNATURE
+
+
 class BearerAuth:
-    """Refuses every request without ``Authorization: Bearer <token>`` (401, Error body).
+    """Refuses every request without ``Authorization: Bearer <token>`` (401, ``{"error": ...}``).
 
     The spec's security scheme applies to every operation, the health check included.
     """
@@ -57,20 +117,12 @@ class BearerAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            message = self._refusal(scope)
-            if message is not None:
-                await json_response(error_body(401, message), 401)(scope, receive, send)
+            header = next((v for k, v in scope.get("headers") or [] if k == b"authorization"), None)
+            reason = refusal(header, self.token)
+            if reason is not None:
+                await json_response(unauthorized_body(reason), 401)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-    def _refusal(self, scope: Scope) -> str | None:
-        header = next((v for k, v in scope.get("headers") or [] if k == b"authorization"), None)
-        if header is None:
-            return "Authentication credentials are missing: send 'Authorization: Bearer <token>'."
-        scheme, _, given = header.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-            return "The access token is invalid or has expired."
-        return None
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -121,7 +173,9 @@ class ZephyrSimulator:
         self.cursor_limit_cap = max(1, cursor_limit_cap)
         self.stats = RequestStats()
         starlette = Starlette(
-            routes=ZephyrRoutes(self).routes() + AttachmentRoutes(self).routes(),
+            routes=ZephyrRoutes(self).routes()
+            + AttachmentRoutes(self).routes()
+            + IssueLinkRoutes(self).routes(),
             exception_handlers={ZephyrApiError: _api_error, HTTPException: _http_error},
         )
         self.app: ASGIApp = FaultMiddleware(

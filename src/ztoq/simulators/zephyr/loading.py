@@ -7,6 +7,7 @@ loaded entities, so it is loaded last.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,8 @@ LIST_KEYS = (
     "testexecutions",
 )
 MAP_KEYS = ("teststeps", "testscripts", "executionsteps", "links", "testcaseversions")
+#: A Jira issue key, as the spec's ``issueKey`` pattern (``.+-[0-9]+``) asks.
+_ISSUE_KEY = re.compile(r"^.+-[0-9]+$")
 
 
 def load_dataset(state: ZephyrState, dataset: Mapping[str, Any]) -> None:
@@ -55,6 +58,7 @@ def load_dataset(state: ZephyrState, dataset: Mapping[str, Any]) -> None:
         ):
             for entity in dataset.get(name, []):
                 target[entity["id"]] = entity
+        state.jira_issues.update(_jira_issues(dataset.get("jiraIssues", [])))
         links = dict(dataset.get("links", {}))
         _load_testcases(state, dataset, links)
         for name, target, ids in (
@@ -102,6 +106,23 @@ def _load_testcases(state: ZephyrState, dataset: Mapping[str, Any], links: dict[
         for number, version in enumerate(versions, start=1):
             state.version_index[version["id"]] = (key, number)
         state.note_key(case)
+
+
+def _jira_issues(issues: Any) -> dict[int, str]:
+    """The ``jiraIssues`` list as issue id -> key; InputError when malformed."""
+    if not isinstance(issues, list):
+        raise InputError('Dataset key \'jiraIssues\' must be a list of {"id", "key"} objects.')
+    found: dict[int, str] = {}
+    for issue in issues:
+        ident = issue.get("id") if isinstance(issue, Mapping) else None
+        key = issue.get("key") if isinstance(issue, Mapping) else None
+        if not isinstance(ident, int) or ident < 1 or not isinstance(key, str) or not _ISSUE_KEY.match(key):
+            raise InputError(
+                f"Every entry of 'jiraIssues' needs a positive integer 'id' and a 'key' such as PROJ-123; "
+                f"got {str(issue)[:80]}."
+            )
+        found[ident] = key
+    return found
 
 
 def _link_items(links: Mapping[str, Any]) -> list[Mapping[str, Any]]:

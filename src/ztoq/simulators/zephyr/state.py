@@ -72,6 +72,8 @@ class ZephyrState:
         self.executionsteps: dict[int, list[Entity]] = {}
         #: Entity key -> its links object (issues, webLinks, testPlans/testCycles), without selfs.
         self.links: dict[str, Entity] = {}
+        #: Jira issue id -> key, as the dataset's ``jiraIssues`` names them (issue_links.py).
+        self.jira_issues: dict[int, str] = {}
         self.cycle_ids: dict[str, int] = {}
         self.plan_ids: dict[str, int] = {}
         self.execution_ids: dict[str, int] = {}

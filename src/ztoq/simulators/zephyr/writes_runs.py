@@ -144,21 +144,45 @@ def create_test_plan(state: ZephyrState, data: Any) -> Entity:
 def script_steps(state: ZephyrState, key: str, depth: int = 0) -> tuple[list[Entity], bool]:
     """The inline steps an execution of a test case runs (call-to-test steps expanded in place).
 
-    The second value is True when the script has call-to-test steps or test data, which the
-    spec says ``POST /testexecutions`` cannot record step results for.
+    The second value is True when the script has call-to-test steps (with or without
+    parameters) or the test case has a test data table, which the spec says ``POST
+    /testexecutions`` cannot record step results for. A step's inline ``testData`` text is an
+    ordinary optional field, not a test data table (see docs/simulators-zephyr.md).
     """
     steps: list[Entity] = []
-    special = False
+    special = depth == 0 and key in data_driven_cases(state)
     for step in state.teststeps.get(key, []):
         inline = step.get("inline")
         called = step.get("testCase")
         if isinstance(inline, dict):
             steps.append({k: inline[k] for k in ("description", "testData", "expectedResult") if k in inline})
-            special = special or bool(inline.get("testData"))
         elif isinstance(called, dict) and depth < _MAX_CALL_DEPTH:
             special = True
             steps.extend(script_steps(state, str(called.get("testCaseKey")), depth + 1)[0])
     return steps, special
+
+
+def data_driven_cases(state: ZephyrState) -> frozenset[str]:
+    """Keys of test cases with a test data table: an execution of theirs has rows.
+
+    The v2 API serves no test data table; its trace is the ``testDataRowNumber`` of the steps
+    of a data-driven execution (one group of steps per row).
+    """
+
+    def compute() -> frozenset[str]:
+        keys = set()
+        for ident, steps in state.executionsteps.items():
+            execution = state.testexecutions.get(ident)
+            if execution is not None and any(_has_row(step) for step in steps):
+                keys.add(state.case_key_of_execution(execution))
+        return frozenset(key for key in keys if key is not None)
+
+    return frozenset(state.cached(("data-driven-cases",), compute))
+
+
+def _has_row(step: Entity) -> bool:
+    inline = step.get("inline")
+    return isinstance(inline, dict) and inline.get("testDataRowNumber") is not None
 
 
 def create_test_execution(state: ZephyrState, data: Any) -> Entity:
@@ -296,7 +320,8 @@ def update_execution_steps(state: ZephyrState, id_or_key: str, data: Any) -> Non
     """``PUT /testexecutions/{idOrKey}/teststeps`` (TestStepsUpdate), with the spec's 404/409/422.
 
     409 when a more recent execution of the same cycle item exists (only the last is mutable);
-    422 when the execution has test data, or when the number of steps sent differs.
+    422 when the execution has test data (rows of a test data table, ``testDataRowNumber``; a
+    step's inline ``testData`` text is not one), or when the number of steps sent differs.
     """
     try:
         execution = state.execution(id_or_key)
@@ -305,9 +330,7 @@ def update_execution_steps(state: ZephyrState, id_or_key: str, data: Any) -> Non
     if int(execution["id"]) not in state.last_execution_ids():
         raise ZephyrApiError(409, _IMMUTABLE)
     current = state.executionsteps.get(int(execution["id"]), [])
-    if any(
-        s.get("inline", {}).get("testData") or "testDataRowNumber" in s.get("inline", {}) for s in current
-    ):
+    if any(_has_row(step) for step in current):
         raise ZephyrApiError(422, "Update of test execution containing test data is not supported")
     body = Body(data)
     sent = body.raw("steps")

@@ -13,6 +13,10 @@ Every listing asks for pages of :data:`MAX_PAGE_SIZE` items (unless ``zephyr.pag
 the NextGen maximum, and what offset endpoints grant up to their own cap (they echo it). The
 ``*_pages`` methods yield a listing page by page with the :data:`Position` to resume it from
 after each page, so extract can record how far it got and continue there after a crash.
+
+Error answers become exceptions in the session (:mod:`ztoq.http.answers`); a refused token's
+reason is read from either 401 body Zephyr Scale Cloud sends, ``{"errorCode", "message"}`` or
+the current ``{"error": "<reason>"}``, into one sentence that never carries the token.
 """
 
 from __future__ import annotations

@@ -148,6 +148,7 @@ class QuotaLearner:
         self._since_limit = 0
         self.learned = False
         self._last_limited: float | None = None
+        self._changed_at: float | None = None
         self._advertised: tuple[str, str] | None = None
 
     def _prune(self, now: float) -> None:
@@ -204,19 +205,25 @@ class QuotaLearner:
         # The stated quota is also a ceiling: probing above it would only earn 429s.
         self.ceiling = rate
         self.bucket.set_rate(rate, capacity=1.0)
+        self._changed_at = self._clock()
         self.learned = True
         self._since_limit = 0
 
-    def limited(self) -> float:
+    def limited(self, *, sent_at: float | None = None) -> float:
         """The API answered 429: pace just under its measured quota; return the rate now used.
 
         With fewer than two recent successes there is nothing to measure the quota by (the
-        ``Retry-After`` pause alone applies), and the pace is left as it is.
+        ``Retry-After`` pause alone applies), and the pace is left as it is. A 429 to a request
+        sent (``sent_at``, same clock) before the pace last changed is about the old pace: every
+        worker in flight in a burst gets one, and they change nothing.
         """
         now = self._clock()
         self._prune(now)
+        if sent_at is not None and self._changed_at is not None and sent_at < self._changed_at:
+            return self.bucket.rate
         again = self._last_limited is not None and now - self._last_limited < self.MEMORY
         self._last_limited = now
+        self._changed_at = now
         if self.learned and not self.bucket.unlimited:
             # Limited at a pace it chose. A lone 429 is jitter in when requests arrive (each
             # costs a Retry-After pause of every worker, far more than a percent of pace

@@ -264,8 +264,9 @@ class ApiSession(JsonRequests):
             attempt += 1
             generation = self._auth_generation
             retry_after: float | None = None
+            sent_at: float | None = None
             try:
-                response, secret = await self._send_once(call, attempt)
+                response, secret, sent_at = await self._send_once(call, attempt)
             except NetworkError as exc:
                 error: ApiError = exc
             else:
@@ -293,15 +294,15 @@ class ApiSession(JsonRequests):
                 # The quota is shared by every worker: pause them all, let this request wait at
                 # the gate with the others, and pace everyone just under the quota afterwards.
                 self._gate.pause_for(delay)
-                self._quota.limited()
+                self._quota.limited(sent_at=sent_at)
                 self._emit("rate_limited", method, path, status=429, attempt=attempt, delay=delay)
             else:
                 self._emit("retry", method, path, status=error.status, attempt=attempt, delay=delay)
                 await self._sleep(delay)
 
-    async def _send_once(self, call: Call, attempt: int) -> tuple[httpx.Response, str | None]:
+    async def _send_once(self, call: Call, attempt: int) -> tuple[httpx.Response, str | None, float]:
         """One attempt: slot, pause gate, throttle, send. Returns the answer (read, or consumed and
-        closed) and the secret sent."""
+        closed), the secret sent and when the request left (session clock)."""
         method, path, url = call.method, call.path, call.url
         async with self._workers:
             await self._wait_turn(method, path, attempt)
@@ -319,6 +320,7 @@ class ApiSession(JsonRequests):
                 raise unusable(self.api_name, self.base_url, method, url, exc) from exc
             self.stats.request(method, len(request.content) if length is None else length)
             self._emit("request", method, path, attempt=attempt)
+            sent_at = self._clock()
             try:
                 response = await self._client.send(request, stream=call.consume is not None)
             except _TRANSIENT_ERRORS as exc:
@@ -327,9 +329,9 @@ class ApiSession(JsonRequests):
                 raise unusable(self.api_name, self.base_url, method, url, exc) from exc
             if call.consume is not None:
                 await self._stream_answer(call, response, attempt)
-                return response, secret
+                return response, secret, sent_at
         self._answered(call, response, attempt, complete=True)
-        return response, secret
+        return response, secret, sent_at
 
     async def _stream_answer(self, call: Call, response: httpx.Response, attempt: int) -> None:
         """Hand a successful streamed answer to its consumer (read an error's small body), then close it."""

@@ -48,6 +48,24 @@ SYSTEM_FIELDS: tuple[tuple[str, Callable[[TestCase], Any]], ...] = (
     ("createdOn", lambda c: c.created_on),
 )
 
+#: The qTest test case field each member lands in when ``mappings.test_case_fields`` names none
+#: and the target has a field with that label (``ztoq fields apply`` creates them).
+STANDARD_LABELS: dict[str, str] = {
+    "estimatedTime": "Estimated Time",
+    "labels": "Labels",
+    "component": "Component",
+    "owner": "Owner",
+    "createdOn": "Created On",
+}
+
+
+def standard_label(member: str, configured: dict[str, str], props: PropertySet) -> str | None:
+    """The qTest label of a test case member: configured, else its same-label field when it exists."""
+    label = lookup_label(configured, member)
+    if label is None and props.field(STANDARD_LABELS[member]) is not None:
+        label = STANDARD_LABELS[member]
+    return label
+
 
 def _parent_module(test_case: TestCase, lookups: SourceLookups, props: PropertySet) -> dict[str, str]:
     folder = test_case.folder
@@ -149,7 +167,11 @@ def plan_test_case(
     )
     for member, value_of in SYSTEM_FIELDS:
         _map_system_field(
-            member, value_of(test_case), lookups, props, lookup_label(mappings.test_case_fields, member)
+            member,
+            value_of(test_case),
+            lookups,
+            props,
+            standard_label(member, mappings.test_case_fields, props),
         )
     props.map_custom_fields(test_case.custom_fields, config.custom_fields.test_case)
     requirement_links = map_links(test_case.links, lookups, props, requirements=True)

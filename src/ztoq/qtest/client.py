@@ -28,6 +28,7 @@ from ztoq.qtest.attachments import AttachmentCalls
 from ztoq.qtest.auth import QTestAuth
 from ztoq.qtest.execution import ExecutionCalls
 from ztoq.qtest.models import (
+    AllowedValue,
     Field,
     Module,
     Project,
@@ -147,6 +148,26 @@ class QTestClient(ExecutionCalls, AttachmentCalls):
         params = {"includeInactive": True} if include_inactive else None
         path = f"{self.base}/settings/{object_type}/fields"
         return parse_list(Field, await self.session.get_json(path, params))
+
+    async def create_field(self, object_type: str, body: Body) -> Field:
+        """Create a custom field of ``object_type`` (``FieldResource``: label, data_type, allowed_values...).
+
+        Needs the project-admin permission: qTest answers 403 (:class:`~ztoq.errors.PermissionDenied`).
+        """
+        path = f"{self.base}/settings/{object_type}/fields"
+        return parse(Field, await self.session.post_json(path, wire(body)))
+
+    async def add_allowed_values(
+        self, object_type: str, field_id: int, labels: Sequence[str]
+    ) -> list[AllowedValue]:
+        """Add allowed values (at most 100 per call, as qTest takes them) to a pick list field.
+
+        qTest answers the created values (``AllowedValueResponseResource``) or nothing; both are read.
+        """
+        path = f"{self.base}/settings/{object_type}/fields/{field_id}/allowed-values"
+        answer = await self.session.post_json(path, [{"label": label} for label in labels])
+        items = answer.get("items") if isinstance(answer, dict) else answer
+        return parse_list(AllowedValue, items if isinstance(items, list) else [])
 
     async def execution_statuses(self) -> list[Status]:
         """Test run execution statuses (Passed, Failed, ... and custom ones)."""

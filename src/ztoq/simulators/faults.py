@@ -205,6 +205,9 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
 
+        # A quota is counted where a request arrives (the gateway), before it is processed: a
+        # simulator whose event loop was busy must not bunch up requests that arrived spread out.
+        wait = self.limiter.check(token_key(scope))
         if self.options.latency_ms > 0:
             await asyncio.sleep(self.options.latency_ms / 1000.0)
         if self.options.spike_rate > 0 and self._random.random() < self.options.spike_rate:
@@ -217,7 +220,6 @@ class FaultMiddleware:
             await _send_json(send, 503, self._failure_body(503))
             return
 
-        wait = self.limiter.check(token_key(scope))
         if wait > 0:
             self.stats.rate_limited += 1
             retry_after = max(1, math.ceil(wait))

@@ -397,3 +397,25 @@ def test_quota_learner_never_probes_back_up_to_a_pace_that_drew_a_429() -> None:
     clock.now += 2
     learner.limited()  # two within ten seconds: the pace is too high
     assert bucket.rate == pytest.approx(probed * QuotaLearner.MARGIN)
+
+
+def test_429s_to_requests_sent_before_the_pace_changed_change_nothing() -> None:
+    # Eight workers in flight in the first burst each get a 429: one lesson, not eight.
+    clock = _Clock()
+    bucket = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(bucket, clock=clock)
+    for i in range(50):
+        clock.now = i * 0.002
+        learner.success()
+    clock.now = 0.11
+    learned = learner.limited(sent_at=0.10)
+    for _ in range(7):
+        clock.now += 0.001
+        assert learner.limited(sent_at=0.10) == learned
+    assert bucket.rate == pytest.approx(50 * QuotaLearner.MARGIN)
+    clock.now = 20.0
+    learner.limited(sent_at=19.9)  # sent at the new pace: a lone one keeps it
+    assert bucket.rate == pytest.approx(learned)
+    clock.now = 21.0
+    learner.limited(sent_at=20.9)  # another within ten seconds: 3% lower
+    assert bucket.rate == pytest.approx(learned * QuotaLearner.MARGIN)

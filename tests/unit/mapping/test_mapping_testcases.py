@@ -12,7 +12,7 @@ from ztoq.mapping.base import PlannedEntity, ref
 from ztoq.mapping.lookups import TargetFields
 from ztoq.mapping.testcases import plan_test_case, plan_test_cases
 from ztoq.mapping.text import NAME_MAX_LENGTH, find_source_key
-from ztoq.vendor import QTEST_NUMBER, QTEST_PICK_LIST, QTEST_TEXT
+from ztoq.vendor import QTEST_DATE_TIME, QTEST_NUMBER, QTEST_PICK_LIST, QTEST_TEXT
 
 
 def plan(
@@ -253,7 +253,7 @@ def test_two_values_for_one_field_keep_the_second_in_text() -> None:
     assert "field_target_taken" in codes(planned)
 
 
-def test_system_members_go_to_configured_fields_or_the_block() -> None:
+def test_system_members_go_to_configured_or_same_label_fields_or_the_block() -> None:
     test_case = mb.zephyr_test_case(
         estimatedTime=138000,
         labels=["Regression", "Smoke"],
@@ -263,7 +263,9 @@ def test_system_members_go_to_configured_fields_or_the_block() -> None:
     unmapped = plan(test_case)
     description = payload(unmapped)["description"]
     assert "<td>estimatedTime</td><td>2m 18s (138000 ms)</td>" in description
-    assert "<td>labels</td><td>Regression, Smoke</td>" in description
+    # The target has a test case field labelled "Labels": without configuration it is used.
+    assert prop(unmapped, 12) == "Regression, Smoke"
+    assert "<td>labels</td>" not in description
     assert "<td>component</td><td>component 10001</td>" in description
     assert f"<td>owner</td><td>Ada Lovelace ({mb.ADA})</td>" in description
     fields = mb.target(mb.case_fields(mb.qfield(15, "Estimate", QTEST_NUMBER)))
@@ -279,6 +281,27 @@ def test_system_members_go_to_configured_fields_or_the_block() -> None:
     assert prop(mapped, 12) == "Regression, Smoke"
     assert prop(mapped, 13) == "[501]"
     assert "<td>labels</td>" not in payload(mapped)["description"]
+
+
+def test_members_land_in_the_fields_fields_apply_creates() -> None:
+    test_case = mb.zephyr_test_case(
+        estimatedTime=120000, component={"id": 10001, "self": "x"}, createdOn="2018-05-15T13:15:13Z"
+    )
+    fields = mb.target(
+        mb.case_fields(
+            mb.qfield(-40, "Component", QTEST_PICK_LIST, mb.choice(41, "component 10001")),
+            mb.qfield(42, "estimated time", QTEST_NUMBER),
+            mb.qfield(43, "Created On", QTEST_DATE_TIME),
+        )
+    )
+    planned = plan(test_case, fields=fields)
+    assert prop(planned, -40) == "41"
+    assert prop(planned, 42) == "2"
+    assert prop(planned, 43) == "2018-05-15T13:15:13.000Z"
+    description = payload(planned)["description"]
+    assert "<td>component</td>" not in description
+    assert "<td>estimatedTime</td>" not in description
+    assert "<td>createdOn</td>" not in description
 
 
 def test_links_requirements_and_web_links() -> None:

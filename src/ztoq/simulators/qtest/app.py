@@ -1,11 +1,11 @@
-"""The qTest Manager v3 simulator's ASGI app: authentication, login, projects, users and fields.
+"""The qTest Manager v3 simulator's ASGI app: authentication, login, projects and users.
 
-Artifact endpoints live in ``routes_modules``, ``routes_design`` (test cases), ``routes_requirements``
-(requirements, links), ``routes_execution`` (releases, test cycles, test suites),
-``routes_runs`` (test runs, test logs), ``routes_automation`` (automation test logs, the batch
-queue, the test run sub hierarchy, the admin profile) and ``routes_attachments_search``
-(attachments, search). Unknown paths answer 404 ``{"message": ...}``; everything under
-``/api/`` needs a bearer token.
+Field settings live in ``routes_fields``; artifact endpoints in ``routes_modules``,
+``routes_design`` (test cases), ``routes_requirements`` (requirements, links),
+``routes_execution`` (releases, test cycles, test suites), ``routes_runs`` (test runs, test
+logs), ``routes_automation`` (automation test logs, the batch queue, the test run sub hierarchy,
+the admin profile) and ``routes_attachments_search`` (attachments, search). Unknown paths
+answer 404 ``{"message": ...}``; everything under ``/api/`` needs a bearer token.
 """
 
 from __future__ import annotations
@@ -28,14 +28,13 @@ from ztoq.simulators.qtest import (
     routes_automation,
     routes_design,
     routes_execution,
+    routes_fields,
     routes_modules,
     routes_requirements,
     routes_runs,
 )
-from ztoq.simulators.qtest.fields import DATA_TYPES, FIELD_OBJECT_TYPES, make_field
 from ztoq.simulators.qtest.routing import PERMISSION_AREAS, Req, endpoint, envelope, error, page_of, respond
 from ztoq.simulators.qtest.state import TOKEN_SCOPE, QTestError, QTestState, Token, User
-from ztoq.values import int_or_none
 
 
 def build_app(state: QTestState, faults: FaultOptions, stats: RequestStats) -> ASGIApp:
@@ -54,6 +53,7 @@ def build_app(state: QTestState, faults: FaultOptions, stats: RequestStats) -> A
         Route("/oauth/status", _oauth_status(state), methods=["GET"]),
         Route("/oauth/revoke", _oauth_revoke(state), methods=["POST"]),
         *_core_routes(state),
+        *routes_fields.routes(state),
         *routes_modules.routes(state),
         *routes_design.routes(state),
         *routes_requirements.routes(state),
@@ -402,77 +402,6 @@ def _search_users(req: Req) -> Response:
     return respond(envelope(items, page, size, len(found)))
 
 
-def _object_type(req: Req) -> str:
-    object_type = str(req.params["objectType"])
-    if object_type not in FIELD_OBJECT_TYPES:
-        raise QTestError(
-            400, f"Invalid object type '{object_type}'. Valid values include {', '.join(FIELD_OBJECT_TYPES)}"
-        )
-    return object_type
-
-
-def _render_field(field: dict[str, Any], req: Req, object_type: str) -> dict[str, Any]:
-    href = f"{req.base}/api/v3/projects/{req.params['projectId']}/settings/{object_type}/fields/{field['id']}"
-    return {"links": [{"rel": "self", "href": href}], **field}
-
-
-def _get_fields(req: Req) -> Response:
-    project_id, object_type = req.project_id, _object_type(req)
-    fields = req.state.fields_of(project_id, object_type)
-    if not req.q_bool("includeInactive", False):
-        fields = [f for f in fields if f.get("is_active", True)]
-    return respond([_render_field(f, req, object_type) for f in fields])
-
-
-def _get_field(req: Req) -> Response:
-    project_id, object_type = req.project_id, _object_type(req)
-    # Not an ``:int`` route parameter: site-level system fields have negative IDs (-184...).
-    field_id = int_or_none(req.params["fieldId"])
-    for field in req.state.fields_of(project_id, object_type):
-        if field["id"] == field_id:
-            # The Swagger file answers one field as FieldResourceSwagger, which has no allowed values.
-            shown = {k: v for k, v in field.items() if k != "allowed_values"}
-            return respond(_render_field(shown, req, object_type))
-    raise QTestError(404, f"Field with id {field_id} does not exist")
-
-
-def _create_field(req: Req) -> Response:
-    project_id, object_type = req.project_id, _object_type(req)
-    if object_type == "test-steps":
-        raise QTestError(400, "Invalid object type 'test-steps'")
-    body = req.json_object()
-    label = body.get("label")
-    if not isinstance(label, str) or not label.strip():
-        raise QTestError(400, "label is required")
-    data_type = body.get("data_type")
-    if data_type not in DATA_TYPES:
-        raise QTestError(400, f"data_type {data_type} is not supported")
-    fields = req.state.fields_of(project_id, object_type)
-    if any(f["label"].lower() == label.strip().lower() for f in fields):
-        raise QTestError(400, f"Field '{label}' already exists")
-    values = []
-    for raw in body.get("allowed_values") or []:
-        if not isinstance(raw, dict) or not isinstance(raw.get("label"), str):
-            raise QTestError(400, "Each allowed value needs a label")
-        values.append(
-            (req.state.next_id("allowed-values"), raw["label"], bool(raw.get("is_default")), raw.get("color"))
-        )
-    order = max((f.get("order") or 0 for f in fields), default=0) + 1
-    field = make_field(
-        req.state.next_id("fields"),
-        label.strip(),
-        data_type,
-        order=order,
-        required=bool(body.get("required", False)),
-        multiple=body.get("multiple") if isinstance(body.get("multiple"), bool) else None,
-        values=values,
-    )
-    field["is_active"] = bool(body.get("is_active", True))
-    field["searchable"] = bool(body.get("searchable", True))
-    fields.append(field)
-    return respond(_render_field(field, req, object_type), 201)
-
-
 def _execution_statuses(req: Req) -> Response:
     statuses = req.state.project(req.project_id).statuses
     return respond([{"links": [], **s} for s in statuses])
@@ -490,8 +419,5 @@ def _core_routes(state: QTestState) -> list[BaseRoute]:
         r(f"{p}/user-profiles/current", _current_profile),
         r("/api/v3/users/search", _search_users),
         r("/api/v3/users/{userId:int}", _get_user),
-        r(f"{p}/settings/{{objectType}}/fields", _get_fields),
-        r(f"{p}/settings/{{objectType}}/fields", _create_field, "POST"),
-        r(f"{p}/settings/{{objectType}}/fields/{{fieldId}}", _get_field),
         r(f"{p}/test-runs/execution-statuses", _execution_statuses),
     ]

@@ -1,0 +1,62 @@
+"""Which phases overlap, how the types are split between the parts, and which failure is raised."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ztoq.entities import LOAD_ORDER
+from ztoq.errors import PhaseFailed, RunInterrupted, ZtoqError
+from ztoq.pipeline.overlap import EARLY_TYPES, LATE_TYPES, MIDDLE_TYPES, _first_failure, split_phases
+
+
+@pytest.mark.parametrize(
+    ("phases", "expected"),
+    [
+        (["extract", "transform", "load", "validate"], ([], True, ["validate"])),
+        (["extract", "transform", "load"], ([], True, [])),
+        (["extract", "transform"], (["extract", "transform"], False, [])),
+        (["transform", "load", "validate"], (["transform", "load", "validate"], False, [])),
+        (
+            ["extract", "transform", "reconcile", "load"],
+            (["extract", "transform", "reconcile", "load"], False, []),
+        ),
+        (["load"], (["load"], False, [])),
+    ],
+)
+def test_only_extract_transform_and_load_in_a_row_overlap(
+    phases: list[str], expected: tuple[list[str], bool, list[str]]
+) -> None:
+    assert split_phases(phases) == expected
+
+
+def test_the_three_parts_cover_every_type_once_in_load_order() -> None:
+    assert EARLY_TYPES + MIDDLE_TYPES + LATE_TYPES == LOAD_ORDER
+
+
+def _ended(results: list[BaseException | None]) -> list[asyncio.Task[None]]:
+    async def make() -> list[asyncio.Task[None]]:
+        async def one(result: BaseException | None) -> None:
+            if result is not None:
+                raise result
+
+        tasks = [asyncio.ensure_future(one(r)) for r in results]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return tasks
+
+    return asyncio.run(make())
+
+
+def test_the_first_real_failure_is_raised_not_the_interruptions_it_caused() -> None:
+    failed = PhaseFailed("load", ZtoqError("qTest answered 500."))
+    tasks = _ended([RunInterrupted("stopped"), failed, RunInterrupted("stopped")])
+    assert _first_failure(tasks, tasks) is failed
+
+
+def test_an_interruption_alone_is_raised_and_success_raises_nothing() -> None:
+    interrupted = RunInterrupted("Interrupted")
+    tasks = _ended([interrupted, None, None])
+    assert _first_failure(tasks, tasks) is interrupted
+    ok = _ended([None, None, None])
+    assert _first_failure(ok, ok) is None

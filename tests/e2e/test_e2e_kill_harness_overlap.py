@@ -1,0 +1,121 @@
+"""Crash safety, continued: kills while extract and load overlap, SIGINT/SIGTERM, a chain of kills,
+and a second process on the same project (see ``test_e2e_kill_harness.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from e2e_support import qtest_snapshot
+from kill_support import (  # noqa: F401 (fixtures)
+    OVERLAP_POINTS,
+    migrate,
+    migrate_into_fresh_qtest,
+    open_phases,
+    reference,
+    slow_zephyr_url,
+    zephyr_url,
+)
+
+from ztoq.rehearsal import simulator_config, write_config
+from ztoq.serving import serve_in_thread
+from ztoq.simulators.faults import FaultOptions
+from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
+
+pytestmark = pytest.mark.e2e
+
+
+def test_killed_again_and_again_then_rerun_equals_one_clean_run(
+    zephyr_url: str, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    # Resuming a resumed run: three kills in a row, each in a later part of the work.
+    kills = ["extract.batch:3", "load.after_create:6", "load.after_intent:9"]
+    assert migrate_into_fresh_qtest(tmp_path / "run", zephyr_url, kills) == reference
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_run_cleanly_and_the_rerun_completes(
+    sig: signal.Signals, zephyr_url: str, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    # qTest answers slowly until the signal, so it arrives in the middle of the load.
+    slow = FaultOptions(latency_ms=40)
+    qtest = QTestSimulator.generated(faults=slow)
+    with serve_in_thread(qtest.app) as qurl:
+        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
+        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
+        config = simulator_config(zephyr_url, qurl, project, tmp_path, max_workers=2, batch_size=5)
+        path = write_config(config, tmp_path / "config.yaml")
+        command = [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"]
+        env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Wait until the load phase has written something, then interrupt it.
+        deadline = time.monotonic() + 60
+        while qtest.stats.total(write_only=True) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert "run the same command again to resume" in stderr.lower()
+        assert "Traceback" not in stderr
+        slow.latency_ms = 0
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        assert rerun.returncode == 0, rerun.stderr
+        with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
+            assert qtest_snapshot(api) == reference
+
+
+def test_a_second_process_on_the_same_store_is_refused(
+    zephyr_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slow = FaultOptions(latency_ms=40)
+    qtest = QTestSimulator.generated(faults=slow)
+    with serve_in_thread(qtest.app) as qurl:
+        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
+        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
+        config = simulator_config(zephyr_url, qurl, project, tmp_path, max_workers=2, batch_size=5)
+        path = write_config(config, tmp_path / "config.yaml")
+        command = [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"]
+        env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
+        first = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while qtest.stats.total(write_only=True) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            from ztoq.cli.main import run
+
+            assert run(["migrate", "run", "--config", str(path), "--quiet"]) == 2
+            err = capsys.readouterr().err
+            assert "Another ztoq process" in err
+            assert "Traceback" not in err
+        finally:
+            slow.latency_ms = 0  # the first run may finish quickly now
+            _, stderr = first.communicate(timeout=240)
+        assert first.returncode == 0, stderr
+
+
+@pytest.mark.parametrize("point", OVERLAP_POINTS)
+def test_killed_while_extract_and_load_overlap_then_rerun_equals_one_clean_run(
+    point: str, slow_zephyr_url: str, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    qtest = QTestSimulator.generated()
+    with serve_in_thread(qtest.app) as qurl:
+        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
+        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
+        assert migrate(workdir, slow_zephyr_url, qurl, project, point) == -signal.SIGKILL
+        # Killed inside the overlap: extract had not finished and load had begun.
+        assert open_phases(workdir) == {"extract": "running", "transform": "running", "load": "running"}
+        assert migrate(workdir, slow_zephyr_url, qurl, project, None) == 0
+        with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
+            assert qtest_snapshot(api) == reference

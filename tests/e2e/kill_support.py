@@ -68,8 +68,11 @@ def zephyr_url() -> Iterator[str]:
         yield url
 
 
-def migrate(workdir: Path, zephyr: str, qtest: str, project: int, kill_at: str | None) -> int:
-    config = simulator_config(zephyr, qtest, project, workdir, max_workers=4, batch_size=5)
+def migrate(
+    workdir: Path, zephyr: str, qtest: str, project: int, kill_at: str | None, *, source: str = "cloud"
+) -> int:
+    """One ``migrate run`` in a child process (killed at ``kill_at``); returns its exit code."""
+    config = simulator_config(zephyr, qtest, project, workdir, max_workers=4, batch_size=5, source=source)
     config["logging"] = {"level": "WARNING"}
     path = write_config(config, workdir / "config.yaml")
     env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
@@ -87,7 +90,9 @@ def migrate(workdir: Path, zephyr: str, qtest: str, project: int, kill_at: str |
     return proc.returncode
 
 
-def migrate_into_fresh_qtest(workdir: Path, zephyr: str, kills: list[str]) -> dict[str, Any]:
+def migrate_into_fresh_qtest(
+    workdir: Path, zephyr: str, kills: list[str], *, source: str = "cloud"
+) -> dict[str, Any]:
     """Migrate with the given kills (each must happen), then a clean run; return qTest's snapshot."""
     workdir.mkdir(parents=True, exist_ok=True)
     qtest = QTestSimulator.generated()
@@ -95,10 +100,10 @@ def migrate_into_fresh_qtest(workdir: Path, zephyr: str, kills: list[str]) -> di
         headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
         project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
         for point in kills:
-            assert migrate(workdir, zephyr, qurl, project, point) == -signal.SIGKILL, (
+            assert migrate(workdir, zephyr, qurl, project, point, source=source) == -signal.SIGKILL, (
                 f"{point} was not reached"
             )
-        assert migrate(workdir, zephyr, qurl, project, None) == 0
+        assert migrate(workdir, zephyr, qurl, project, None, source=source) == 0
         with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
             return qtest_snapshot(api)
 

@@ -10,21 +10,14 @@ cover each phase and each attachment step once.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from e2e_support import qtest_snapshot
+from kill_support import migrate_into_fresh_qtest
 
-from ztoq.rehearsal import simulator_config, write_config
 from ztoq.serving import serve_in_thread
-from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN, QTestSimulator
 from ztoq.simulators.zephyr_server import ZephyrServerSimulator
 from ztoq.simulators.zephyr_server.generate import generate_server_dataset
 
@@ -49,43 +42,9 @@ def zephyr_url() -> Iterator[str]:
         yield url
 
 
-def migrate(workdir: Path, zephyr: str, qtest: str, project: int, kill_at: str | None) -> int:
-    config = simulator_config(zephyr, qtest, project, workdir, max_workers=4, batch_size=5, source="server")
-    config["logging"] = {"level": "WARNING"}
-    path = write_config(config, workdir / "config.yaml")
-    env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
-    if kill_at:
-        env["ZTOQ_TEST_KILL_AT"] = kill_at
-    proc = subprocess.run(
-        [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    if proc.returncode not in (0, -signal.SIGKILL):
-        raise AssertionError(f"exit {proc.returncode}: {proc.stderr[-2000:]}")
-    return proc.returncode
-
-
-def migrate_into_fresh_qtest(workdir: Path, zephyr: str, kill_at: str | None) -> dict[str, Any]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    qtest = QTestSimulator.generated()
-    with serve_in_thread(qtest.app) as qurl:
-        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
-        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
-        if kill_at:
-            assert migrate(workdir, zephyr, qurl, project, kill_at) == -signal.SIGKILL, (
-                f"{kill_at} not reached"
-            )
-        assert migrate(workdir, zephyr, qurl, project, None) == 0
-        with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
-            return qtest_snapshot(api)
-
-
 @pytest.fixture(scope="module")
 def reference(zephyr_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return migrate_into_fresh_qtest(tmp_path_factory.mktemp("reference"), zephyr_url, None)
+    return migrate_into_fresh_qtest(tmp_path_factory.mktemp("reference"), zephyr_url, [], source="server")
 
 
 def test_the_reference_run_migrated_a_server_project(reference: dict[str, Any]) -> None:
@@ -98,4 +57,4 @@ def test_the_reference_run_migrated_a_server_project(reference: dict[str, Any]) 
 def test_a_server_migration_killed_anywhere_then_rerun_equals_one_clean_run(
     point: str, zephyr_url: str, reference: dict[str, Any], tmp_path: Path
 ) -> None:
-    assert migrate_into_fresh_qtest(tmp_path / "run", zephyr_url, point) == reference
+    assert migrate_into_fresh_qtest(tmp_path / "run", zephyr_url, [point], source="server") == reference

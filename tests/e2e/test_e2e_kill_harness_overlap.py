@@ -4,11 +4,14 @@ and a second process on the same project (see ``test_e2e_kill_harness.py``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,64 +44,83 @@ def test_killed_again_and_again_then_rerun_equals_one_clean_run(
     assert migrate_into_fresh_qtest(tmp_path / "run", zephyr_url, kills) == reference
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_stops_the_run_cleanly_and_the_rerun_completes(
-    sig: signal.Signals, zephyr_url: str, reference: dict[str, Any], tmp_path: Path
-) -> None:
-    # qTest answers slowly until the signal, so it arrives in the middle of the load.
+@dataclass
+class SlowRun:
+    """A migration against a qTest that answers slowly (until ``slow.latency_ms`` is set to 0)."""
+
+    slow: FaultOptions
+    qtest: QTestSimulator
+    qurl: str
+    project: int
+    path: Path
+    command: list[str]
+    env: dict[str, str]
+
+    def wait_for_writes(self, count: int) -> None:
+        """Until the load has written ``count`` entities to qTest (at most a minute)."""
+        deadline = time.monotonic() + 60
+        while self.qtest.stats.total(write_only=True) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def snapshot(self) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
+        base = f"{self.qurl}/api/v3/projects/{self.project}"
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+            return qtest_snapshot(api)
+
+
+@contextlib.contextmanager
+def slow_run(zephyr_url: str, workdir: Path) -> Iterator[SlowRun]:
+    """A config and a ``migrate run`` command against a slow qTest (so a signal lands mid-load)."""
     slow = FaultOptions(latency_ms=40)
     qtest = QTestSimulator.generated(faults=slow)
     with serve_in_thread(qtest.app) as qurl:
         headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
         project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
-        config = simulator_config(zephyr_url, qurl, project, tmp_path, max_workers=2, batch_size=5)
-        path = write_config(config, tmp_path / "config.yaml")
+        config = simulator_config(zephyr_url, qurl, project, workdir, max_workers=2, batch_size=5)
+        path = write_config(config, workdir / "config.yaml")
         command = [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"]
         env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # Wait until the load phase has written something, then interrupt it.
-        deadline = time.monotonic() + 60
-        while qtest.stats.total(write_only=True) < 5 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        yield SlowRun(slow, qtest, qurl, project, path, command, env)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_run_cleanly_and_the_rerun_completes(
+    sig: signal.Signals, zephyr_url: str, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    with slow_run(zephyr_url, tmp_path) as run:
+        proc = subprocess.Popen(
+            run.command, env=run.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        run.wait_for_writes(5)  # the load phase has written something: interrupt it
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 130, stderr
         assert "run the same command again to resume" in stderr.lower()
         assert "Traceback" not in stderr
-        slow.latency_ms = 0
-        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+        run.slow.latency_ms = 0
+        rerun = subprocess.run(run.command, env=run.env, capture_output=True, text=True, timeout=240)
         assert rerun.returncode == 0, rerun.stderr
-        with httpx.Client(base_url=f"{qurl}/api/v3/projects/{project}", headers=headers, timeout=30) as api:
-            assert qtest_snapshot(api) == reference
+        assert run.snapshot() == reference
 
 
 def test_a_second_process_on_the_same_store_is_refused(
     zephyr_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    slow = FaultOptions(latency_ms=40)
-    qtest = QTestSimulator.generated(faults=slow)
-    with serve_in_thread(qtest.app) as qurl:
-        headers = {"Authorization": f"Bearer {DEFAULT_QTEST_TOKEN}"}
-        project = httpx.get(f"{qurl}/api/v3/projects", headers=headers).json()[0]["id"]
-        config = simulator_config(zephyr_url, qurl, project, tmp_path, max_workers=2, batch_size=5)
-        path = write_config(config, tmp_path / "config.yaml")
-        command = [sys.executable, "-m", "ztoq.cli", "migrate", "run", "--config", str(path), "--quiet"]
-        env = {k: v for k, v in os.environ.items() if k != "ZTOQ_TEST_KILL_AT"}
+    with slow_run(zephyr_url, tmp_path) as run:
         first = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            run.command, env=run.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         try:
-            deadline = time.monotonic() + 60
-            while qtest.stats.total(write_only=True) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            from ztoq.cli.main import run
+            run.wait_for_writes(3)
+            from ztoq.cli.main import run as ztoq_cli
 
-            assert run(["migrate", "run", "--config", str(path), "--quiet"]) == 2
+            assert ztoq_cli(["migrate", "run", "--config", str(run.path), "--quiet"]) == 2
             err = capsys.readouterr().err
             assert "Another ztoq process" in err
             assert "Traceback" not in err
         finally:
-            slow.latency_ms = 0  # the first run may finish quickly now
+            run.slow.latency_ms = 0  # the first run may finish quickly now
             _, stderr = first.communicate(timeout=240)
         assert first.returncode == 0, stderr
 

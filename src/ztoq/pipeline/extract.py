@@ -123,11 +123,11 @@ async def run_extract(ctx: PhaseContext, reached: Callable[[str], None] | None =
     await extract_test_cases(ctx, sync, written)
     ctx.check_cancelled()
     # What test cases embed is planned with them: downloaded before anything else is read.
-    await extract_inline_images(ctx)
+    await extract_inline_images(ctx, ("test_case",))
     tell(TEST_CASES_STORED)
     await extract_executions(ctx, sync, written)
     ctx.check_cancelled()
-    await extract_inline_images(ctx)
+    await extract_inline_images(ctx, ("test_plan", "test_cycle", "test_execution"))
     await extract_attachments(ctx, changed=written, executions_listed=lambda: tell(EXECUTIONS_STORED))
     with ctx.session() as repo:
         finish_sync(repo, ctx.project_key, sync, run_id=ctx.run_id, now=datetime.now(UTC))

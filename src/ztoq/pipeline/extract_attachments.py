@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -188,16 +188,17 @@ async def download_attachments(ctx: PhaseContext, reader: AttachmentReader) -> N
     ctx.reporter.finish(PHASE, "attachment_files")
 
 
-async def extract_inline_images(ctx: PhaseContext) -> None:
-    """The images embedded in the rich text stored so far, listed and downloaded (no list requests:
-    their addresses are in the text). Transform rewrites the references to the downloaded ones."""
+async def extract_inline_images(ctx: PhaseContext, owner_types: Collection[str]) -> None:
+    """The images embedded in the rich text of the stored owners of ``owner_types``, listed and
+    downloaded (no list requests: their addresses are in the text). Transform rewrites the
+    references to the downloaded ones."""
     if not ctx.config.migration.include_attachments:
         return
     reader = ctx.source().attachments
     if reader is None:
         return
     with ctx.session() as repo:
-        inline = list(reader.inline_images(StoreRows(repo, ctx.project_key)))
+        inline = list(reader.inline_images(StoreRows(repo, ctx.project_key), owner_types))
         repo.upsert_attachments(ctx.project_key, inline, run_id=ctx.run_id)
     if inline:
         await download_attachments(ctx, reader)

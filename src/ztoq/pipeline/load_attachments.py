@@ -73,9 +73,7 @@ def step_log_owners(planned: Iterable[PlannedRecord]) -> frozenset[str]:
 def listed_step_log_owners(repo: Repository, project_key: str) -> frozenset[str]:
     """The Zephyr keys of the executions extract found files on the steps of (before transform
     plans those files: when test logs load while the other attachments are still being listed)."""
-    return frozenset(
-        row.owner_key for row in repo.iter_attachments(project_key) if row.owner_type == "execution_step"
-    )
+    return repo.attachment_owner_keys(project_key, "execution_step")
 
 
 class AttachmentLoader:

@@ -14,7 +14,16 @@ stay in the pipeline.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -211,8 +220,11 @@ class AttachmentReader(Protocol):
         """Every object extract stored that may carry attachments (with the steps it can address)."""
         ...
 
-    def inline_images(self, rows: StoredRows) -> Iterator[ListedAttachment]:
-        """Images embedded in the rich text of stored rows that the API credentials can fetch.
+    def inline_images(
+        self, rows: StoredRows, owner_types: Collection[str] | None = None
+    ) -> Iterator[ListedAttachment]:
+        """Images embedded in the rich text of stored rows that the API credentials can fetch
+        (of owners of ``owner_types`` only, when given: ``test_case``, ``test_plan``, ...).
 
         Each is an attachment of the entity whose text embeds it (source id
         :func:`~ztoq.sources.records.inline_image_id` of its URL); images elsewhere (SmartBear's

@@ -108,6 +108,17 @@ _KNOWN = select(t.c.source_key, t.c.name, t.c.locator, t.c.size, t.c.deleted_at.
     t.c.project_key == bindparam("p_project"), t.c.source_key.in_(bindparam("p_keys", expanding=True))
 )
 
+#: The owners of one kind that have files (not deleted).
+_OWNER_KEYS = (
+    select(t.c.owner_key)
+    .where(
+        t.c.project_key == bindparam("p_project"),
+        t.c.owner_type == bindparam("p_owner_type"),
+        t.c.deleted_at.is_(None),
+    )
+    .distinct()
+)
+
 
 @cache
 def _upsert(dialect: str) -> Any:
@@ -265,6 +276,11 @@ class AttachmentQueries(RepoBase):
             if len(rows) < batch:
                 return
             after = rows[-1].source_key
+
+    def attachment_owner_keys(self, project_key: str, owner_type: str) -> frozenset[str]:
+        """The keys of the owners of kind ``owner_type`` that have files the source still holds."""
+        rows = self._session.execute(_OWNER_KEYS, {"p_project": project_key, "p_owner_type": owner_type})
+        return frozenset(key for (key,) in rows)
 
     def get_attachment(self, project_key: str, source_key: str) -> AttachmentFile | None:
         """One catalogued attachment (deleted ones included), or None."""

@@ -158,6 +158,25 @@ def test_unseen_are_marked_deleted_all_or_per_owner(store: Store) -> None:
     assert (back.first_seen_run_id, back.last_seen_run_id) == (run1, run3)
 
 
+def test_owner_keys_of_one_kind_are_those_with_live_files(store: Store) -> None:
+    with store.session() as repo:
+        run1 = repo.start_run(P, "extract", ["extract"])
+        step = {"owner_type": "execution_step", "step_index": 0}
+        listed = [
+            _listed(1, owner="PROJ-E1", **step, source_key="execution_step/PROJ-E1/0/1"),
+            _listed(2, owner="PROJ-E1", **step, source_key="execution_step/PROJ-E1/0/2"),
+            _listed(3, owner="PROJ-E2", **step, source_key="execution_step/PROJ-E2/0/3"),
+            _listed(4, owner="PROJ-T1"),
+        ]
+        repo.upsert_attachments(P, listed, run_id=run1)
+        assert repo.attachment_owner_keys(P, "execution_step") == {"PROJ-E1", "PROJ-E2"}
+        run2 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_attachments(P, listed[:2] + listed[3:], run_id=run2)
+        repo.mark_unseen_attachments_deleted(P, since_run_id=run2)
+        assert repo.attachment_owner_keys(P, "execution_step") == {"PROJ-E1"}, "deleted files do not count"
+        assert repo.attachment_owner_keys(P, "test_case") == {"PROJ-T1"}
+
+
 def test_iteration_is_keyset_paginated_and_filtered(store: Store) -> None:
     items = [_listed(n, owner=f"PROJ-T{n % 3}") for n in range(1, 24)]
     with store.session() as repo:

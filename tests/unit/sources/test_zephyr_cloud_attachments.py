@@ -105,3 +105,6 @@ def test_only_images_under_the_api_base_url_are_fetched_with_the_token() -> None
     ]
     assert found[0].source_id == inline_image_id(own)
     assert found[0].locator == "/attachments/embedded/9/shot%201.png"
+    # Asked for some owner kinds only (extract asks for the test cases' first, the rest later).
+    only = [(f.owner_type, f.owner_key) for f in reader.inline_images(rows, ("test_execution",))]
+    assert only == [("test_execution", "P-E1")]

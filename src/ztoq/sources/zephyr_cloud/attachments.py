@@ -14,7 +14,7 @@ the operations answers 503 (or 404) to every list. Step attachments are addresse
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -129,7 +129,9 @@ class ZephyrCloudAttachments:
             if key in addresses:
                 yield from _steps("execution_step", key, addresses[key], steps)
 
-    def inline_images(self, rows: StoredRows) -> Iterator[ListedAttachment]:
+    def inline_images(
+        self, rows: StoredRows, owner_types: Collection[str] | None = None
+    ) -> Iterator[ListedAttachment]:
         """Embedded images served under the API's own base URL (the only ones the token may fetch).
 
         The token is never sent anywhere else: an image on another host (SmartBear's CDN) is
@@ -137,6 +139,8 @@ class ZephyrCloudAttachments:
         """
         base = self.session.base_url.rstrip("/") + "/"
         for entity_type, owner_type in _RICH_TEXT_ROWS:
+            if owner_types is not None and owner_type not in owner_types:
+                continue
             for key, payload in rows.payloads(entity_type):
                 seen: set[str] = set()
                 for url in _image_urls(payload):

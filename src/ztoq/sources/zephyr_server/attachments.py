@@ -20,7 +20,7 @@ Differences from Cloud (:mod:`ztoq.sources.zephyr_cloud.attachments`):
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
@@ -141,7 +141,9 @@ class ZephyrServerAttachments:
                 step = index % steps if steps and data_rows else index
                 yield AttachmentOwner("execution_step", key, step, address=str(index), parent_address=address)
 
-    def inline_images(self, rows: StoredRows) -> Iterator[ListedAttachment]:
+    def inline_images(
+        self, rows: StoredRows, owner_types: Collection[str] | None = None
+    ) -> Iterator[ListedAttachment]:
         """Images embedded in rich text whose ``src`` is on the Jira site (absolute or ``/...``).
 
         Each is an attachment of the entity whose text (or whose step's text) embeds it. The
@@ -149,6 +151,8 @@ class ZephyrServerAttachments:
         which keeps a visible reference to it.
         """
         for entity_type, owner_type, members in _RICH_TEXT:
+            if owner_types is not None and owner_type not in owner_types:
+                continue
             for key, payload in rows.payloads(entity_type):
                 if not isinstance(payload, Mapping):
                     continue

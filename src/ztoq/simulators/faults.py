@@ -245,15 +245,21 @@ class FaultMiddleware:
             await _send_json(send, choice, self._failure_body(choice))
             return
 
-        status_holder: dict[str, int] = {}
+        started: list[int] = []
 
         async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = int(message["status"])
+            if message["type"] == "http.response.start" and not started:
+                # Counted before the answer leaves: a client that reads the counters right after
+                # its last response must find that response counted.
+                started.append(int(message["status"]))
+                self.stats.record(method, endpoint_template(scope), started[0])
             await send(message)
 
-        await self.app(scope, receive, counting_send)
-        self.stats.record(method, endpoint_template(scope), status_holder.get("status", 0))
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            if not started:
+                self.stats.record(method, endpoint_template(scope), 0)
 
 
 class DroppedConnection(Exception):

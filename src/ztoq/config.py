@@ -10,7 +10,6 @@ overridden as ``ZTOQ_<SECTION>_<KEY>``, e.g. ``ZTOQ_PERFORMANCE_MAX_WORKERS=16``
 from __future__ import annotations
 
 import os
-import re
 import stat
 import warnings
 from pathlib import Path
@@ -19,29 +18,20 @@ from urllib.parse import quote_plus, urlsplit
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
+from ztoq.config_sections import CustomFieldMap as CustomFieldMap
+from ztoq.config_sections import FieldTypes as FieldTypes
+from ztoq.config_sections import JiraConfig as JiraConfig
+from ztoq.config_sections import NotificationsConfig as NotificationsConfig
+from ztoq.config_sections import _check_url, _Section
 from ztoq.errors import ConfigError
 
 PHASES: tuple[str, ...] = ("extract", "transform", "load", "validate")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-def _check_url(value: str, what: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{what} must be an http(s) URL such as https://example.com, not {value!r}")
-    return value.rstrip("/")
 
 
 class ZephyrConfig(_Section):
@@ -240,65 +230,13 @@ class MappingsConfig(_Section):
     execution_status: dict[str, str] = Field(default_factory=dict)
     #: Jira accountId -> qTest user id or login email.
     users: dict[str, str | int] = Field(default_factory=dict)
+    #: A ``users-map.yaml`` (``ztoq users plan --write-map``) whose ``users`` are merged under
+    #: ``users`` (entries written in ``users`` win); relative to the config file's folder.
+    users_file: str | None = None
     default_user: str | int | None = None
     environment_field: str = "Environment"
     #: Zephyr test case field -> qTest field label for estimatedTime, labels, component, owner.
     test_case_fields: dict[str, str] = Field(default_factory=dict)
-
-
-class CustomFieldMap(_Section):
-    """The seed guide's custom_fields_map.yaml: Zephyr field name -> qTest field label, per entity."""
-
-    test_case: dict[str, str] = Field(default_factory=dict)
-    test_cycle: dict[str, str] = Field(default_factory=dict)
-    test_execution: dict[str, str] = Field(default_factory=dict)
-    test_plan: dict[str, str] = Field(default_factory=dict)
-
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class NotificationsConfig(_Section):
-    """A message to a chat or HTTP webhook when ``ztoq migrate run`` ends (``ztoq.report.notify``).
-
-    The webhook URL is a secret (anyone holding it can post): it is read from the environment
-    variable ``webhook_url_env`` names, never from the config file, and never logged.
-    """
-
-    #: The environment variable holding the webhook URL.
-    webhook_url_env: str = "ZTOQ_WEBHOOK_URL"
-    #: slack: a Slack incoming webhook (text and blocks); teams: a Microsoft Teams incoming webhook or
-    #: workflow (an Adaptive Card); generic: a JSON document of the outcome.
-    format: Literal["slack", "teams", "generic"] = "generic"
-    #: always: after every run; failure: only after a run that did not pass.
-    on: Literal["always", "failure"] = "always"
-    #: Where readers find the report (a CI artifact page, a dashboard); ``${VAR}`` is expanded from
-    #: the environment when the message is sent.
-    report_url: str | None = None
-    #: Seconds to wait for the receiver; a slow or dead one never holds up or fails the run.
-    timeout: float = Field(10.0, gt=0, le=60)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_url_in_file(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        if "webhook_url" in data:
-            raise ValueError(
-                "webhook_url is a secret and is not read from the config; put it in the environment "
-                "variable named by notifications.webhook_url_env (default ZTOQ_WEBHOOK_URL)"
-            )
-        if True in data:
-            # YAML 1.1 reads an unquoted ``on:`` key as the boolean true.
-            data = {("on" if key is True else key): value for key, value in data.items()}
-        return data
-
-    @field_validator("webhook_url_env")
-    @classmethod
-    def _env_name(cls, v: str) -> str:
-        if not _ENV_NAME.fullmatch(v):
-            raise ValueError("must name an environment variable (e.g. ZTOQ_WEBHOOK_URL), not hold a URL")
-        return v
 
 
 class ZtoqConfig(_Section):
@@ -313,6 +251,10 @@ class ZtoqConfig(_Section):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     mappings: MappingsConfig = Field(default_factory=MappingsConfig)
     custom_fields: CustomFieldMap = Field(default_factory=CustomFieldMap)
+    #: Data types ``ztoq fields apply`` gives the fields it creates instead of the proposed ones.
+    field_types: FieldTypes = Field(default_factory=FieldTypes)
+    #: Jira's user API (``ztoq users plan``); no ``jira:`` section: people keep their account ids.
+    jira: JiraConfig = Field(default_factory=JiraConfig)
     #: A webhook message when ``ztoq migrate run`` ends; None (no ``notifications:`` section): none.
     notifications: NotificationsConfig | None = None
     #: Where reports and artifacts go.
@@ -369,6 +311,9 @@ _SECRET_ENV: tuple[tuple[str, tuple[str, str]], ...] = (
     ("ZTOQ_QTEST_PASSWORD", ("qtest", "password")),
     ("ZTOQ_ZEPHYR_PASSWORD", ("zephyr", "password")),
     ("ZTOQ_DATABASE_PASSWORD", ("database", "password")),
+    ("ZTOQ_JIRA_API_TOKEN", ("jira", "api_token")),
+    ("ZTOQ_JIRA_PAT", ("jira", "pat")),
+    ("ZTOQ_JIRA_PASSWORD", ("jira", "password")),
 )
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -380,6 +325,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "logging": LoggingConfig,
     "network": NetworkConfig,
     "notifications": NotificationsConfig,
+    "jira": JiraConfig,
 }
 
 
@@ -395,7 +341,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
                     value = yaml.safe_load(raw) if raw.strip() else raw
                 except yaml.YAMLError:
                     value = raw
-                if key in ("api_token", "bearer_token", "password"):
+                if key in ("api_token", "bearer_token", "password", "pat"):
                     value = raw
                 out.setdefault(section, {})[key] = value
     for name, (section, key) in _SECRET_ENV:
@@ -481,7 +427,35 @@ def load_config(
         data = _deep_merge(data, overrides)
     if custom_field_map is not None:
         data = _deep_merge(data, {"custom_fields": load_custom_field_map(custom_field_map)})
-    return build_config(data, source)
+    config = build_config(data, source)
+    if config.mappings.users_file:
+        folder = path.parent if path is not None else Path.cwd()
+        from_file = load_users_file(folder / Path(config.mappings.users_file).expanduser())
+        config.mappings.users = {**from_file, **config.mappings.users}
+    return config
+
+
+def load_users_file(path: Path) -> dict[str, str | int]:
+    """The ``users`` of a users map (``ztoq users plan --write-map``): account id -> qTest user.
+
+    Entries left empty (``null``) are skipped: they stay unmatched.
+    """
+    data = read_yaml(path, "users map")
+    users = data.get("users") or {}
+    if not isinstance(users, dict):
+        raise ConfigError(
+            f"The users map {path} must hold `users:` as a mapping of account id -> qTest user."
+        )
+    found: dict[str, str | int] = {}
+    for account, user in users.items():
+        if user is None or user == "":
+            continue
+        if not isinstance(user, str | int) or isinstance(user, bool):
+            raise ConfigError(
+                f"The users map {path} maps {account} to {user!r}; give a qTest user id or login."
+            )
+        found[str(account)] = user
+    return found
 
 
 def load_custom_field_map(path: Path) -> dict[str, dict[str, str]]:
@@ -501,6 +475,9 @@ def _warn_if_secret_file_is_shared(path: Path, data: dict[str, Any]) -> None:
             ("zephyr", "password"),
             ("qtest", "bearer_token"),
             ("qtest", "password"),
+            ("jira", "api_token"),
+            ("jira", "pat"),
+            ("jira", "password"),
         )
     )
     if not holds_secret or os.name != "posix":

@@ -93,11 +93,18 @@ def resolve_refs(payload: Any, resolve: Callable[[str, str], int | None]) -> Any
     return replace_placeholders(payload, parse_ref, lambda t: resolve(*t), lambda t: f"{t[0]}:{t[1]}")
 
 
+#: The severity of a value kept whole in text (a "Zephyr fields" row, a note line) because qTest
+#: has no field for it: information, not a degradation. A value that changed on the way (defaulted,
+#: converted, truncated, an unmatched user, a lost link or place) is "degraded", even when its
+#: original is kept in text too.
+KEPT_IN_TEXT = "kept_in_text"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """A value that was degraded or an entity that was skipped, with the reason (one sentence)."""
+    """A value degraded or kept in text, or an entity skipped or failed, with the reason (one sentence)."""
 
-    severity: str  # "degraded" | "skipped" | "failed"
+    severity: str  # "kept_in_text" | "degraded" | "skipped" | "failed"
     code: str  # machine-readable, e.g. "priority_defaulted"
     message: str
     field: str | None = None

@@ -26,7 +26,7 @@ from ztoq.errors import InputError, StoreError, ZtoqError
 from ztoq.simulators.catalog import DEMO_CUSTOM_FIELD_MAP, USERS
 from ztoq.simulators.process import SimulatorProcess, run_simulator
 from ztoq.simulators.qtest import DEFAULT_QTEST_TOKEN
-from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN
+from ztoq.simulators.zephyr import DEFAULT_JIRA_API_TOKEN, DEFAULT_JIRA_EMAIL, DEFAULT_ZEPHYR_TOKEN
 from ztoq.simulators.zephyr_server import DEFAULT_SERVER_TOKEN
 
 DEMO_PROJECT_KEY = "DEMO"
@@ -245,7 +245,8 @@ def simulator_config(
     """A config for the simulators, with the mappings a real team would write for this project.
 
     For the Server/Data Center source the base URL is the Jira site (ztoq detects the API from
-    it) and the token is a Jira personal access token.
+    it) and the token is a Jira personal access token. The ``jira:`` section points at the source
+    simulator, which serves Jira's user API as well.
     """
     return {
         "zephyr": {
@@ -269,8 +270,16 @@ def simulator_config(
             "test_case_fields": {"owner": "Assigned To"},
         },
         "custom_fields": DEMO_CUSTOM_FIELD_MAP,
+        "jira": _jira_section(zephyr_url, source),
         "output_dir": str(workdir),
     }
+
+
+def _jira_section(zephyr_url: str, source: str) -> dict[str, str]:
+    """The ``jira:`` section (``ztoq users plan``): the source simulator plays the Jira site too."""
+    if source == "cloud":
+        return {"base_url": zephyr_url, "email": DEFAULT_JIRA_EMAIL, "api_token": DEFAULT_JIRA_API_TOKEN}
+    return {"base_url": zephyr_url, "pat": DEFAULT_SERVER_TOKEN}
 
 
 def _user_map(source: str) -> dict[str, str | int]:

@@ -42,6 +42,34 @@ QTEST_DATA_TYPES: Final = frozenset(
     }
 )
 
+#: ztoq's names of the data types (``fields plan`` tables, ``field_types`` in the configuration).
+QTEST_DATA_TYPE_NAMES: Final = {
+    QTEST_TEXT: "text",
+    QTEST_TEXT_AREA: "text area",
+    QTEST_PICK_LIST: "pick list",
+    QTEST_DATE: "date",
+    QTEST_USER_LIST: "user list",
+    QTEST_RICH_TEXT: "rich text",
+    QTEST_NUMBER: "number",
+    QTEST_CHECKBOX: "checkbox",
+    QTEST_DATE_TIME: "date time",
+    QTEST_URL: "url",
+    QTEST_MULTI_SELECT: "multi-select",
+}
+
+
+def qtest_data_type(given: object) -> int | None:
+    """The data type code a name ("Text Area", "text_area", "textarea") or a code (2) stands for."""
+    if isinstance(given, int) and not isinstance(given, bool):
+        return given if given in QTEST_DATA_TYPE_NAMES else None
+
+    def letters(text: str) -> str:
+        return "".join(c for c in text.casefold() if c.isalnum())
+
+    wanted = letters(str(given))
+    return next((code for code, name in QTEST_DATA_TYPE_NAMES.items() if letters(name) == wanted), None)
+
+
 #: Object types accepted by ``/settings/{objectType}/fields`` (the Swagger's enum). Test cycles
 #: are not among them: qTest has no custom fields on test cycles (TestCycleResource has no
 #: ``properties``).

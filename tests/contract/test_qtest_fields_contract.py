@@ -1,12 +1,14 @@
 """Contract test of the qTest simulator's field settings writes against Tricentis' Swagger file.
 
-Creating a custom field (``createCustomField``), updating one (``updateCustomField``) and adding
-allowed values (``createProjectFieldAllowedValues``) are driven through ``httpx.ASGITransport``;
+Creating a custom field (``createCustomField``), updating one (``updateCustomField``), adding
+allowed values (``createProjectFieldAllowedValues``), deleting a value (``deleteProjectFieldValue``)
+and a field (``deleteCustomField``) are driven through ``httpx.ASGITransport``;
 every answer is checked against ``qtest-manager-v3-swagger.yaml`` (the declared answer and the
 named model, no undeclared property), errors must be ``{message}``. Changing field settings
 needs the project-admin permission: another user gets 403. Site-level system fields have
 negative ids, and every call takes them. ztoq's own client (``QTestClient.create_field``,
-``add_allowed_values``) is driven against the same simulator.
+``add_allowed_values``, and what rollback uses: ``finds_any``, ``delete_allowed_value``,
+``delete_field``) is driven against the same simulator.
 """
 
 from __future__ import annotations
@@ -240,3 +242,67 @@ def test_ztoq_client_creates_fields_and_adds_values(sim: QTestSimulator) -> None
 
     with pytest.raises(PermissionDenied):
         asyncio.run(refused())
+
+
+def test_delete_a_custom_field_and_an_allowed_value(sim: QTestSimulator) -> None:
+    api, s = _admin(sim)
+    made = api.ok(
+        "POST",
+        f"{s}/test-cases/fields",
+        "FieldResource",
+        201,
+        json={
+            "label": "Area",
+            "data_type": QTEST_PICK_LIST,
+            "allowed_values": [{"label": "UI"}, {"label": "DB"}],
+        },
+    )
+    ui = made["allowed_values"][0]["value"]
+    api.ok("DELETE", f"{s}/test-cases/fields/{made['id']}/allowed-values/{ui}", "Object")
+    listed = {f["id"]: f for f in api.ok("GET", f"{s}/test-cases/fields", "List<FieldResource>")}
+    assert [v["label"] for v in listed[made["id"]]["allowed_values"]] == ["DB"]
+    api.fails("DELETE", f"{s}/test-cases/fields/{made['id']}/allowed-values/{ui}", 404)
+    text = api.ok(
+        "POST", f"{s}/test-cases/fields", "FieldResource", 201, json={"label": "T", "data_type": QTEST_TEXT}
+    )
+    api.fails("DELETE", f"{s}/test-cases/fields/{text['id']}/allowed-values/1", 400)
+
+    member = _member(sim)
+    member.fails("DELETE", f"{s}/test-cases/fields/{made['id']}", 403)
+    api.ok("DELETE", f"{s}/test-cases/fields/{made['id']}", "Object")
+    gone = api.ok("GET", f"{s}/test-cases/fields", "List<FieldResource>", params={"includeInactive": True})
+    assert made["id"] not in {f["id"] for f in gone}
+    api.fails("DELETE", f"{s}/test-cases/fields/{made['id']}", 404)
+    # System fields cannot be deleted, whatever the sign of their id.
+    api.fails("DELETE", f"{s}/test-runs/fields/{TEST_DATA_SOURCE_ID}", 400)
+    system = next(f for f in gone if f["system_field"])
+    api.fails("DELETE", f"{s}/test-cases/fields/{system['id']}", 400)
+
+
+def test_ztoq_client_asks_whether_data_uses_a_field_then_deletes_it() -> None:
+    sim = QTestSimulator.generated(seed=5, test_cases=1)
+    project_id = next(iter(sim.state.projects))
+    case = next(c for c in sim.state.test_cases.values() if c.project_id == project_id)
+
+    async def go() -> tuple[bool, bool, bool, bool]:
+        client = _client(sim, project_id)
+        try:
+            made = await client.create_field(
+                "test-cases",
+                {"label": "Legacy ID", "data_type": QTEST_PICK_LIST, "allowed_values": [{"label": "L-1"}]},
+            )
+            assert made.id is not None
+            unused = await client.finds_any("test-cases", "'Legacy ID' is 'not empty'")
+            value = (made.allowed_values or [])[0].value
+            case.latest.properties[made.id] = str(value)
+            used = await client.finds_any("test-cases", "'Legacy ID' is 'not empty'")
+            by_value = await client.finds_any("test-cases", "'Legacy ID' = 'L-1'")
+            assert value is not None
+            await client.delete_allowed_value("test-cases", made.id, value)
+            await client.delete_field("test-cases", made.id)
+            left = any(f.id == made.id for f in await client.fields("test-cases", include_inactive=True))
+            return unused, used, by_value, left
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(go()) == (False, True, True, False)

@@ -118,12 +118,15 @@ def filled(tmp_path: Path, database: dict[str, Any]) -> tuple[ZtoqConfig, int]:
             },
         )
         for key in ("PROJ-T1", "PROJ-T2", "PROJ-T3"):
+            defaulted = (
+                [ProblemItem("degraded", "priority_defaulted", "defaulted")] if key == "PROJ-T1" else []
+            )
             repo.replace_problems(
                 PROJECT,
                 "transform",
                 "test_case",
                 key,
-                [ProblemItem("degraded", "field_in_description", "kept")],
+                [ProblemItem("kept_in_text", "field_in_description", "kept", "labels"), *defaulted],
             )
         repo.replace_problems(
             PROJECT, "transform", "test_log", "PROJ-E1", [ProblemItem("skipped", "no_end", "no end date")]
@@ -194,11 +197,12 @@ def test_status_endpoint_reports_run_phases_counts_api_problems_and_types(
     ]
 
     problems = status["problems"]
-    assert problems["total"] == 5
+    # Values kept whole in text are no problems: counted apart.
+    assert (problems["total"], problems["kept_in_text"]) == (3, 3)
     assert problems["by_severity"] == [
         {"severity": "failed", "count": 1},
         {"severity": "skipped", "count": 1},
-        {"severity": "degraded", "count": 3},
+        {"severity": "degraded", "count": 1},
     ]
     first, second, third = problems["top_codes"]
     assert (first["severity"], first["code"], first["count"]) == ("failed", "rejected_by_qtest", 1)
@@ -208,16 +212,17 @@ def test_status_endpoint_reports_run_phases_counts_api_problems_and_types(
         "field": None,
         "message": HOSTILE,
     }
-    assert (second["code"], third["code"], third["count"]) == ("no_end", "field_in_description", 3)
+    assert (second["code"], third["code"], third["count"]) == ("no_end", "priority_defaulted", 1)
     assert third["phases"] == ["transform"]
 
     types = status["types"]
     assert [t["entity_type"] for t in types] == list(LOAD_ORDER)
     assert set(types[0]) == {
         "entity_type", "source", "planned", "skipped", "loaded", "failed", "pending", "degraded",
+        "kept_in_text",
     }  # fmt: skip
     test_case = next(t for t in types if t["entity_type"] == "test_case")
-    assert test_case["degraded"] == 3
+    assert (test_case["degraded"], test_case["kept_in_text"]) == (1, 3)
 
 
 def test_types_refresh_when_the_run_changes(filled: tuple[ZtoqConfig, int]) -> None:

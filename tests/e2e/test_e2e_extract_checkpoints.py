@@ -95,14 +95,14 @@ def counts(stats: RequestStats, *templates: str) -> int:
 
 @contextmanager
 def cloud() -> Iterator[Source]:
-    sim = ZephyrSimulator(generate_dataset(40, seed=5, attachments=False))
+    sim = ZephyrSimulator(generate_dataset(25, seed=5, attachments=False))
     with serve_in_thread(sim.app) as url:
         yield Source("cloud", url, sim.stats, sim.state.delete_test_case)
 
 
 @contextmanager
 def server() -> Iterator[Source]:
-    sim = ZephyrServerSimulator(generate_server_dataset(40, seed=5, project_key="DEMO", attachments=False))
+    sim = ZephyrServerSimulator(generate_server_dataset(25, seed=5, project_key="DEMO", attachments=False))
 
     def delete(key: str) -> None:
         sim.state.testcases.pop(key)

@@ -1,9 +1,12 @@
-"""``ztoq fields plan|apply`` end to end: the missing qTest fields are created, once, and filled.
+"""``ztoq fields plan|apply`` end to end: the missing qTest fields are created, once, filled, rolled back.
 
 The CLI runs in process against both simulators served on loopback (the generated demo project
-and its qTest target, which deliberately lacks some fields). After ``fields apply --yes`` and a
-migration, the demo's custom fields, labels and components are read back through the qTest
-simulator's API: they are in qTest fields, not in the description's "Zephyr fields" table.
+and its qTest target, which deliberately lacks some fields, and here one pick list value). The
+dry run shows what ``fields apply`` would do, and that the token's user may not, without a write.
+After ``fields apply --yes`` and a migration, the demo's custom fields, labels and components are
+read back through the qTest simulator's API: they are in qTest fields, not in the description's
+"Zephyr fields" table. A rollback then removes the fields and the value ztoq added, except a field
+a test case made by hand still holds a value in; once that case is gone, the next rollback removes it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def test_fields_plan_apply_and_migrate(
     served: Served, database: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = str(served.config(database))
+    # A pick list numbered as real sites number site-level fields (below zero), lacking a value.
+    automation = _labels(served, "test-cases")["Automation Status"]
+    automation["id"] = -1201
+    used = {(c.get("customFields") or {}).get("Automation Status") for c in served.dataset["testcases"]}
+    dropped = next(v for v in automation["allowed_values"] if v["label"] in used)
+    automation["allowed_values"].remove(dropped)
     code, text = _cli(capsys, "workflow", "extract", "--config", cfg, "--quiet")
     assert code == 0, text
 
@@ -83,6 +92,7 @@ def test_fields_plan_apply_and_migrate(
     assert code == 2, text
     assert "project-admin permission" in text
     assert len(_labels(served, "test-cases")) == before
+    _assert_dry_run(served, capsys, cfg, set(missing), dropped["label"])
     del profiles[served.qtest.state.admin_id]
 
     code, text = _cli(capsys, "fields", "apply", "--config", cfg, "--yes")
@@ -92,6 +102,7 @@ def test_fields_plan_apply_and_migrate(
     assert case_fields["Labels"]["data_type"] == 17
     assert case_fields["Labels"]["allowed_values"]
     assert case_fields["Component"]["data_type"] == 3
+    assert dropped["label"] in {v["label"] for v in case_fields["Automation Status"]["allowed_values"]}
     assert "Release Train" in _labels(served, "releases")
     assert "Defect Notes" in _labels(served, "test-runs")
     created = sum(
@@ -117,7 +128,7 @@ def test_fields_plan_apply_and_migrate(
 
     code, text = _cli(capsys, "migrate", "run", "--config", cfg, "--quiet")
     assert code == 0, text
-    _assert_values_in_fields(served)
+    _assert_values_in_fields(served, dropped["label"])
     with served.qtest_api() as api:
         releases = api.get("/releases").json()
     trains = {
@@ -126,6 +137,66 @@ def test_fields_plan_apply_and_migrate(
     plans = {p["customFields"]["Release Train"] for p in served.dataset["testplans"]}
     assert plans <= trains
     _assert_log_fields(served)
+    _assert_rollback(served, capsys, cfg, dropped["label"])
+
+
+def _assert_dry_run(
+    served: Served, capsys: pytest.CaptureFixture[str], cfg: str, missing: set[Any], dropped: str
+) -> None:
+    """The dry run lists what ``fields apply`` would do and says the user may not, writing nothing."""
+    writes = served.qtest.stats.total(write_only=True)
+    code, text = _cli(
+        capsys, "migrate", "run", "--config", cfg, "--dry-run", "--phases", "transform", "--json"
+    )
+    assert code == 0, text
+    line = next(line for line in text.splitlines() if line.startswith('{"dry_run"'))
+    report = json.loads(line)["preflight"]
+    assert served.qtest.stats.total(write_only=True) == writes
+    to_create = report["fields_apply"]["to_create"]
+    assert {(f["qtest_object_type"], f["qtest_label"]) for f in to_create} == missing
+    assert [(c["qtest_field_id"], c["choices"]) for c in report["fields_apply"]["to_extend"]] == [
+        (-1201, [dropped])
+    ]
+    refused = [f for f in report["findings"] if f["code"] == "fields_permission_missing"]
+    assert len(refused) == 1, report["findings"]
+    assert f"not a project admin of qTest project {served.project_id}" in refused[0]["message"]
+    assert report["checks"]["permissions"] == "warning"
+
+
+def _assert_rollback(served: Served, capsys: pytest.CaptureFixture[str], cfg: str, dropped: str) -> None:
+    """Rollback removes the fields and value ztoq added, but not a field data made by hand holds."""
+    legacy = _labels(served, "test-cases")["Legacy ID"]["id"]
+    with served.qtest_api() as api:
+        made = api.post(
+            "/test-cases",
+            json={"name": "Made by hand", "properties": [{"field_id": legacy, "field_value": "L-0"}]},
+        )
+        assert made.status_code == 200, made.text
+    code, text = _cli(capsys, "workflow", "rollback", "--config", cfg, "--dry-run")
+    assert code == 0, text
+    assert "fields apply` created" in text
+    assert "Legacy ID" in _labels(served, "test-cases")
+    code, text = _cli(capsys, "workflow", "rollback", "--config", cfg, "--yes", "--quiet")
+    assert code == 1, text
+    assert "Kept test-cases field 'Legacy ID'" in text
+    assert "Removed test-cases field 'Labels'" in text
+    case_fields = _labels(served, "test-cases")
+    assert "Labels" not in case_fields
+    assert "Component" not in case_fields
+    assert case_fields["Legacy ID"]["id"] == legacy
+    assert dropped not in {v["label"] for v in case_fields["Automation Status"]["allowed_values"]}
+    assert "Release Train" not in _labels(served, "releases")
+    assert "Defect Notes" not in _labels(served, "test-runs")
+
+    # The record of the kept field outlives the forgotten extract: once the case is gone, it goes.
+    with served.qtest_api() as api:
+        assert api.delete(f"/test-cases/{made.json()['id']}").status_code == 200
+    code, text = _cli(capsys, "workflow", "rollback", "--config", cfg, "--phases", "load", "--yes", "--quiet")
+    assert code == 0, text
+    assert "Legacy ID" not in _labels(served, "test-cases")
+    code, text = _cli(capsys, "workflow", "rollback", "--config", cfg, "--phases", "load", "--dry-run")
+    assert code == 0, text
+    assert "fields apply" not in text
 
 
 def _assert_log_fields(served: Served) -> None:
@@ -149,7 +220,7 @@ def _assert_log_fields(served: Served) -> None:
     assert all(notes[key] == value for key, value in found.items())
 
 
-def _assert_values_in_fields(served: Served) -> None:
+def _assert_values_in_fields(served: Served, added: str) -> None:
     by_key = {tc["key"]: tc for tc in served.dataset["testcases"]}
     checked = 0
     for qtest_case in _test_cases(served):
@@ -166,6 +237,9 @@ def _assert_values_in_fields(served: Served) -> None:
         if legacy:
             assert props["Legacy ID"]["field_value"] == legacy, key
             assert "Legacy ID" not in description, key
+        if (source.get("customFields") or {}).get("Automation Status") == added:
+            assert props["Automation Status"]["field_id"] == -1201, key
+            assert props["Automation Status"]["field_value_name"] == added, key
         areas = (source.get("customFields") or {}).get("Test Areas")
         if areas:
             assert props["Test Areas"]["field_value_name"] == f"[{', '.join(areas)}]", key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import warnings
@@ -75,9 +76,24 @@ def reporter(quiet: bool, as_json: bool) -> ProgressReporter:
 
 
 def status_table(rows: list[TypeStatus], title: str = "Migration status") -> Table:
-    """Per-type counts: Zephyr source vs planned vs in qTest, with degraded/failed/pending."""
+    """Per-type counts: Zephyr source vs planned vs in qTest, with degraded/kept in text/failed/pending.
+
+    "Degraded" and "Kept in text" count entities: with a value that changed on the way, and with a
+    value kept whole in text because qTest has no field for it (information, not a degradation).
+    """
     table = Table(title=title, title_justify="left")
-    for column in ("Entity", "Zephyr", "Planned", "In qTest", "Degraded", "Skipped", "Failed", "Pending"):
+    columns = (
+        "Entity",
+        "Zephyr",
+        "Planned",
+        "In qTest",
+        "Degraded",
+        "Kept in text",
+        "Skipped",
+        "Failed",
+        "Pending",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "Entity" else "right")
     for row in rows:
         table.add_row(
@@ -86,6 +102,7 @@ def status_table(rows: list[TypeStatus], title: str = "Migration status") -> Tab
             str(row.planned),
             str(row.loaded),
             str(row.degraded),
+            str(row.kept_in_text),
             str(row.skipped),
             str(row.failed),
             str(row.pending),
@@ -122,3 +139,23 @@ def api_line(summary: RunSummary) -> str:
         f"{summary.rate_limit_waits} rate-limit waits ({waits:.1f}s); "
         f"wall {summary.wall_seconds:.1f}s, CPU {summary.cpu_seconds:.1f}s."
     )
+
+
+def show_plan(document: dict[str, Any], parts: list[Any], *, as_json: bool, output_file: Path | None) -> None:
+    """Print a plan (its JSON ``document``, else its table and summary ``parts``) and, when asked,
+    also write it to ``output_file`` (JSON for a .json file or with ``--json``, else the table)."""
+    if as_json:
+        out.print_json(data=document)
+    else:
+        for part in parts:
+            out.print(part)
+    if output_file is None:
+        return
+    output_file.parent.mkdir(parents=True, exist_ok=True)
+    if as_json or output_file.suffix.lower() == ".json":
+        output_file.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        return
+    with output_file.open("w", encoding="utf-8") as handle:
+        writer = Console(file=handle, width=200, highlight=False, soft_wrap=True)
+        for part in parts:
+            writer.print(part)

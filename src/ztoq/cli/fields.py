@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ztoq.cli.console import ConfigOpt, CustomFieldMapOpt, InsecureOpt, load, out
+from ztoq.cli.console import ConfigOpt, CustomFieldMapOpt, InsecureOpt, load, out, show_plan
 from ztoq.pipeline.fields_apply import FieldsApplied, apply_fields
 from ztoq.pipeline.fields_decide import DATA_TYPE_NAMES, EXISTING, MISSING, FieldPlan
 from ztoq.pipeline.fields_plan import KINDS, FieldsPlan, plan_fields
@@ -29,7 +27,8 @@ def _lands(row: FieldPlan) -> str:
             shown += f"; lacks {', '.join(row.missing_choices)}"
         return shown
     if row.status == MISSING:
-        return f"missing: {row.label} ({row.type_name}) would be created"
+        chosen = "" if row.type_via == "proposed" else f", from {row.type_via}"
+        return f"missing: {row.label} ({row.type_name}{chosen}) would be created"
     return f"no qTest field ({row.object_type} have none): kept in text"
 
 
@@ -75,26 +74,27 @@ def plan(
     """
     cfg = load(config, custom_field_map)
     found = plan_fields(cfg)
-    if as_json:
-        out.print_json(data=found.to_json())
-    else:
-        out.print(plan_table(found))
-        out.print(_summary(found))
-    if output_file is not None:
-        output_file.parent.mkdir(parents=True, exist_ok=True)
-        if as_json or output_file.suffix.lower() == ".json":
-            output_file.write_text(
-                json.dumps(found.to_json(), indent=2, ensure_ascii=False), encoding="utf-8"
-            )
-        else:
-            with output_file.open("w", encoding="utf-8") as handle:
-                writer = Console(file=handle, width=200, highlight=False, soft_wrap=True)
-                writer.print(plan_table(found))
-                writer.print(_summary(found))
+    show_plan(found.to_json(), [plan_table(found), _summary(found)], as_json=as_json, output_file=output_file)
 
 
-def _create_table(plan: FieldsPlan) -> Table:
-    table = Table(title="qTest fields to create")
+def print_apply_preview(plan: FieldsPlan, *, quiet: bool = False) -> None:
+    """The dry run's part on fields: what `ztoq fields apply` would create and extend (nothing is sent)."""
+    create, extend = plan.to_create(), plan.to_extend()
+    if not create and not extend:
+        out.print("qTest fields: every Zephyr field with values has its qTest field (or qTest offers none).")
+        return
+    if create and not quiet:
+        out.print(_create_table(plan, "qTest fields `ztoq fields apply` would create"))
+    for choices in extend if not quiet else ():
+        out.print(f"  {choices.object_type} field {choices.label!r} would get: {', '.join(choices.choices)}")
+    out.print(
+        f"Fields: {_summary(plan).removesuffix(': run `ztoq fields apply`.')}; until `ztoq fields "
+        "apply` makes them, those values stay in text."
+    )
+
+
+def _create_table(plan: FieldsPlan, title: str = "qTest fields to create") -> Table:
+    table = Table(title=title, title_justify="left")
     for column in ("qTest object", "Label", "Type", "Allowed values"):
         table.add_column(column)
     for wanted in plan.to_create():

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from ztoq import __version__
-from ztoq.cli import bench, dashboard, db, demo, fields, migrate, simulate, verify, workflow
+from ztoq.cli import bench, dashboard, db, demo, fields, migrate, simulate, users, verify, workflow
 from ztoq.errors import ZtoqError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(fields.app, name="fields")
+app.add_typer(users.app, name="users")
 app.add_typer(simulate.app, name="simulate")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)

@@ -239,13 +239,18 @@ def print_preflight(report: Any, *, quiet: bool = False) -> None:
     out.print(table)
     if report.attachments is not None:
         print_attachment_preview(report.attachments, quiet=quiet)
+    if report.fields is not None:
+        from ztoq.cli.fields import print_apply_preview
+
+        print_apply_preview(report.fields, quiet=quiet)
     if report.transform and not quiet:
         out.print(
             Text("Problems transform recorded in the plan (each entity: `ztoq migrate status`)", style="bold")
         )
         for group in report.transform:
             what = noun(group.entity_type, group.count)
-            out.print(Text(f"  {group.severity:<8} {group.code} ({what}), e.g.: {group.message}"))
+            severity = group.severity.replace("_", " ")
+            out.print(Text(f"  {severity:<12} {group.code} ({what}), e.g.: {group.message}"))
     out.print(Text("Preflight checks", style="bold"))
     status_marks = {"passed": "pass", "warning": "warn", "failed": "fail"}
     for check, proves in CHECKS.items():

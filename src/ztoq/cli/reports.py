@@ -29,7 +29,7 @@ def report_format(fmt: str | None, path: Path | None) -> str:
 
 
 def projects_table(projects: list[ProjectStatus], title: str = "Projects in this store") -> Table:
-    """One row per project of the store: its last run and its entities in qTest, failed, degraded, pending."""
+    """One row per project of the store: its last run and its entity counts (in qTest, failed, ...)."""
     table = Table(title=title, title_justify="left")
     for column in (
         "Project",
@@ -39,6 +39,7 @@ def projects_table(projects: list[ProjectStatus], title: str = "Projects in this
         "In qTest",
         "Failed",
         "Degraded",
+        "Kept in text",
         "Pending",
     ):
         table.add_column(column, justify="left" if column in ("Project", "Status") else "right")
@@ -52,6 +53,7 @@ def projects_table(projects: list[ProjectStatus], title: str = "Projects in this
             str(project.loaded),
             str(project.failed),
             str(project.degraded),
+            str(project.kept_in_text),
             str(project.pending),
         )
     return table

@@ -141,6 +141,15 @@ def rollback(
                 f"{plan.logs} test logs go with their test runs: "
                 "qTest has no API to delete a test log on its own."
             )
+        added = plan.fields
+        if added.fields:
+            labels = ", ".join(f"{f.object_type} {f.label!r}" for f in added.fields)
+            out.print(f"qTest fields `ztoq fields apply` created, removed unless data uses them: {labels}")
+        for values in added.values:
+            out.print(
+                f"Values `ztoq fields apply` added to {values.object_type} field {values.label!r}, removed "
+                f"unless data uses them: {', '.join(values.choices)}"
+            )
 
     def confirm(plan: RollbackPlan) -> bool:
         if "load" in wanted:
@@ -171,7 +180,13 @@ def rollback(
     )
     for entity_type, key, reason in result.kept:
         out.print(f"Kept {entity_type} {key}: {reason}")
+    for made in result.fields.fields:
+        out.print(f"Removed {made.object_type} field {made.label!r} (id {made.field_id}): ztoq created it")
+    for values, choice in result.fields.values:
+        out.print(f"Removed value {choice!r} of {values.object_type} field {values.label!r}: ztoq added it")
+    for what, reason in result.fields.kept:
+        out.print(f"Kept {what}: {reason}")
     for phase, counts in result.cleared.items():
         out.print(f"Forgot the {phase} data: " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
-    if result.kept:
+    if result.kept or result.fields.kept:
         raise typer.Exit(1)

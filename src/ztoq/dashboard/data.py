@@ -26,6 +26,7 @@ from ztoq.config import ZtoqConfig
 from ztoq.errors import ConfigError, ZtoqError
 from ztoq.pipeline.status import type_status
 from ztoq.report.attachments import attachment_overview, empty_overview, overview_to_dict
+from ztoq.report.sections import KEPT_IN_TEXT
 from ztoq.store import PhaseRunRecord, Repository, RunRecord, Store, open_store
 from ztoq.store.repo_base import error_reason
 
@@ -169,11 +170,17 @@ def problem_summary(
     """Problems by severity, and the ``top`` (severity, code) pairs, worst severity first.
 
     Each top code carries one example (the entity and message of its first recorded problem),
-    taken from ``examples`` when given and looked up (and added to it) otherwise.
+    taken from ``examples`` when given and looked up (and added to it) otherwise. Values kept
+    whole in text because qTest has no field for them are no problems: ``kept_in_text`` counts
+    them apart.
     """
     by_code: dict[tuple[str, str], int] = defaultdict(int)
     phases: dict[tuple[str, str], set[str]] = defaultdict(set)
+    kept_in_text = 0
     for (phase, severity, code), count in repo.problem_counts(project_key).items():
+        if severity == KEPT_IN_TEXT:
+            kept_in_text += count
+            continue
         by_code[(severity, code)] += count
         phases[(severity, code)].add(phase)
     by_severity: dict[str, int] = defaultdict(int)
@@ -212,11 +219,12 @@ def problem_summary(
         ],
         "top_codes": codes,
         "more_codes": max(0, len(ranked) - top),
+        "kept_in_text": kept_in_text,
     }
 
 
 def type_table(repo: Repository, project_key: str) -> list[dict[str, Any]]:
-    """:func:`type_status` as JSON rows (Zephyr / planned / in qTest / degraded / ... / pending)."""
+    """:func:`type_status` as JSON rows (Zephyr / planned / in qTest / degraded / kept in text / ...)."""
     return [
         {key: value for key, value in asdict(row).items() if key != "states"}
         for row in type_status(repo, project_key)
@@ -231,7 +239,7 @@ def empty_status(project_key: str, *, now: datetime | None = None) -> dict[str, 
         "run": None,
         "phases": [],
         "api": [],
-        "problems": {"total": 0, "by_severity": [], "top_codes": [], "more_codes": 0},
+        "problems": {"total": 0, "by_severity": [], "top_codes": [], "more_codes": 0, "kept_in_text": 0},
         "types": [],
         "attachments": overview_to_dict(empty_overview()),
     }

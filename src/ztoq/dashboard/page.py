@@ -74,7 +74,7 @@ button.toggle{font:inherit;font-weight:600;border:0;background:none;padding:0;cu
 .sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;
 background:#7048e8}
 .sev-failed{background:#a61e1e}.sev-missing{background:#e03131}.sev-mismatch{background:#d9480f}
-.sev-degraded{background:#f59f00;color:#1f2328}.sev-skipped{background:#868e96}
+.sev-degraded{background:#f59f00;color:#1f2328}.sev-skipped{background:#868e96}.sev-kept-in-text{background:#1c7ed6}
 .chips{display:flex;flex-wrap:wrap;gap:6px 14px;margin:4px 0 8px}
 .empty{color:var(--muted);font-style:italic}
 p.warn:not(:empty){margin:6px 0;padding:8px 12px;border-left:6px solid var(--warn);background:#fff8c5;
@@ -110,6 +110,7 @@ _HTML = """<!DOCTYPE html>
 <div class="card"><div class="label">Items done</div><div class="value" id="done-total">0</div></div>
 <div class="card"><div class="label">API requests</div><div class="value" id="requests-total">0</div></div>
 <div class="card"><div class="label">Problems</div><div class="value" id="problems-total">0</div></div>
+<div class="card"><div class="label">Kept in text</div><div class="value" id="kept-total">0</div></div>
 </div>
 <div id="run-error"></div>
 </section>
@@ -132,8 +133,8 @@ _HTML = """<!DOCTYPE html>
 <h2>Per entity type</h2>
 <table id="types">
 <thead><tr><th>Entity</th><th class="n">Zephyr</th><th class="n">Planned</th><th class="n">In qTest</th>
-<th>Loaded</th><th class="n">Degraded</th><th class="n">Skipped</th><th class="n">Failed</th>
-<th class="n">Pending</th></tr></thead>
+<th>Loaded</th><th class="n">Degraded</th><th class="n">Kept in text</th><th class="n">Skipped</th>
+<th class="n">Failed</th><th class="n">Pending</th></tr></thead>
 <tbody id="types-body"></tbody>
 </table>
 </section>

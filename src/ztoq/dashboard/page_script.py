@@ -173,7 +173,7 @@ SCRIPT = """
   }
 
   function renderProblems(s) {
-    const p = s.problems || {total: 0, by_severity: [], top_codes: [], more_codes: 0};
+    const p = s.problems || {total: 0, by_severity: [], top_codes: [], more_codes: 0, kept_in_text: 0};
     const chips = [el("span", p.total + " in all", "muted")];
     for (const item of p.by_severity) {
       const chip = el("span");
@@ -182,8 +182,16 @@ SCRIPT = """
       chip.dataset.severity = item.severity;
       chips.push(chip);
     }
+    if (p.kept_in_text) {
+      const chip = el("span");
+      chip.append(el("span", "kept in text", "sev sev-kept-in-text"),
+        document.createTextNode(" " + p.kept_in_text + " (information: no qTest field)"));
+      chip.dataset.severity = "kept_in_text";
+      chips.push(chip);
+    }
     $("problem-counts").replaceChildren(...chips);
     $("problems-total").textContent = String(p.total);
+    $("kept-total").textContent = String(p.kept_in_text || 0);
     const rows = p.top_codes.map((c) => {
       const row = el("tr");
       const sev = el("td"); sev.appendChild(el("span", c.severity, "sev sev-" + slug(c.severity)));
@@ -213,12 +221,12 @@ SCRIPT = """
       const barCell = el("td");
       barCell.appendChild(t.planned ? bar(100 * t.loaded / t.planned) : el("span", "\\u2013", "muted"));
       row.append(el("td", t.entity_type.replace(/_/g, " ")), cell(t.source, "n"), cell(t.planned, "n"),
-        cell(t.loaded, "n"), barCell, cell(t.degraded, "n"), cell(t.skipped, "n"), cell(t.failed, "n"),
-        cell(t.pending, "n"));
+        cell(t.loaded, "n"), barCell, cell(t.degraded, "n"), cell(t.kept_in_text, "n"), cell(t.skipped, "n"),
+        cell(t.failed, "n"), cell(t.pending, "n"));
       return row;
     });
     if (!rows.length) {
-      const row = el("tr"); const td = el("td", "Nothing extracted yet.", "empty"); td.colSpan = 9;
+      const row = el("tr"); const td = el("td", "Nothing extracted yet.", "empty"); td.colSpan = 10;
       row.appendChild(td); rows.push(row);
     }
     $("types-body").replaceChildren(...rows);

@@ -45,7 +45,17 @@ from ztoq.http.jsonapi import JsonRequests
 from ztoq.http.ratelimit import Clock, PauseGate, QuotaLearner, Sleep, TokenBucket
 from ztoq.http.retry import IDEMPOTENT_METHODS, RetryPolicy, exhausted, parse_retry_after, plan_retry
 from ztoq.http.stats import EventCallback, EventKind, SessionEvent, SessionStats
-from ztoq.http.streaming import Call, Consume, StreamedBody, held_bytes, outgoing, truncated
+from ztoq.http.streaming import (
+    Call,
+    Consume,
+    StreamedBody,
+    build_request,
+    held_bytes,
+    outgoing,
+    plain_client,
+    truncated,
+)
+from ztoq.http.transport import transport_for
 
 #: Gives the full ``Authorization`` header value (e.g. ``"Bearer ..."``), plain or async.
 AuthProvider = Callable[[], "str | Awaitable[str | None] | None"]
@@ -115,6 +125,7 @@ class ApiSession(JsonRequests):
         self.after_response = after_response
         self._client = client
         self._owns_client = owns_client
+        self._plain_client = plain_client(client)
         self._clock = clock
         self._sleep = sleep
         self._wall_clock = wall_clock
@@ -144,12 +155,18 @@ class ApiSession(JsonRequests):
         """Build a session and the httpx client it owns from the ``network`` settings.
 
         TLS certificates are verified unless ``network.insecure``; ``retry_count`` overrides
-        ``network.retry_count`` (an API section may set its own).
+        ``network.retry_count`` (an API section may set its own). Without a ``transport``, requests
+        go through :class:`~ztoq.http.transport.AiohttpTransport` (one connection per worker, the
+        environment's proxy), or httpx's own transport for HTTP/2 or a SOCKS proxy.
         """
         network = network or NetworkConfig()
+        verify = not network.insecure
+        if transport is None:
+            # aiohttp's transport (see ztoq.http.transport), one connection per worker.
+            transport = transport_for(base_url, verify=verify, max_connections=max_workers, http2=http2)
         client = httpx.AsyncClient(
             transport=transport,
-            verify=not network.insecure,
+            verify=verify,
             timeout=httpx.Timeout(network.timeout),
             http2=http2 and transport is None,
             headers=_DEFAULT_HEADERS,
@@ -312,9 +329,9 @@ class ApiSession(JsonRequests):
                 request_headers["Authorization"] = secret
             body, length = outgoing(call.content, request_headers, self.api_name, method, url)
             try:
-                request = self._client.build_request(
-                    method, url, params=call.query, json=call.json, data=call.data, content=body,
-                    headers=request_headers,
+                request = build_request(
+                    self._client, method, url, call.query, json=call.json, data=call.data, content=body,
+                    headers=request_headers, plain=self._plain_client,
                 )  # fmt: skip
             except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 raise unusable(self.api_name, self.base_url, method, url, exc) from exc

@@ -106,6 +106,52 @@ def outgoing(
     return content, None
 
 
+def plain_client(client: httpx.AsyncClient) -> bool:
+    """True when ``client`` adds no base URL and no query parameters of its own to a request, so
+    :func:`build_request` may build its requests directly."""
+    return not client.params and not str(client.base_url)
+
+
+def build_request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    query: Mapping[str, Any],
+    *,
+    json: Any,
+    data: Mapping[str, str] | None,
+    content: bytes | AsyncIterator[bytes] | None,
+    headers: Mapping[str, str],
+    plain: bool,
+) -> httpx.Request:
+    """The request ``client.build_request`` builds, for a third of its CPU.
+
+    ``build_request`` parses the URL three times (as given, merged with the client's base URL, and
+    again with the query merged in); an absolute URL without a query of its own, sent by a
+    :func:`plain_client`, needs one parse: the query is encoded as httpx encodes it and appended.
+    The client's headers, cookies and timeouts are merged as ``build_request`` merges them.
+    Anything else goes through ``build_request`` itself.
+    """
+    if not plain or "?" in url:
+        return client.build_request(
+            method, url, params=query, json=json, data=data, content=content, headers=headers
+        )
+    if query:
+        url = f"{url}?{httpx.QueryParams(query)}"
+    merged = httpx.Headers(client.headers)
+    merged.update(headers)
+    return httpx.Request(
+        method,
+        url,
+        content=content,
+        data=data,
+        json=json,
+        headers=merged,
+        cookies=client.cookies if client.cookies else None,
+        extensions={"timeout": client.timeout.as_dict()},
+    )
+
+
 def held_bytes(response: httpx.Response) -> int:
     """The bytes of an answer received so far: read from the wire, or held in memory (mock answers)."""
     try:

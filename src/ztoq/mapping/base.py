@@ -7,6 +7,7 @@ preflight read it too); mapping re-exports it so mapping code has one place to i
 from __future__ import annotations
 
 from ztoq.plan import (
+    KEPT_IN_TEXT,
     REF_KEY,
     PlannedEntity,
     Problem,
@@ -19,6 +20,7 @@ from ztoq.plan import (
 )
 
 __all__ = [
+    "KEPT_IN_TEXT",
     "REF_KEY",
     "PlannedEntity",
     "Problem",

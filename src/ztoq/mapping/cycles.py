@@ -65,6 +65,7 @@ def linked_plan_keys(cycle: TestCycle, lookups: SourceLookups, props: PropertySe
             "unknown_test_plan",
             f"The cycle is linked to test plan(s) {', '.join(unknown)} that were not extracted; "
             "they are named in the description.",
+            severity="degraded",
         )
     return keys
 

@@ -23,8 +23,8 @@ def new_properties(
 def entity_name(name: str | None, key: str, what: str, props: PropertySet) -> str:
     """The qTest name of an entity: never blank, never longer than qTest takes.
 
-    A blank name becomes "(unnamed <key>)"; a long one is truncated. Both are degraded, and a
-    truncated name is kept whole in the "Zephyr fields" block.
+    A blank name becomes "(unnamed <key>)"; a long one is truncated. Both are degraded (the name
+    changed), and a truncated name is kept whole in the "Zephyr fields" block.
     """
     name = name or ""
     if not name.strip():
@@ -40,6 +40,7 @@ def entity_name(name: str | None, key: str, what: str, props: PropertySet) -> st
             "name_truncated",
             f"The name of Zephyr {what} {key} is longer than qTest accepts; it is truncated and "
             "the full name kept in text.",
+            severity="degraded",
         )
     return short
 

@@ -212,6 +212,8 @@ def _people(props: PropertySet, execution: TestExecution, links: LogLinks) -> No
                 "unmapped_user",
                 f"Jira user {account} ({label.lower()}) has no qTest user in mappings.users; "
                 "they are named in the note.",
+                severity="degraded",
+                account_ids=[account],
             )
         else:
             props.keep_in_text(

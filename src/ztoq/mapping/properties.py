@@ -2,7 +2,9 @@
 
 Every Zephyr value an entity holds goes through a :class:`PropertySet`: it lands in a qTest field
 when one fits exactly, otherwise in the description's "Zephyr fields" block with a Problem naming
-the reason. Nothing is dropped.
+the reason. Nothing is dropped. A value kept whole in text because qTest has no field for it is
+reported as "kept_in_text" (information); one that changed on the way (a field's default, the
+default user, a value its field cannot take) is "degraded".
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ztoq.mapping.base import Problem
+from ztoq.mapping.base import KEPT_IN_TEXT, Problem
 from ztoq.mapping.fields import Kind, UnconvertibleValue, convert_value, display, field_kind, is_empty
 from ztoq.mapping.lookups import SourceLookups, TargetField, TargetFields, UserResolver, fold
 from ztoq.mapping.text import FieldBlock, text_to_html
@@ -74,11 +76,25 @@ class PropertySet:
     def problem(self, severity: str, code: str, message: str, name: str | None = None, **detail: Any) -> None:
         self.problems.append(Problem(severity, code, message, field=name, detail=detail or None))
 
-    def keep_in_text(self, name: str, value_html: str, code: str | None, message: str, **detail: Any) -> None:
-        """Put a value in the "Zephyr fields" block; with a Problem unless ``code`` is None."""
+    def keep_in_text(
+        self,
+        name: str,
+        value_html: str,
+        code: str | None,
+        message: str,
+        *,
+        severity: str = KEPT_IN_TEXT,
+        **detail: Any,
+    ) -> None:
+        """Put a value in the "Zephyr fields" block; with a Problem unless ``code`` is None.
+
+        The Problem is "kept_in_text" (the value is whole, qTest has no field for it) unless
+        ``severity`` says otherwise: "degraded" when the value also changed (defaulted, truncated,
+        not convertible, an unmatched user) and the text only keeps the original.
+        """
         self.block.add(name, value_html)
         if code is not None:
-            self.problem("degraded", code, message, name, **detail)
+            self.problem(severity, code, message, name, **detail)
 
     def describe(self, value: Any, kind: Kind | None = None) -> str:
         """A value as HTML for the block; user accounts with their display name."""
@@ -139,6 +155,8 @@ class PropertySet:
             self.put(target, convert_value(value, target, self.users.resolve))
         except UnconvertibleValue as exc:
             default_user = self.users.default_id() if kind is Kind.USER else None
+            # The people no qTest user stands for, so the report lists each person once.
+            people = {"account_ids": self.unmatched_accounts(value)} if kind is Kind.USER else {}
             if default_user is not None:
                 self.put(target, f"[{default_user}]" if target.multiple else str(default_user))
                 self.keep_in_text(
@@ -147,6 +165,8 @@ class PropertySet:
                     "unmapped_user",
                     f"{exc}; qTest field {target.label!r} got the default user and the original is "
                     "kept in text.",
+                    severity="degraded",
+                    **people,
                 )
             else:
                 self.keep_in_text(
@@ -154,8 +174,16 @@ class PropertySet:
                     text,
                     "custom_field_unconvertible",
                     f"{exc}; the value is kept in text.",
+                    severity="degraded",
                     target=target.label,
+                    **people,
                 )
+
+    def unmatched_accounts(self, value: Any) -> list[str]:
+        """The Jira accounts of a user value that no qTest user stands for."""
+        items = value if isinstance(value, list | tuple) else [value]
+        accounts = (display(item) for item in items)
+        return list(dict.fromkeys(a for a in accounts if a and self.users.resolve(a) is None))
 
     def map_custom_fields(
         self, custom_fields: Mapping[str, Any] | None, configured: Mapping[str, str]

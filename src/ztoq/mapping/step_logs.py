@@ -93,6 +93,7 @@ def _merged_step_logs(
             f"The execution's step results cover {len(indexes)} steps over {rows} test data rows but the "
             f"migrated test case has {'an unknown number of' if expected is None else expected} steps "
             "(an older version or calls); the step results are kept in the note.",
+            severity="degraded",
         )
         return None
     logs = []
@@ -116,6 +117,7 @@ def _merged_step_logs(
         f"The execution ran {len(indexes)} steps over {rows} test data rows; a qTest step log holds one "
         "status per step, so each step log has the worst status of its rows and lists every row's "
         "actual result, and the per-row step results are kept in the note.",
+        severity="degraded",
         steps=len(indexes),
         rows=rows,
     )
@@ -149,6 +151,7 @@ def plan_step_logs(
             f"The execution has {len(steps)} step results but the migrated test case has "
             f"{'an unknown number of' if expected is None else expected} steps (an older version, "
             "test data rows or calls); the step results are kept in the note.",
+            severity="degraded",
         )
         return None
     logs = []

@@ -11,13 +11,15 @@ import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ztoq.mapping.base import Problem, find_placeholders, ref, replace_placeholders
+from ztoq.mapping.base import KEPT_IN_TEXT, Problem, find_placeholders, ref, replace_placeholders
 from ztoq.mapping.call_graph import CallGraph, call_edges, levels_of
 from ztoq.mapping.fields import display, is_empty
 from ztoq.mapping.text import join_html, text_to_html
 from ztoq.sources.records import CallParameter, TestScript, TestStep
 
 STEP_REF_KEY = "$step"
+#: The field the Problem "call_parameters_in_text" names (parameters kept in a call step's text).
+CALL_PARAMETERS = "Call parameters"
 
 
 def step_ref(test_case_key: str, order: int) -> dict[str, list[str | int]]:
@@ -137,10 +139,11 @@ def build_test_steps(
             if step.parameters:
                 problems.append(
                     Problem(
-                        "degraded",
+                        KEPT_IN_TEXT,
                         "call_parameters_in_text",
                         f"The parameters of step {order} (call to {key}) have no qTest equivalent; "
                         "they are written into the step description.",
+                        field=CALL_PARAMETERS,
                         detail={"step": order, "called": key},
                     )
                 )
@@ -155,7 +158,7 @@ def build_test_steps(
     for name in field_names:
         problems.append(
             Problem(
-                "degraded",
+                KEPT_IN_TEXT,
                 "step_field_in_description",
                 f"Step field {name!r} has no qTest equivalent; its values are written into the "
                 "step descriptions.",

@@ -98,7 +98,9 @@ def _map_system_field(
             try:
                 props.map_value(name, duration_minutes(value), label, shown=shown)
             except UnconvertibleValue as exc:
-                props.keep_in_text(name, shown, "custom_field_unconvertible", f"{exc}; kept in text.")
+                props.keep_in_text(
+                    name, shown, "custom_field_unconvertible", f"{exc}; kept in text.", severity="degraded"
+                )
             return
         if label:
             props.map_value(name, shown, label, shown=shown)

@@ -20,6 +20,7 @@ from ztoq.mapping.fields import Kind, display, field_kind, is_empty
 from ztoq.mapping.lookups import TargetField, TargetFields, fold
 from ztoq.vendor import (
     QTEST_CHECKBOX,
+    QTEST_DATA_TYPE_NAMES,
     QTEST_DATE,
     QTEST_DATE_TIME,
     QTEST_FIELD_OBJECT_TYPES,
@@ -46,19 +47,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _HTML = re.compile(r"<[a-zA-Z/][^>]*>")
 
-#: Names of qTest data types, for tables and messages.
-DATA_TYPE_NAMES: dict[int, str] = {
-    QTEST_TEXT: "text",
-    QTEST_TEXT_AREA: "text area",
-    QTEST_PICK_LIST: "pick list",
-    QTEST_DATE: "date",
-    QTEST_USER_LIST: "user list",
-    QTEST_RICH_TEXT: "rich text",
-    QTEST_NUMBER: "number",
-    QTEST_CHECKBOX: "checkbox",
-    QTEST_DATE_TIME: "date time",
-    QTEST_MULTI_SELECT: "multi-select",
-}
+#: Names of qTest data types, for tables, messages and ``field_types`` in the configuration.
+DATA_TYPE_NAMES: dict[int, str] = dict(QTEST_DATA_TYPE_NAMES)
 
 #: The box a checked Zephyr checkbox ticks: qTest check boxes are lists of boxes.
 CHECKBOX_CHOICE = "Yes"
@@ -210,6 +200,25 @@ def propose_type(tally: FieldTally, known_users: frozenset[str], mapped_users: f
     return Proposal(QTEST_TEXT)
 
 
+def configured_type(tally: FieldTally, data_type: int) -> Proposal:
+    """The field ``field_types`` asks for: ``data_type``, with the observed values as its choices.
+
+    A check box gets the one "Yes" box a Zephyr checkbox ticks when the values are booleans; a
+    multi-select gets the items (or the parts of Server's "UI, API" texts); a user list takes its
+    values from the project's users, so it has none.
+    """
+    if data_type not in (QTEST_PICK_LIST, QTEST_MULTI_SELECT, QTEST_CHECKBOX, QTEST_USER_LIST):
+        return Proposal(data_type)  # text, text area, rich text, number, date, date time, url
+    if data_type == QTEST_USER_LIST:
+        return Proposal(data_type, multiple="list" in tally.shapes)
+    if data_type == QTEST_CHECKBOX and _only(tally, "bool"):
+        return Proposal(data_type, multiple=True, choices=(CHECKBOX_CHOICE,))
+    texts = _only(tally, "text") and tally.split_values and data_type == QTEST_MULTI_SELECT
+    labels = tally.parts if texts else tally.choices.values()
+    choices = tuple(sorted(labels, key=str.casefold))
+    return Proposal(data_type, multiple=data_type in (QTEST_CHECKBOX, QTEST_MULTI_SELECT), choices=choices)
+
+
 def _repeats(distinct: int, count: int) -> bool:
     """A few values, each used again and again: choices, not free text."""
     return 0 < distinct <= MAX_CHOICES and count >= 2 * distinct
@@ -230,6 +239,8 @@ class FieldPlan:
         data_type, multiple: the existing field's, or those proposed for a missing one.
         choices: the allowed values proposed for a missing pick list or multi-select.
         missing_choices: observed values an existing pick list lacks (``fields apply`` may add them).
+        type_via: what decided a missing field's data type: "proposed" from the values, or the
+            ``field_types`` section that names it.
     """
 
     kind: str
@@ -246,6 +257,7 @@ class FieldPlan:
     multiple: bool = False
     choices: tuple[str, ...] = ()
     missing_choices: tuple[str, ...] = ()
+    type_via: str = ""
 
     @property
     def type_name(self) -> str:
@@ -270,6 +282,7 @@ class FieldPlan:
             "multiple": self.multiple,
             "choices": list(self.choices),
             "missing_choices": list(self.missing_choices),
+            "data_type_via": self.type_via or None,
         }
 
 
@@ -294,8 +307,13 @@ def decide_landing(
     target: TargetFields,
     known_users: frozenset[str] = frozenset(),
     mapped_users: frozenset[str] = frozenset(),
+    configured: int | None = None,
 ) -> FieldPlan:
-    """Where ``tally``'s values land in qTest ``object_type``: an existing field, a missing one, or none."""
+    """Where ``tally``'s values land in qTest ``object_type``: an existing field, a missing one, or none.
+
+    ``configured`` is the data type ``field_types`` gives the field: a missing field gets it
+    instead of the proposed one (an existing field keeps its own: qTest cannot change it).
+    """
     base = FieldPlan(
         kind=tally.kind,
         name=tally.name,
@@ -319,11 +337,15 @@ def decide_landing(
             multiple=existing.multiple,
             missing_choices=_missing_choices(tally, existing),
         )
-    proposal = propose_type(tally, known_users, mapped_users)
+    if configured is None:
+        proposal, via = propose_type(tally, known_users, mapped_users), "proposed"
+    else:
+        proposal, via = configured_type(tally, configured), f"field_types.{tally.kind}"
     return replace(
         base,
         status=MISSING,
         data_type=proposal.data_type,
         multiple=proposal.multiple,
         choices=proposal.choices,
+        type_via=via,
     )

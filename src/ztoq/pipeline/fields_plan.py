@@ -256,22 +256,31 @@ def plan_from_tallies(
     mapped = frozenset(str(account) for account in tallies.config.mappings.users)
     people = frozenset(tallies.people)
     order = {kind: index for index, (kind, *_rest) in enumerate(KINDS)}
+    types = tallies.config.field_types
     rows = [
-        decide_landing(tally, OBJECT_TYPE[tally.kind], target, people, mapped)
+        decide_landing(
+            tally, OBJECT_TYPE[tally.kind], target, people, mapped, types.code_of(tally.kind, tally.name)
+        )
         for tally in sorted(tallies.by_key.values(), key=lambda t: (order[t.kind], not t.standard))
         if tally.count
     ]
     return FieldsPlan(project_key, qtest_project_id, tuple(rows))
 
 
-def read_fields_plan(repo: Repository, config: ZtoqConfig) -> FieldsPlan:
+def read_fields_plan(repo: Repository, config: ZtoqConfig, target: TargetFields | None = None) -> FieldsPlan:
     """The fields plan of the configured project, from what extract stored.
+
+    Args:
+        repo: An open session of the store.
+        config: The configuration (project, custom field map, ``field_types``).
+        target: The qTest fields to plan against (the preflight's, read today); by default
+            those extract stored.
 
     Raises:
         ConfigError: the store holds no qTest field settings (run extract with qTest configured).
     """
     project_key = config.zephyr.project_key
-    target = load_target_fields(repo, project_key)
+    target = target if target is not None else load_target_fields(repo, project_key)
     reader = stored_reader(repo, project_key)
     rows = StoreRows(repo, project_key, config.performance.batch_size)
     lookups = SourceLookups.build(folders=reader.folders(rows), environments=reader.environments(rows))

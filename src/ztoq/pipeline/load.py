@@ -206,7 +206,7 @@ class Loader:
             assert mapping.target_id is not None
             # A log whose update failed is kept too: what qTest holds is what its execution was.
             kept = mapping.state if mapping.state in TARGET_STATES else "updated"
-            self.results.loaded(work, Loaded(mapping.target_id), kept)
+            self.results.loaded(work, Loaded(mapping.target_id), kept, sent=False)
             ctx.reporter.advance(PHASE, entity_type, skipped=1)
             return None
         client = ctx.qtest()

@@ -1,5 +1,9 @@
 """What load learned about one batch, recorded together: one executemany per kind, one commit.
 
+The problems load finds (a refused entity, a requirement qTest lacks) go to the store's problems
+with the batch, each replacing what load recorded for its entity before, so a rerun never piles
+them up and ``migrate status`` and the report list them after the run.
+
 Load sends a batch, then records what qTest answered for all of it at once. A create answered
 but not yet recorded when the process dies is still an ``intent`` in the store (recorded before
 the batch was sent), so the next run looks it up in qTest and adopts it: recording late never
@@ -37,15 +41,23 @@ class LoadResults:
 
     def __init__(self, ctx: PhaseContext) -> None:
         self.ctx = ctx
-        self._loaded: list[tuple[LoadWork, Loaded, str]] = []
+        self._loaded: list[tuple[LoadWork, Loaded, str, bool]] = []
         self._outcomes: list[_Outcome] = []
 
     def __len__(self) -> int:
         return len(self._loaded) + len(self._outcomes)
 
-    def loaded(self, work: LoadWork, result: Loaded, state: str) -> None:
-        """qTest holds the entity: ``created``, ``updated``, ``adopted`` (or kept as it was)."""
-        self._loaded.append((work, result, state))
+    def loaded(self, work: LoadWork, result: Loaded, state: str, *, sent: bool = True) -> None:
+        """qTest holds the entity: ``created``, ``updated``, ``adopted`` (or kept as it was).
+
+        Args:
+            work: the entity.
+            result: what qTest answered; its ``problems`` (a requirement qTest lacks, ...) replace
+                the ones load recorded for the entity before.
+            state: the mapping state to record.
+            sent: False when nothing was sent (kept as it was): its load problems stay as they are.
+        """
+        self._loaded.append((work, result, state, sent))
 
     def problem(self, work: LoadWork, severity: str, code: str, message: str) -> None:
         """The entity was not loaded: ``failed`` (qTest refused it) or ``skipped`` (and why)."""
@@ -98,7 +110,7 @@ class LoadResults:
         failed: dict[str, list[tuple[str, str, str]]] = {}
         problems: list[ProblemEntry] = []
         with ctx.session() as repo:
-            for work, result, state in loaded:
+            for work, result, state, sent in loaded:
                 planned = work.planned
                 results.setdefault(planned.entity_type, []).append(
                     TargetRecord(
@@ -112,8 +124,8 @@ class LoadResults:
                         planned.source_hash,
                     )
                 )
-                if work.mapping is not None and work.mapping.state in ("failed", "skipped"):
-                    problems.append((planned.entity_type, planned.source_key, ()))
+                if sent or (work.mapping is not None and work.mapping.state in ("failed", "skipped")):
+                    problems.append((planned.entity_type, planned.source_key, result.problems))
                 where = parse_placement(result.pid) if planned.entity_type == "attachment" else None
                 if where is not None:
                     repo.record_attachment_target(
@@ -140,6 +152,6 @@ class LoadResults:
                 repo.record_outcomes(project_key, entity_type, rows)
             if problems:
                 repo.replace_problems_bulk(project_key, PHASE, problems, run_id=ctx.run_id)
-        for _work, _result, state in loaded:
+        for _work, _result, state, _sent in loaded:
             if state == "created":
                 fault_point("load.after_record")

@@ -43,7 +43,8 @@ def run_outcome(
         with store.session() as repo:
             rows = type_status(repo, summary.project_key)
         counts = tuple(
-            TypeCounts(r.entity_type, r.planned, r.loaded, r.failed, r.degraded, r.pending) for r in rows
+            TypeCounts(r.entity_type, r.planned, r.loaded, r.failed, r.degraded, r.pending, r.kept_in_text)
+            for r in rows
         )
     except Exception as exc:  # the store may be why the run failed: still tell the verdict
         reason = str(exc).rstrip(".") if isinstance(exc, ZtoqError) else type(exc).__name__

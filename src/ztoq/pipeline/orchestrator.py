@@ -109,12 +109,8 @@ async def _run_phase(ctx: PhaseContext, recorder: PhaseRecorder, phase: str, res
             await run_load(ctx)
         elif phase == "validate":
             validation = results.validation = await run_validate(ctx)
-            if not validation.ok:
-                outcome.status = "failed"
-                outcome.error = (
-                    f"Validation found {validation.missing} missing and "
-                    f"{validation.mismatched} mismatched entities in qTest."
-                )
+            if (failure := validation.failure()) is not None:
+                outcome.status, outcome.error = "failed", failure
 
 
 async def _run_phases(ctx: PhaseContext, phases: list[str], recorder: PhaseRecorder) -> PhaseResults:
@@ -130,7 +126,10 @@ async def _run_phases(ctx: PhaseContext, phases: list[str], recorder: PhaseRecor
             for phase in before:
                 await _run_phase(ctx, recorder, phase, results)
             if overlapped:
-                await run_overlapped(ctx, recorder)
+                # Validate reads back what is loaded while load works on the tail.
+                with_validate = after[:1] == ["validate"]
+                results.validation = await run_overlapped(ctx, recorder, validate=with_validate)
+                after = after[1:] if with_validate else after
             for phase in after:
                 await _run_phase(ctx, recorder, phase, results)
         finally:

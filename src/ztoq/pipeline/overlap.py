@@ -6,11 +6,14 @@ while extract goes on reading the rest from Zephyr::
     extract    [ref. data, test cases][plans, cycles, executions, their files' lists][other lists, files]
     transform                         [modules, test cases]                       [plans .. logs]  [files]
     load                               [modules, test cases]                       [plans .. logs]  [files]
+    validate                                [modules, test cases]                    [plans .. logs]   [files]
 
 Test cases need only the reference data and the test cases (and the images they embed, which
 extract downloads with them); plans, cycles, runs and logs need the executions and which
 executions have files on their steps (their attachment lists come first); attachments need every
-file downloaded.
+file downloaded. When validate follows load in the run, it reads back each part as soon as load
+has finished it (the reads use qTest's quota while extract still uses Zephyr's); with
+``migration.propagate_deletions`` it waits for the whole load, whose last step may delete any type.
 
 Each phase is still recorded as one phase (``migrate status``, the report, ``--phases`` and
 ``workflow <phase>`` are unchanged; a run of fewer phases runs them one after the other), and every
@@ -32,6 +35,9 @@ from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load import prepared_loader, run_load
 from ztoq.pipeline.phase_record import PhaseRecorder
 from ztoq.pipeline.transform import run_transform
+from ztoq.pipeline.validate import PHASE as VALIDATE
+from ztoq.pipeline.validate import validate_types
+from ztoq.pipeline.validate_types import ValidationResult
 
 #: The phases that overlap, in pipeline order.
 OVERLAPPED = ("extract", "transform", "load")
@@ -89,8 +95,12 @@ class _Overlap:
         self.extracted = {TEST_CASES_STORED: asyncio.Event(), EXECUTIONS_STORED: asyncio.Event()}
         self.early_planned = asyncio.Event()
         self.middle_planned = asyncio.Event()
+        self.early_loaded = asyncio.Event()
+        self.middle_loaded = asyncio.Event()
         self.extracting: asyncio.Task[None] | None = None
         self.transforming: asyncio.Task[None] | None = None
+        self.loading: asyncio.Task[None] | None = None
+        self.validation: ValidationResult | None = None
 
     async def extract(self) -> None:
         async with self.recorder.phase("extract"):
@@ -116,11 +126,39 @@ class _Overlap:
             # One loader for every part: it knows which containers this run created.
             loader = prepared_loader(self.ctx)
             await loader.run(EARLY_TYPES)
+            self.early_loaded.set()
             await _when(self.middle_planned, self.transforming)
             # Built again: the test logs' loader learns which logs have files on their steps.
             await prepared_loader(self.ctx, loader).run(MIDDLE_TYPES)
+            self.middle_loaded.set()
             await _after(self.transforming)
             await run_load(self.ctx, LATE_TYPES, loader=loader)
+
+    def validate_parts(self) -> list[tuple[asyncio.Event | None, tuple[str, ...]]]:
+        """What validate reads back, each part once load has set its event (None: load ended)."""
+        if self.ctx.config.migration.propagate_deletions:
+            return [(None, LOAD_ORDER)]
+        return [(self.early_loaded, EARLY_TYPES), (self.middle_loaded, MIDDLE_TYPES), (None, LATE_TYPES)]
+
+    async def validate(self) -> None:
+        assert self.loading is not None
+        parts = self.validate_parts()
+        await self.loaded(parts[0][0])
+        async with self.recorder.phase(VALIDATE) as outcome:
+            with self.ctx.session() as repo:
+                repo.clear_problems(self.ctx.project_key, VALIDATE)
+            result = ValidationResult()
+            for event, types in parts:
+                await self.loaded(event)
+                result.merge(await validate_types(self.ctx, types))
+            self.validation = result
+            if (failure := result.failure()) is not None:
+                outcome.status, outcome.error = "failed", failure
+
+    async def loaded(self, event: asyncio.Event | None) -> None:
+        """Wait for a part of load (``None``: all of it); RunInterrupted when load stopped first."""
+        assert self.loading is not None
+        await (_after(self.loading) if event is None else _when(event, self.loading))
 
 
 def _first_failure(
@@ -138,8 +176,13 @@ def _first_failure(
     return None
 
 
-async def run_overlapped(ctx: PhaseContext, recorder: PhaseRecorder) -> None:
-    """Run extract, transform and load overlapped (see the module docstring).
+async def run_overlapped(
+    ctx: PhaseContext, recorder: PhaseRecorder, *, validate: bool = False
+) -> ValidationResult | None:
+    """Run extract, transform and load overlapped, and validate too when asked (see the module docstring).
+
+    Returns:
+        What validate found (None when it was not asked for).
 
     Raises:
         PhaseFailed: a phase failed (the first to fail; the others stopped at a safe point).
@@ -155,14 +198,17 @@ async def run_overlapped(ctx: PhaseContext, recorder: PhaseRecorder) -> None:
 
     overlap.extracting = asyncio.create_task(overlap.extract(), name="extract")
     overlap.transforming = asyncio.create_task(overlap.transform(), name="transform")
-    loading = asyncio.create_task(overlap.load(), name="load")
-    tasks = [overlap.extracting, overlap.transforming, loading]
+    overlap.loading = asyncio.create_task(overlap.load(), name="load")
+    tasks = [overlap.extracting, overlap.transforming, overlap.loading]
+    if validate:
+        tasks.append(asyncio.create_task(overlap.validate(), name="validate"))
     for task in tasks:
         task.add_done_callback(on_end)
     await _all(tasks)
     failure = _first_failure(tasks, ended)
     if failure is not None:
         raise failure
+    return overlap.validation
 
 
 async def _all(tasks: Sequence[Awaitable[None]]) -> None:

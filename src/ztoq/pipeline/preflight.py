@@ -11,18 +11,20 @@ permissions. It then runs the checks, in this order:
 * **permissions** and **mappings**: the token's user and the configuration
   (:mod:`ztoq.pipeline.preflight_config_checks`).
 
-It also says what happens to attachments (:class:`AttachmentPreview`): how many files a load would
-upload and their bytes, the files it would not send grouped by reason, and, when the Zephyr tenant
-has no attachment operations, the one sentence saying so.
+It also says what ``ztoq fields apply`` would create or extend (the fields plan of
+:mod:`ztoq.pipeline.fields_plan`, against today's fields), and what happens to attachments
+(:class:`AttachmentPreview`): how many files a load would upload and their bytes, the files it
+would not send grouped by reason, and, when the Zephyr tenant has no attachment operations, the
+one sentence saying so.
 
 What a load would do with each entity is the load's own decision
 (:func:`~ztoq.pipeline.load_decision.decide_load`), so the counts are what load sends.
 
 A *blocking* finding means entities would fail (qTest would refuse them, or transform could not
-plan them); a *warning* means values would be degraded (defaulted or kept in text) but nothing
-fails. Findings are returned, not stored: the ``problems`` table would accept the phase name,
-but its findings would then count as failed entities in ``ztoq migrate status`` and the report's
-verdict, and no later phase would clear them once fixed.
+plan them); a *warning* means values would be defaulted or kept in text but nothing fails.
+Findings are returned, not stored: the ``problems`` table would accept the phase name, but its
+findings would then count as failed entities in ``ztoq migrate status`` and the report's verdict,
+and no later phase would clear them once fixed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ztoq.config import ZtoqConfig
 from ztoq.entities import LOAD_ORDER
 from ztoq.errors import ConfigError, safe_path
 from ztoq.mapping.lookups import TargetFields
+from ztoq.pipeline.fields_plan import FieldsPlan, read_fields_plan
 from ztoq.pipeline.preflight_checks import (
     BLOCKING,
     EXAMPLES,
@@ -48,7 +51,12 @@ from ztoq.pipeline.preflight_checks import (
     required_issues,
     sent_work,
 )
-from ztoq.pipeline.preflight_config_checks import check_mappings, check_permissions, needed_permissions
+from ztoq.pipeline.preflight_config_checks import (
+    check_fields_permission,
+    check_mappings,
+    check_permissions,
+    needed_permissions,
+)
 from ztoq.pipeline.preflight_facts import gather_qtest_facts
 from ztoq.pipeline.source_rows import stored_source_name
 from ztoq.plan import decode_planned
@@ -126,6 +134,8 @@ class PreflightReport:
     #: without credentials or query; "" when unknown.
     source: str = ""
     source_url: str = ""
+    #: The Zephyr fields with values and where they land; what ``ztoq fields apply`` would do.
+    fields: FieldsPlan | None = None
 
     @property
     def blocking(self) -> list[Finding]:
@@ -165,7 +175,14 @@ class PreflightReport:
             "transform_problems": [{**asdict(g), "examples": list(g.examples)} for g in self.transform],
             "qtest_requests": self.qtest_requests,
             "attachments": None if self.attachments is None else self.attachments.to_json(),
+            "fields_apply": None if self.fields is None else fields_apply_json(self.fields),
         }
+
+
+def fields_apply_json(plan: FieldsPlan) -> dict[str, Any]:
+    """What ``ztoq fields apply`` would create and extend, as the dry run's JSON says it."""
+    found = plan.to_json()
+    return {"to_create": found["to_create"], "to_extend": found["to_extend"]}
 
 
 # -- the store ---------------------------------------------------------------------------------------------
@@ -183,7 +200,7 @@ def _planned_failures(repo: Repository, project_key: str) -> tuple[list[Finding]
         for (severity, code, entity_type), (message, keys) in groups.items()
     ]
     order = {t: i for i, t in enumerate(LOAD_ORDER)}
-    rank = {"failed": 0, "skipped": 1, "degraded": 2}
+    rank = {"failed": 0, "skipped": 1, "degraded": 2, "kept_in_text": 4}
     summary.sort(key=lambda g: (rank.get(g.severity, 3), order.get(g.entity_type, 99), -g.count, g.code))
     findings = [
         Finding(
@@ -302,6 +319,7 @@ def run_preflight(
             plan_findings, summary = _planned_failures(repo, key)
             sending = sum(c.send for c in counts if c.entity_type == "attachment")
             attachments = attachment_preview(repo, key, sending, attachment_bytes)
+            fields = read_fields_plan(repo, config, facts.target)
     finally:
         if own_store:
             store.close()
@@ -316,6 +334,12 @@ def run_preflight(
             approve=approve,
         ),
         *check_mappings(config, facts.target),
+        *check_fields_permission(
+            facts.profile,
+            facts.project_id,
+            to_create=len(fields.to_create()),
+            to_extend=len(fields.to_extend()),
+        ),
     ]
     return PreflightReport(
         project_key=key,
@@ -328,4 +352,5 @@ def run_preflight(
         attachments=attachments,
         source=source,
         source_url=source_url,
+        fields=fields,
     )

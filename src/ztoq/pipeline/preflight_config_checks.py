@@ -3,7 +3,8 @@
 * **permissions**: what the token's user must be allowed, from what a load would send
   (:func:`needed_permissions`), against its ``UserProfile`` (:func:`check_permissions`). A
   permission this load needs is blocking; one a whole migration needs (:func:`migration_permissions`,
-  also what ``ztoq verify-tokens`` checks) but this run does not is a warning.
+  also what ``ztoq verify-tokens`` checks) but this run does not is a warning, and so is a user
+  who is not project admin when ``ztoq fields apply`` has fields to create (:func:`check_fields_permission`).
 * **mappings**: ``mappings.priority``/``status``/``execution_status`` name values qTest offers,
   ``mappings.users`` targets and ``default_user`` are project members, ``environment_field``,
   ``qtest.source_key_field``, ``mappings.test_case_fields`` and ``custom_fields.*`` name fields
@@ -169,6 +170,36 @@ def check_permissions(
                 )
             )
     return findings
+
+
+#: The ``UserProfile`` permission that manages a project's field settings (``ProjectAdminPermission``).
+PROJECT_ADMIN = "project.admin"
+
+
+def check_fields_permission(
+    profile: Mapping[str, Any] | None, project_id: int, *, to_create: int, to_extend: int
+) -> list[Finding]:
+    """One warning when ``ztoq fields apply`` has work but the token's user is not a project admin.
+
+    qTest lets only project administrators manage field settings; the Swagger's ``UserProfile``
+    says so in ``project.admin`` ("Is project admin or not"). The site-level ``AdminProfile``
+    (``/admin-profiles/current``) has no such flag: its ``site_level_field`` is about site fields.
+    """
+    if not (to_create or to_extend) or profile is None or not denied(profile, PROJECT_ADMIN):
+        return []
+    work = [f"create the {to_create} missing qTest field(s)"] if to_create else []
+    if to_extend:
+        work.append(f"add the missing values to {to_extend} pick list(s)")
+    return [
+        Finding(
+            "permissions",
+            WARNING,
+            "fields_permission_missing",
+            f"The token's user is not a project admin of qTest project {project_id}, so `ztoq fields "
+            f"apply` cannot {' or '.join(work)}: run it with a project administrator's token (until "
+            "then those Zephyr values stay in text).",
+        )
+    ]
 
 
 # -- the configuration --------------------------------------------------------------------------------

@@ -9,8 +9,13 @@ kept and reported, so no user data goes with it. Each deletion is recorded at on
 ``deleted``), so an interrupted rollback resumes where it stopped. qTest has no API to delete a
 test log: logs go with their test run, which the report says plainly.
 
+Then the qTest fields and allowed values ``ztoq fields apply`` added go too, each only when no
+data in qTest uses it (:mod:`ztoq.pipeline.fields_rollback`); one still in use is kept and
+reported with the reason.
+
 ``transform``: forgets the planned payloads. ``extract``: forgets the extracted Zephyr records.
-The mapping table is kept: it is the record of what was in qTest.
+The mapping table is kept: it is the record of what was in qTest; so are the records of the
+fields ztoq added and kept, so a later rollback can still remove them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ from ztoq.config import ZtoqConfig
 from ztoq.entities import DELETE_ORDER
 from ztoq.errors import ConfigError, FatalApiError, InputError, NotFound
 from ztoq.pipeline.context import PhaseContext, Transports
+from ztoq.pipeline.fields_rollback import (
+    FieldsRolledBack,
+    FieldsToRemove,
+    field_records,
+    read_fields_to_remove,
+    remove_added_fields,
+)
 from ztoq.pipeline.loaders import build_loaders
 from ztoq.pipeline.progress import ProgressReporter, QuietProgress
 from ztoq.store import TARGET_STATES, MappingRecord, open_store
@@ -36,6 +48,8 @@ class RollbackPlan:
 
     targets: dict[str, list[MappingRecord]] = field(default_factory=dict)
     logs: int = 0
+    #: The qTest fields and allowed values ``fields apply`` added (removed when no data uses them).
+    fields: FieldsToRemove = field(default_factory=FieldsToRemove)
 
     @property
     def total(self) -> int:
@@ -50,6 +64,7 @@ class RollbackResult:
     kept: list[tuple[str, str, str]] = field(default_factory=list)  # (type, key, reason)
     logs: int = 0
     cleared: dict[str, dict[str, int]] = field(default_factory=dict)
+    fields: FieldsRolledBack = field(default_factory=FieldsRolledBack)
 
 
 def plan_rollback(ctx: PhaseContext) -> RollbackPlan:
@@ -69,6 +84,7 @@ def plan_rollback(ctx: PhaseContext) -> RollbackPlan:
             mappings.sort(key=lambda m: (-levels.get(m.source_key, 0), m.source_key))
             plan.targets[entity_type] = mappings
         plan.logs = sum(1 for _ in repo.iter_mappings(ctx.project_key, "test_log", states=TARGET_STATES))
+        plan.fields = read_fields_to_remove(repo, ctx.project_key)
     return plan
 
 
@@ -101,12 +117,18 @@ async def rollback_load(ctx: PhaseContext, plan: RollbackPlan, result: RollbackR
         for mapping in list(repo.iter_mappings(ctx.project_key, "test_log", states=TARGET_STATES)):
             repo.mark_deleted(ctx.project_key, "test_log", mapping.source_key)
     result.logs = plan.logs
+    # Last, once ztoq's entities are gone: the fields and values it added that nothing uses now.
+    if plan.fields.total:
+        result.fields = await remove_added_fields(ctx, plan.fields)
 
 
 def clear_store_phase(ctx: PhaseContext, phase: str, result: RollbackResult) -> None:
-    """Forget what transform or extract stored for the project."""
+    """Forget what transform or extract stored for the project (not the record of fields ztoq added)."""
     with ctx.session() as repo:
+        kept = field_records(repo, ctx.project_key) if phase == "extract" else []
         result.cleared[phase] = repo.clear_phase(ctx.project_key, phase)
+        if kept:
+            repo.upsert_source(ctx.project_key, kept, run_id=ctx.run_id)
 
 
 def run_rollback(

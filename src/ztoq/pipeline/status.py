@@ -17,7 +17,11 @@ from ztoq.store import TARGET_STATES, Repository, RunRecord
 
 @dataclass
 class TypeStatus:
-    """Counts of one planned entity type."""
+    """Counts of one planned entity type.
+
+    ``degraded`` counts the entities with a value that changed on the way (a "degraded" problem);
+    ``kept_in_text`` those with a value kept whole in text because qTest has no field for it.
+    """
 
     entity_type: str
     source: int = 0
@@ -28,6 +32,7 @@ class TypeStatus:
     pending: int = 0
     degraded: int = 0
     states: dict[str, int] = field(default_factory=dict)
+    kept_in_text: int = 0
 
 
 def source_counts(
@@ -65,16 +70,23 @@ def source_counts(
     return counts
 
 
+def _entities_with(repo: Repository, project_key: str, severity: str) -> Counter[str]:
+    """Per entity type, how many entities have at least one problem of ``severity``."""
+    counts: Counter[str] = Counter()
+    seen: set[tuple[str, str]] = set()
+    for problem in repo.iter_problems(project_key, severity=severity):
+        if (problem.entity_type, problem.source_key) not in seen:
+            seen.add((problem.entity_type, problem.source_key))
+            counts[problem.entity_type] += 1
+    return counts
+
+
 def type_status(repo: Repository, project_key: str, reader: RecordReader | None = None) -> list[TypeStatus]:
     """One row per planned entity type, in load order (``reader`` decodes the stored source rows)."""
     planned = repo.planned_counts(project_key)
     states = repo.state_counts(project_key)
-    degraded: Counter[str] = Counter()
-    seen: set[tuple[str, str]] = set()
-    for problem in repo.iter_problems(project_key, severity="degraded"):
-        if (problem.entity_type, problem.source_key) not in seen:
-            seen.add((problem.entity_type, problem.source_key))
-            degraded[problem.entity_type] += 1
+    degraded = _entities_with(repo, project_key, "degraded")
+    kept_in_text = _entities_with(repo, project_key, "kept_in_text")
     sources = source_counts(repo, project_key, planned, reader)
     rows: list[TypeStatus] = []
     for entity_type in LOAD_ORDER:
@@ -89,6 +101,7 @@ def type_status(repo: Repository, project_key: str, reader: RecordReader | None 
             failed=by_state.get("failed", 0),
             degraded=degraded.get(entity_type, 0),
             states=dict(by_state),
+            kept_in_text=kept_in_text.get(entity_type, 0),
         )
         row.pending = max(0, row.planned - row.loaded - row.failed - by_state.get("skipped", 0))
         rows.append(row)
@@ -106,6 +119,7 @@ class ProjectStatus:
     failed: int = 0
     degraded: int = 0
     pending: int = 0
+    kept_in_text: int = 0
 
 
 def project_statuses(repo: Repository) -> list[ProjectStatus]:
@@ -126,6 +140,7 @@ def project_statuses(repo: Repository) -> list[ProjectStatus]:
                 failed=sum(r.failed for r in rows),
                 degraded=sum(r.degraded for r in rows),
                 pending=sum(r.pending for r in rows),
+                kept_in_text=sum(r.kept_in_text for r in rows),
             )
         )
     return projects

@@ -11,6 +11,7 @@ execution side is in :mod:`ztoq.pipeline.validate_compare_execution`.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Mapping
@@ -19,8 +20,13 @@ from typing import Any
 from ztoq.entities import LOAD_ORDER
 from ztoq.mapping import find_source_key
 from ztoq.pipeline.validate_compare_attachments import ATTACHMENT_VALIDATORS
-from ztoq.pipeline.validate_compare_execution import EXECUTION_VALIDATORS
-from ztoq.pipeline.validate_keys import report_duplicate, report_duplicated_keys, report_unknown_keys
+from ztoq.pipeline.validate_compare_execution import EXECUTION_VALIDATORS, LatestLogs, check_latest_logs
+from ztoq.pipeline.validate_keys import (
+    known_in,
+    report_duplicate,
+    report_duplicated_keys,
+    report_unknown_keys,
+)
 from ztoq.pipeline.validate_types import (
     CaseSnapshot,
     ExpectedProject,
@@ -59,7 +65,7 @@ def _carried_key(case: CaseSnapshot, key_field_id: int | None) -> str | None:
     return key_value or find_source_key(case.description)
 
 
-def _case_keys(expected: ExpectedProject, snapshot: QTestSnapshot) -> dict[str, tuple[int, ...]]:
+def carried_case_keys(expected: ExpectedProject, snapshot: QTestSnapshot) -> dict[str, tuple[int, ...]]:
     """Zephyr key -> the qTest test cases carrying it (in their key field, else their description)."""
     seen_keys: dict[str, list[int]] = {}
     for case_id, case in snapshot.test_cases.items():
@@ -69,9 +75,11 @@ def _case_keys(expected: ExpectedProject, snapshot: QTestSnapshot) -> dict[str, 
     return {key: tuple(ids) for key, ids in seen_keys.items()}
 
 
-def _report_duplicates(expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult) -> None:
+def report_duplicated_test_cases(
+    expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult
+) -> None:
     """The same Zephyr key twice in qTest is a duplicate, whichever copy the store points at."""
-    for case_key, case_ids in _case_keys(expected, snapshot).items():
+    for case_key, case_ids in carried_case_keys(expected, snapshot).items():
         if len(case_ids) > 1:
             report_duplicate(result, "test_case", case_key, case_ids)
 
@@ -139,12 +147,11 @@ def _compare_case(
 
 
 def validate_test_cases(expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult) -> None:
-    """No Zephyr key twice in qTest, and every planned test case in qTest as planned."""
-    _report_duplicates(expected, snapshot, result)
+    """Every planned test case (of a batch: counts add up) in qTest as planned."""
     counts = result.count("test_case")
     counts.source = expected.source_count("test_case")
     planned = expected.planned_of("test_case")
-    counts.planned = len(planned)
+    counts.planned += len(planned)
     for entity in planned:
         key = entity.source_key
         target = expected.target_id("test_case", key)
@@ -156,6 +163,11 @@ def validate_test_cases(expected: ExpectedProject, snapshot: QTestSnapshot, resu
         want = expected.resolve(entity.body or {})
         if _compare_case(key, want, actual, expected, snapshot.module_paths, result):
             counts.mismatched += 1
+
+
+def report_unplanned_test_cases(result: ValidationResult) -> None:
+    """Zephyr test cases left out of the plan (after every batch of test cases is counted)."""
+    counts = result.count("test_case")
     skipped = counts.source - counts.planned
     if skipped > 0:
         result.add(
@@ -173,8 +185,53 @@ DESIGN_VALIDATORS: dict[str, Validator] = {
     "test_case": validate_test_cases,
 }
 
-#: Entity type -> its validator, for every registered type (in load order when run).
-VALIDATORS: dict[str, Validator] = {**DESIGN_VALIDATORS, **EXECUTION_VALIDATORS, **ATTACHMENT_VALIDATORS}
+#: Entity type -> its validator over a batch of its planned entities (counts add up over batches),
+#: for every registered type, in load order.
+BATCH_VALIDATORS: dict[str, Validator] = {
+    entity_type: {**DESIGN_VALIDATORS, **EXECUTION_VALIDATORS, **ATTACHMENT_VALIDATORS}[entity_type]
+    for entity_type in LOAD_ORDER
+}
+
+
+def start_type(
+    entity_type: str, expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult
+) -> None:
+    """What validating a type begins with, before its first batch: its source count, and for test
+    cases the duplicates (a whole-type check on what qTest holds)."""
+    if entity_type != "test_run":  # runs count what was planned: no Zephyr object of their own
+        result.count(entity_type).source = expected.source_count(entity_type)
+    if entity_type == "test_case":
+        report_duplicated_test_cases(expected, snapshot, result)
+
+
+def finish_type(
+    entity_type: str, snapshot: QTestSnapshot, result: ValidationResult, latest: LatestLogs | None = None
+) -> None:
+    """What validating a type ends with, after its last batch: test cases left out of the plan;
+    each run's latest log (``latest``: the latest planned log of every run)."""
+    if entity_type == "test_case":
+        report_unplanned_test_cases(result)
+    if entity_type == "test_log" and latest is not None:
+        check_latest_logs(latest, snapshot, result)
+
+
+def validate_type(
+    entity_type: str, expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult
+) -> None:
+    """Validate one type of a whole project (``expected`` holds every planned entity of it)."""
+    start_type(entity_type, expected, snapshot, result)
+    BATCH_VALIDATORS[entity_type](expected, snapshot, result)
+    latest = None
+    if entity_type == "test_log":
+        latest = LatestLogs()
+        latest.add_all(expected.planned_of("test_log"), expected.target_id)
+    finish_type(entity_type, snapshot, result, latest)
+
+
+#: Entity type -> its validator over a whole project, for every registered type, in load order.
+VALIDATORS: dict[str, Validator] = {
+    entity_type: functools.partial(validate_type, entity_type) for entity_type in LOAD_ORDER
+}
 
 
 def compare(expected: ExpectedProject, snapshot: QTestSnapshot) -> ValidationResult:
@@ -195,6 +252,8 @@ def compare(expected: ExpectedProject, snapshot: QTestSnapshot) -> ValidationRes
     result = ValidationResult(counts={entity_type: TypeCounts() for entity_type in LOAD_ORDER})
     for entity_type in LOAD_ORDER:
         VALIDATORS[entity_type](expected, snapshot, result)
-    report_duplicated_keys(expected, snapshot, result)
-    report_unknown_keys(expected, {**snapshot.carried, "test-case": _case_keys(expected, snapshot)}, result)
+    known = known_in(expected)
+    report_duplicated_keys(snapshot.carried, known, result)
+    carried = {**snapshot.carried, "test-case": carried_case_keys(expected, snapshot)}
+    report_unknown_keys(expected.project_key, carried, known, result)
     return result

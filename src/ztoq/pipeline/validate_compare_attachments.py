@@ -13,11 +13,12 @@ from ztoq.pipeline.validate_types import ExpectedProject, QTestSnapshot, Validat
 def validate_attachments(
     expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult
 ) -> None:
-    """Every planned attachment is in qTest on its object, with its name, size (and content)."""
+    """Every planned attachment (of a batch: counts add up) is in qTest on its object, with its name,
+    size (and content)."""
     counts = result.count("attachment")
     counts.source = expected.source_count("attachment")
     planned = expected.planned_of("attachment")
-    counts.planned = len(planned)
+    counts.planned += len(planned)
     for entity in planned:
         key, body = entity.source_key, entity.body or {}
         name = body.get("name")

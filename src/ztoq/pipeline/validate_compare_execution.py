@@ -7,7 +7,7 @@ end date and step results, the run's latest log being its latest execution.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +60,7 @@ def _validate_cycles(
     """Every planned test cycle (or cycle folder) exists in qTest, under its planned parent."""
     counts = result.count(entity_type)
     planned = expected.planned_of(entity_type)
-    counts.planned = len(planned)
+    counts.planned += len(planned)
     counts.source = expected.source_count(entity_type)
     for entity in planned:
         target = expected.target_id(entity_type, entity.source_key)
@@ -103,7 +103,7 @@ def validate_test_runs(expected: ExpectedProject, snapshot: QTestSnapshot, resul
     """Every planned test run exists in qTest, under its cycle, with its test case."""
     counts = result.count("test_run")
     planned = expected.planned_of("test_run")
-    counts.planned = len(planned)
+    counts.planned += len(planned)
     counts.source = counts.planned  # one run per (cycle, test case) pair: no Zephyr object of its own
     for entity in planned:
         key = entity.source_key
@@ -180,16 +180,18 @@ def logs_by_run(planned: Sequence[PlannedEntity]) -> dict[str, list[PlannedEntit
 
 
 def validate_test_logs(expected: ExpectedProject, snapshot: QTestSnapshot, result: ValidationResult) -> None:
-    """Every execution that ran is a log on its run, as it ran, and the run's latest is the latest."""
+    """Every execution that ran (of a batch: counts add up) is a log on its run, as it ran.
+
+    Whether each run's latest log is its latest execution is checked once every log is counted
+    (:func:`check_latest_logs`).
+    """
     counts = result.count("test_log")
     planned = expected.planned_of("test_log")
-    counts.planned = len(planned)
+    counts.planned += len(planned)
     counts.source = expected.source_count("test_log")
     for run_key, entities in logs_by_run(planned).items():
         run_id = expected.target_id("test_run", run_key)
-        logs = (
-            snapshot.test_logs.get(run_id, ()) if run_id is not None and run_id in snapshot.test_runs else ()
-        )
+        logs = _logs_of(snapshot, run_id)
         by_id = {log.id: log for log in logs if log.id is not None}
         for entity in sorted(entities, key=lambda e: e.sort_key):
             log_id = expected.target_id("test_log", entity.source_key)
@@ -202,22 +204,60 @@ def validate_test_logs(expected: ExpectedProject, snapshot: QTestSnapshot, resul
             counts.target += 1
             if _compare_log(entity.source_key, entity.body or {}, log, result):
                 counts.mismatched += 1
-        if logs and entities:
-            latest_planned = expected.target_id(
-                "test_log", max(entities, key=lambda e: e.sort_key).source_key
+
+
+def _logs_of(snapshot: QTestSnapshot, run_id: int | None) -> tuple[LogSnapshot, ...]:
+    """The test logs qTest holds on a run (none when the run is not among the runs read)."""
+    if run_id is None or run_id not in snapshot.test_runs:
+        return ()
+    return snapshot.test_logs.get(run_id, ())
+
+
+class LatestLogs:
+    """Per run with planned logs, in the order its first log comes: the run's qTest id and the
+    qTest id of its latest planned log (the greatest sort key; the first of equals).
+
+    Filled a batch of planned logs at a time, in store order: a few ids per run, never the logs.
+    """
+
+    def __init__(self) -> None:
+        #: run source key -> (sort key of its latest planned log, that log's qTest id, the run's qTest id)
+        self.runs: dict[str, tuple[str, int | None, int | None]] = {}
+
+    def add_all(self, planned: Iterable[PlannedEntity], target_id: Callable[[str, str], int | None]) -> None:
+        """Take in planned logs (``target_id``: entity type, source key -> qTest id, or None)."""
+        for entity in planned:
+            run_ref = parse_ref(entity.parent)
+            run_key = run_ref[1] if run_ref else ""
+            known = self.runs.get(run_key)
+            if known is None or entity.sort_key > known[0]:
+                run_id = known[2] if known else target_id("test_run", run_key)
+                self.runs[run_key] = (entity.sort_key, target_id("test_log", entity.source_key), run_id)
+
+    def run_ids(self) -> list[int]:
+        """The qTest ids of the runs with planned logs (whose logs are read), in order, once each."""
+        return list(dict.fromkeys(run_id for _, _, run_id in self.runs.values() if run_id is not None))
+
+
+def check_latest_logs(latest: LatestLogs, snapshot: QTestSnapshot, result: ValidationResult) -> None:
+    """Each run's latest log in qTest is its latest execution (filed under the run, counted with the logs)."""
+    counts = result.count("test_log")
+    for run_key, (_, latest_planned, run_id) in latest.runs.items():
+        logs = _logs_of(snapshot, run_id)
+        if not logs:
+            continue
+        newest = max(logs, key=lambda lg: (moment(lg.exe_end_date) or _EARLIEST, lg.id or 0))
+        if newest.id != latest_planned:
+            counts.mismatched += 1
+            result.mismatch(
+                "test_run",
+                run_key,
+                "latest_log_differs",
+                f"The latest test log of run {run_key} is not its latest execution.",
+                field="latest_test_log",
+                expected=latest_planned,
+                actual=newest.id,
             )
-            latest = max(logs, key=lambda lg: (moment(lg.exe_end_date) or _EARLIEST, lg.id or 0))
-            if latest.id != latest_planned:
-                counts.mismatched += 1
-                result.mismatch(
-                    "test_run",
-                    run_key,
-                    "latest_log_differs",
-                    f"The latest test log of run {run_key} is not its latest execution.",
-                    field="latest_test_log",
-                    expected=latest_planned,
-                    actual=latest.id,
-                )
 
 
 #: The execution side's validators, by entity type.

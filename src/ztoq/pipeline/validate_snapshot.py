@@ -1,23 +1,25 @@
 """What qTest holds, read back into plain data for validation (I/O only, no decisions).
 
-:func:`read_snapshot` reads the migrated part of the qTest project: the root module with its
-descendants, the test cases of every module of that tree (steps and properties expanded), the
-releases, the test-cycle trees (at the project's top and under each release), the test runs of
-the migrated test cycles and the test logs of the runs validation checks. It keeps only what the
-comparison (:mod:`ztoq.pipeline.validate_compare`) looks at.
+:class:`ReadBack` reads the migrated part of the qTest project a part at a time: the root module
+with its descendants, the test cases of every module of that tree (steps and properties
+expanded), the releases, the test-cycle trees (at the project's top and under each release), the
+test runs of the migrated test cycles and the test logs of the runs validation checks. It keeps
+only what the comparison (:mod:`ztoq.pipeline.validate_compare`) looks at, and only while the
+types that need it are validated.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
 from ztoq.errors import NotFound
 from ztoq.mapping.text import find_source_key
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.progress import ProgressReporter
-from ztoq.pipeline.validate_attachments import read_attachments
 from ztoq.pipeline.validate_types import (
     PHASE,
+    AttachmentSnapshot,
     CaseSnapshot,
     LogSnapshot,
     QTestSnapshot,
@@ -113,12 +115,16 @@ async def _read_test_cases(
 ) -> dict[int, CaseSnapshot]:
     found: dict[int, CaseSnapshot] = {}
     reporter.start(PHASE, "module", total=len(paths))
-    for module_id in paths:
+
+    async def read(module_id: int) -> None:
+        # Modules are read at once: the session keeps performance.max_workers requests in flight.
         async for case in client.iter_test_cases(parent_id=module_id, expand_steps=True, expand_props=True):
             if case.id is not None:
                 found[case.id] = _case_snapshot(case, case.id)
         reporter.advance(PHASE, "module")
         fault_point("validate.read")
+
+    await asyncio.gather(*(read(module_id) for module_id in paths))
     reporter.finish(PHASE, "module")
     return found
 
@@ -145,52 +151,113 @@ async def _read_cycle_parents(
     return parents
 
 
-async def read_snapshot(
-    client: QTestClient, scope: SnapshotScope, reporter: ProgressReporter
-) -> QTestSnapshot:
-    """Read back the migrated part of the qTest project.
+class ReadBack:
+    """The migrated part of the qTest project, read back a part at a time as validation needs it.
 
-    Args:
-        client: the qTest client to read with.
-        scope: the root module, the test cycles and the runs to read.
-        reporter: counts the modules whose test cases were read.
-
-    Returns:
-        What qTest holds, as plain data.
-
-    Raises:
-        ApiError: a request failed (a missing root module is an empty tree, not an error).
+    Each part (:data:`PARTS`) is read on first use and kept until :meth:`forget`, so the validate
+    phase holds what qTest has of the types it is validating, not of the whole project.
+    :meth:`snapshot` is what was read so far, as plain data.
     """
-    carried = CarriedKeys()
-    paths = await _read_modules(client, scope, carried)
-    test_cases = await _read_test_cases(client, paths, reporter)
-    case_field = scope.key_fields.get("test-cases")
-    for case in test_cases.values():
-        carried.add(
-            "test-case", case.properties.get(case_field or -1) or find_source_key(case.description), case.id
+
+    def __init__(self, client: QTestClient, scope: SnapshotScope, reporter: ProgressReporter) -> None:
+        self.client = client
+        self.scope = scope
+        self.reporter = reporter
+        self.carried = CarriedKeys()
+        self.module_paths: dict[int, str] | None = None
+        self.test_cases: dict[int, CaseSnapshot] | None = None
+        self.release_ids: frozenset[int] | None = None
+        self.cycle_parents: dict[int, int | None] | None = None
+        self.test_runs: dict[int, RunSnapshot] | None = None
+        self.test_logs: dict[int, tuple[LogSnapshot, ...]] | None = None
+
+    async def read(self, part: str, *, log_run_ids: Iterable[int] = ()) -> None:
+        """Read ``part`` (one of :data:`PARTS`) and what it needs, unless it was read already.
+
+        Args:
+            part: what to read.
+            log_run_ids: for ``test_logs``, the runs whose logs are read (only those among the
+                runs read; each once).
+
+        Raises:
+            ApiError: a request failed (a missing root module is an empty tree, not an error).
+        """
+        if part in ("module_paths", "test_cases") and self.module_paths is None:
+            self.module_paths = await _read_modules(self.client, self.scope, self.carried)
+        if part == "test_cases" and self.test_cases is None:
+            assert self.module_paths is not None
+            self.test_cases = await _read_test_cases(self.client, self.module_paths, self.reporter)
+        if part in ("release_ids", "cycle_parents") and self.release_ids is None:
+            self.release_ids = await self._read_releases()
+        if part == "cycle_parents" and self.cycle_parents is None:
+            assert self.release_ids is not None
+            self.cycle_parents = await _read_cycle_parents(self.client, self.release_ids, self.carried)
+        if part in ("test_runs", "test_logs") and self.test_runs is None:
+            self.test_runs = await self._read_runs()
+        if part == "test_logs" and self.test_logs is None:
+            self.test_logs = await self._read_logs(log_run_ids)
+
+    async def _read_releases(self) -> frozenset[int]:
+        release_field = self.scope.key_fields.get("releases")
+        releases: set[int] = set()
+        for release in await self.client.list_releases(include_closed=True):
+            if release.id is not None:
+                releases.add(release.id)
+                key = _key_in(release.properties, release_field) or find_source_key(release.description)
+                self.carried.add("release", key, release.id)
+        return frozenset(releases)
+
+    async def _read_runs(self) -> dict[int, RunSnapshot]:
+        runs: dict[int, RunSnapshot] = {}
+        run_field = self.scope.key_fields.get("test-runs")
+        for cycle_id in sorted(self.scope.cycle_ids):
+            async for run in self.client.iter_test_runs(cycle_id, QTEST_PARENT_CYCLE):
+                if run.id is not None:
+                    runs[run.id] = _run_snapshot(run, run.id)
+                    self.carried.add("test-run", _key_in(run.properties, run_field), run.id)
+        return runs
+
+    async def _read_logs(self, run_ids: Iterable[int]) -> dict[int, tuple[LogSnapshot, ...]]:
+        runs = self.test_runs or {}
+        logs: dict[int, tuple[LogSnapshot, ...]] = {}
+        for run_id in run_ids:
+            if run_id in runs and run_id not in logs:
+                read = await self.client.list_test_logs(run_id)
+                logs[run_id] = tuple(_log_snapshot(log) for log in read)
+                for log in read:
+                    self.carried.add("test-log", find_source_key(log.note), log.id)
+        return logs
+
+    def forget(self, part: str) -> None:
+        """Let go of a part (and the keys its entities carry); it is read again if asked for."""
+        setattr(self, part, None)
+        for kind in _CARRIED_BY.get(part, ()):
+            self.carried.by_kind.pop(kind, None)
+
+    def snapshot(
+        self, attachments: Mapping[str, tuple[AttachmentSnapshot, ...]] | None = None
+    ) -> QTestSnapshot:
+        """What was read so far (parts not read are empty), with ``attachments`` read for a batch."""
+        return QTestSnapshot(
+            self.module_paths or {},
+            self.test_cases or {},
+            self.release_ids or frozenset(),
+            self.cycle_parents or {},
+            self.test_runs or {},
+            self.test_logs or {},
+            self.carried.frozen(),
+            attachments or {},
         )
-    release_field = scope.key_fields.get("releases")
-    releases: set[int] = set()
-    for release in await client.list_releases(include_closed=True):
-        if release.id is not None:
-            releases.add(release.id)
-            key = _key_in(release.properties, release_field) or find_source_key(release.description)
-            carried.add("release", key, release.id)
-    cycle_parents = await _read_cycle_parents(client, releases, carried)
-    runs: dict[int, RunSnapshot] = {}
-    for cycle_id in scope.cycle_ids:
-        async for run in client.iter_test_runs(cycle_id, QTEST_PARENT_CYCLE):
-            if run.id is not None:
-                runs[run.id] = _run_snapshot(run, run.id)
-                carried.add("test-run", _key_in(run.properties, scope.key_fields.get("test-runs")), run.id)
-    logs: dict[int, tuple[LogSnapshot, ...]] = {}
-    for run_id in scope.log_run_ids:
-        if run_id in runs and run_id not in logs:
-            read = await client.list_test_logs(run_id)
-            logs[run_id] = tuple(_log_snapshot(log) for log in read)
-            for log in read:
-                carried.add("test-log", find_source_key(log.note), log.id)
-    attachments = await read_attachments(client, scope.attachment_places, deep=scope.deep_attachments)
-    return QTestSnapshot(
-        paths, test_cases, frozenset(releases), cycle_parents, runs, logs, carried.frozen(), attachments
-    )
+
+
+#: What the validate phase reads back, by :class:`ReadBack` attribute.
+PARTS = ("module_paths", "test_cases", "release_ids", "cycle_parents", "test_runs", "test_logs")
+
+#: Part -> the kinds of the keys its entities carry.
+_CARRIED_BY: dict[str, tuple[str, ...]] = {
+    "module_paths": ("module",),
+    "release_ids": ("release",),
+    "cycle_parents": ("test-cycle",),
+    "test_runs": ("test-run",),
+    "test_logs": ("test-log",),
+}

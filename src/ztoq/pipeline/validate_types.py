@@ -21,11 +21,15 @@ PHASE = "validate"
 
 @dataclass(frozen=True)
 class ExpectedProject:
-    """What qTest should hold, as the store knows it.
+    """What qTest should hold, as the store knows it: the whole project, or one batch of a type.
+
+    The validate phase fills one per batch (the planned entities of the batch and the qTest ids
+    they and their references need); the pure comparison takes either.
 
     Attributes:
         planned: entity type -> its planned entities (references by source key), in store order.
-        target_ids: entity type -> source key -> qTest id, for the entities qTest has.
+        target_ids: entity type -> source key -> qTest id, for the entities qTest has (of a batch:
+            those the batch names).
         source_counts: planned entity type -> how many qTest entities the Zephyr data calls for
             (:func:`ztoq.pipeline.status.source_counts`: the one rule status, reports and
             validation share).
@@ -105,6 +109,17 @@ class ValidationResult:
         """Nothing missing, nothing mismatched."""
         return self.missing == 0 and self.mismatched == 0
 
+    def failure(self) -> str | None:
+        """Why the validate phase failed (one sentence), or None when it found nothing wrong."""
+        if self.ok:
+            return None
+        return f"Validation found {self.missing} missing and {self.mismatched} mismatched entities in qTest."
+
+    def merge(self, part: ValidationResult) -> None:
+        """Add the counts and problems of a validation of other types."""
+        self.counts.update(part.counts)
+        self.problems.extend(part.problems)
+
     def count(self, entity_type: str) -> TypeCounts:
         """The counts of a type (new ones at first use)."""
         return self.counts.setdefault(entity_type, TypeCounts())
@@ -166,6 +181,8 @@ def check_found(
 ) -> None:
     """Count the planned entities of a type that qTest has (their ids in ``found``); the rest are missing.
 
+    ``expected`` may hold a batch of the type: the counts add up over the batches.
+
     Args:
         entity_type: a registered type counted from its Zephyr source (modules, releases).
         expected: what qTest should hold.
@@ -176,7 +193,7 @@ def check_found(
     counts = result.count(entity_type)
     counts.source = expected.source_count(entity_type)
     planned = expected.planned_of(entity_type)
-    counts.planned = len(planned)
+    counts.planned += len(planned)
     for entity in planned:
         if expected.target_id(entity_type, entity.source_key) in found:
             counts.target += 1
@@ -187,7 +204,7 @@ def check_found(
 # -- what qTest holds, as read back (validate_snapshot fills these; validate_compare reads them) --
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepSnapshot:
     """One step of a test case as qTest holds it."""
 
@@ -196,7 +213,7 @@ class StepSnapshot:
     called_test_case_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseSnapshot:
     """A test case as qTest holds it.
 
@@ -217,7 +234,7 @@ class CaseSnapshot:
     properties: Mapping[int | None, str | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunSnapshot:
     """A test run as qTest holds it: where it is and which test case it runs."""
 
@@ -226,7 +243,7 @@ class RunSnapshot:
     test_case_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogSnapshot:
     """A test log as qTest holds it.
 
@@ -243,7 +260,7 @@ class LogSnapshot:
     step_status_ids: tuple[int | None, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SnapshotScope:
     """What to read back, from the store's mappings.
 
@@ -252,23 +269,19 @@ class SnapshotScope:
             when it was never created.
         root_module_name: the root's path when qTest gives it no name.
         cycle_ids: the migrated test cycles whose runs are read.
-        log_run_ids: the runs whose logs are read (only those found among the runs read).
         key_fields: qTest object type ("test-cases", "releases", "test-runs") -> the id of its
             "Zephyr Key" field, where it has one.
-        attachment_places: the qTest objects ztoq uploaded attachments to (``"test-cases/12"``).
         deep_attachments: download every attachment back and hash it (not only its name and size).
     """
 
     root_module_id: int | None
     root_module_name: str
     cycle_ids: frozenset[int] = frozenset()
-    log_run_ids: tuple[int, ...] = ()
     key_fields: Mapping[str, int | None] = field(default_factory=dict)
-    attachment_places: frozenset[str] = frozenset()
     deep_attachments: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttachmentSnapshot:
     """An attachment as qTest holds it.
 
@@ -285,7 +298,7 @@ class AttachmentSnapshot:
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QTestSnapshot:
     """The migrated part of the qTest project, as read back.
 

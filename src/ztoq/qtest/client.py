@@ -169,6 +169,16 @@ class QTestClient(ExecutionCalls, AttachmentCalls):
         items = answer.get("items") if isinstance(answer, dict) else answer
         return parse_list(AllowedValue, items if isinstance(items, list) else [])
 
+    async def delete_field(self, object_type: str, field_id: int) -> None:
+        """Delete a custom field (``deleteCustomField``; qTest refuses system fields)."""
+        await self.session.delete(f"{self.base}/settings/{object_type}/fields/{field_id}")
+
+    async def delete_allowed_value(self, object_type: str, field_id: int, value: int) -> None:
+        """Delete one allowed value (by its ``value`` id) of a pick list (``deleteProjectFieldValue``)."""
+        await self.session.delete(
+            f"{self.base}/settings/{object_type}/fields/{field_id}/allowed-values/{value}"
+        )
+
     async def execution_statuses(self) -> list[Status]:
         """Test run execution statuses (Passed, Failed, ... and custom ones)."""
         return parse_list(Status, await self.session.get_json(f"{self.base}/test-runs/execution-statuses"))
@@ -325,3 +335,12 @@ class QTestClient(ExecutionCalls, AttachmentCalls):
         body = {"object_type": object_type, "fields": list(fields), "query": query}
         async for item in self._envelope("POST", f"{self.base}/search", {}, page_size, body=body):
             yield item
+
+    async def finds_any(self, object_type: str, query: str) -> bool:
+        """Whether a qTest query matches at least one object (one search request of one item)."""
+        body = {"object_type": object_type, "fields": ["id"], "query": query}
+        answer = await self.session.post_json(
+            f"{self.base}/search", body, {"page": 1, "pageSize": 1}, retry_unsafe=True
+        )
+        items = answer.get("items") if isinstance(answer, dict) else answer
+        return bool(items) if isinstance(items, list) else False

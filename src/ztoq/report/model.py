@@ -16,10 +16,14 @@ from typing import Any
 from ztoq.report.attachment_summary import AttachmentOverview
 from ztoq.report.formatting import entity_sort_key, seconds_between
 from ztoq.report.issues import RefMaker, issue_groups
+from ztoq.report.people import unmatched_users
 from ztoq.report.sections import (
+    KEPT_IN_TEXT,
     PASSED,
     PASSED_WITH_DEGRADATIONS,
     CountLine,
+    KeptField,
+    KeptInText,
     Notice,
     PhaseLine,
     ProblemGroup,
@@ -78,7 +82,7 @@ class CountRow:
 
 @dataclass(frozen=True)
 class ProblemRecord:
-    """A recorded problem (severity: skipped, degraded, failed, missing or mismatch)."""
+    """A recorded problem (severity: kept_in_text, skipped, degraded, failed, missing or mismatch)."""
 
     phase: str
     severity: str
@@ -161,11 +165,13 @@ def build_report(data: ReportInput, *, sample_size: int = 50) -> Report:
     totals = _totals(counts)
     runs = _run_lines(data.runs, data.phases)
     traffic = _traffic(data.runs)
-    problem_items = [refs.problem(p) for p in data.problems]
+    items = [refs.problem(p) for p in data.problems]
+    problem_items = [i for i in items if i.severity != KEPT_IN_TEXT]
+    kept_in_text = _kept_in_text([i for i in items if i.severity == KEPT_IN_TEXT], sample_size)
     groups = _problem_groups(problem_items, sample_size)
     issues = issue_groups(data, problem_items, refs, sample_size)
     severity_totals = _severity_totals(problem_items)
-    verdict = decide(data, counts, totals, issues, severity_totals)
+    verdict = decide(data, counts, totals, issues, severity_totals, kept_in_text=kept_in_text.count)
     notices = make_notices(data, counts, traffic)
     unavailable = data.attachments.unavailable_text if data.attachments is not None else None
     if unavailable is not None:
@@ -202,6 +208,8 @@ def build_report(data: ReportInput, *, sample_size: int = 50) -> Report:
         entities=tuple(refs.entity(e) for e in data.entities),
         attachments=data.attachments if data.attachments is not None and data.attachments.listed else None,
         source=data.source,
+        kept_in_text=kept_in_text,
+        unmatched_users=unmatched_users(problem_items),
     )
 
 
@@ -333,6 +341,28 @@ def _problem_groups(items: list[ProblemItem], sample_size: int) -> tuple[Problem
         )
     groups.sort(key=lambda g: (severity_rank(g.severity), g.severity, -g.count, g.code))
     return tuple(groups)
+
+
+def _kept_in_text(items: list[ProblemItem], sample_size: int) -> KeptInText:
+    """Values kept whole in text, counted per field (the problem's field, else its code)."""
+    by_field: dict[str, list[ProblemItem]] = defaultdict(list)
+    for item in items:
+        by_field[item.field or item.code].append(item)
+    fields = [
+        KeptField(
+            name,
+            len(members),
+            _most_first(Counter(i.entity.entity_type for i in members)),
+            tuple(code for code, _ in _most_first(Counter(i.code for i in members))),
+        )
+        for name, members in by_field.items()
+    ]
+    fields.sort(key=lambda f: (-f.count, f.field))
+    return KeptInText(len(items), tuple(fields), _problem_groups(items, sample_size))
+
+
+def _most_first(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _severity_totals(items: list[ProblemItem]) -> tuple[tuple[str, int], ...]:

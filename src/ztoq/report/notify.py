@@ -45,6 +45,8 @@ class TypeCounts:
     failed: int = 0
     degraded: int = 0
     pending: int = 0
+    #: Entities with a value kept whole in text because qTest has no field for it (information).
+    kept_in_text: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class RunOutcome:
     def degraded(self) -> int:
         return sum(c.degraded for c in self.counts)
 
+    @property
+    def kept_in_text(self) -> int:
+        return sum(c.kept_in_text for c in self.counts)
+
 
 def verdict(outcome: RunOutcome) -> tuple[str, str]:
     """The one-word verdict of a run and the sentence saying why."""
@@ -82,10 +88,16 @@ def verdict(outcome: RunOutcome) -> tuple[str, str]:
         return FAILED, f"{plural(outcome.failed, 'entity', 'entities')} failed to load; see the report."
     if not outcome.validated:
         return INCOMPLETE, "The run did not validate, so nothing proves the entities are in qTest."
+    kept = (
+        f" {plural(outcome.kept_in_text, 'entity keeps', 'entities keep')} values without a qTest field "
+        "in text."
+        if outcome.kept_in_text
+        else ""
+    )
     if outcome.degraded:
         degraded = plural(outcome.degraded, "entity", "entities")
-        return PASSED_WITH_DEGRADATIONS, f"Every entity is in qTest; {degraded} with degraded values."
-    return PASSED, "Every entity is in qTest and validation found no difference."
+        return PASSED_WITH_DEGRADATIONS, f"Every entity is in qTest; {degraded} with degraded values.{kept}"
+    return PASSED, f"Every entity is in qTest and validation found no difference.{kept}"
 
 
 def _shorten(text: str, limit: int = 1000) -> str:
@@ -107,6 +119,7 @@ def _count_lines(outcome: RunOutcome) -> list[str]:
         f"{c.entity_type.replace('_', ' ')}: {c.loaded}/{c.planned} in qTest"
         + (f", {c.failed} failed" if c.failed else "")
         + (f", {c.degraded} degraded" if c.degraded else "")
+        + (f", {c.kept_in_text} kept in text" if c.kept_in_text else "")
         + (f", {c.pending} pending" if c.pending else "")
         for c in outcome.counts
         if c.planned or c.loaded or c.failed
@@ -119,6 +132,7 @@ def _facts(outcome: RunOutcome) -> list[tuple[str, str]]:
         ("Duration", fmt_seconds(outcome.seconds)),
         ("Failed", str(outcome.failed)),
         ("Degraded", str(outcome.degraded)),
+        ("Kept in text", str(outcome.kept_in_text)),
     ]
     if outcome.qtest_project_id:
         facts.insert(1, ("qTest project", str(outcome.qtest_project_id)))
@@ -199,12 +213,14 @@ def generic_body(outcome: RunOutcome) -> dict[str, Any]:
         "duration_seconds": round(outcome.seconds, 3),
         "failed": outcome.failed,
         "degraded": outcome.degraded,
+        "kept_in_text": outcome.kept_in_text,
         "counts": {
             c.entity_type: {
                 "planned": c.planned,
                 "loaded": c.loaded,
                 "failed": c.failed,
                 "degraded": c.degraded,
+                "kept_in_text": c.kept_in_text,
                 "pending": c.pending,
             }
             for c in outcome.counts

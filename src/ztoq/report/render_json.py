@@ -13,10 +13,12 @@ from typing import Any
 
 from ztoq.report.attachment_summary import overview_to_dict
 from ztoq.report.formatting import iso
+from ztoq.report.people import UnmatchedUser
 from ztoq.report.sections import (
     CountLine,
     EntityIssue,
     EntityRef,
+    KeptInText,
     PhaseLine,
     ProblemGroup,
     ProblemItem,
@@ -114,6 +116,27 @@ def _group(group: ProblemGroup) -> dict[str, Any]:
     }
 
 
+def _kept(kept: KeptInText) -> dict[str, Any]:
+    return {
+        "total": kept.count,
+        "by_field": [
+            {"field": f.field, "count": f.count, "entity_types": dict(f.entity_types), "codes": list(f.codes)}
+            for f in kept.fields
+        ],
+        "groups": [_group(g) for g in kept.groups],
+    }
+
+
+def _unmatched(user: UnmatchedUser) -> dict[str, Any]:
+    return {
+        "account": user.account,
+        "values": user.values,
+        "fields": list(user.fields),
+        "entity_types": dict(user.entity_types),
+        "examples": [_entity(e) for e in user.examples],
+    }
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data, with every list complete.
 
@@ -127,7 +150,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     for group in report.issues:
         issues.setdefault(group.kind, []).extend(_issue(i) for i in group.items)
     traffic = report.traffic
-    return {
+    body: dict[str, Any] = {
         "schema": SCHEMA,
         "title": report.title,
         "project_key": report.project_key,
@@ -161,13 +184,18 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "by_severity": dict(report.severity_totals),
             "groups": [_group(g) for g in report.problem_groups],
         },
+        "kept_in_text": _kept(report.kept_in_text),
         "entities": [_entity(e) for e in report.entities],
     }
+    if report.unmatched_users:
+        # Only when there are some: reports without them read as before.
+        body["unmatched_users"] = [_unmatched(u) for u in report.unmatched_users]
+    return body
 
 
 #: Lists whose elements are written one per line (compact), so huge reports stay compact.
 RECORD_LISTS = frozenset(
-    {"items", "entities", "missing", "failed", "mismatches", "by_owner_type", "examples"}
+    {"items", "entities", "missing", "failed", "mismatches", "by_owner_type", "examples", "by_field"}
 )
 
 

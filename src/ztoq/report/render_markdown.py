@@ -258,6 +258,56 @@ def _problems(report: Report) -> list[str]:
     return out + _more(len(report.problem_groups) - MAX_GROUPS_SHOWN, "groups")
 
 
+def _kept_in_text(report: Report) -> list[str]:
+    kept = report.kept_in_text
+    if not kept.count:
+        return []
+    out = [
+        "## Kept in text",
+        "",
+        f"{plural(kept.count, 'value')} without a qTest field {'is' if kept.count == 1 else 'are'} kept "
+        'whole in text (the "Zephyr fields" block of a description or note): information, not a '
+        "degradation. `ztoq fields plan` shows which of them a qTest field could hold (`ztoq fields apply` "
+        "creates it).",
+        "",
+    ]
+    rows = [
+        [
+            md(f.field),
+            fmt_int(f.count),
+            md(", ".join(f"{t} {n:,}" for t, n in f.entity_types)),
+            md(", ".join(f.codes)),
+        ]
+        for f in kept.fields
+    ]
+    return out + _table(["Zephyr field", "Values", "Entity types", "Code"], rows)
+
+
+def _unmatched_users(report: Report) -> list[str]:
+    people = report.unmatched_users
+    if not people:
+        return []
+    out = [
+        "## Unmatched users",
+        "",
+        f"{plural(len(people), 'Jira user')} had no qTest user: the default user stood in where a field "
+        "needed one, and the original is named in text. Map them in `mappings.users` "
+        "(`ztoq users plan` proposes a map).",
+        "",
+    ]
+    rows = [
+        [
+            md(u.account),
+            fmt_int(u.values),
+            md(", ".join(u.fields) or "–"),
+            md(", ".join(f"{t} {n:,}" for t, n in u.entity_types)),
+            ", ".join(_link(e) for e in u.examples),
+        ]
+        for u in people
+    ]
+    return out + _table(["Jira account", "Values", "Fields", "Entity types", "Examples"], rows)
+
+
 def _runs(report: Report) -> list[str]:
     out = ["## Run history", ""]
     if not report.runs:
@@ -319,7 +369,8 @@ def render_markdown(report: Report) -> str:
         f"- Store: {md(report.store)}",
         "",
     ]
-    out += _counts(report) + _attachments(report) + _issues(report) + _problems(report) + _runs(report)
+    out += _counts(report) + _attachments(report) + _issues(report) + _problems(report)
+    out += _unmatched_users(report) + _kept_in_text(report) + _runs(report)
     out.append(
         f"Samples show up to {report.sample_size} items per group; "
         "the JSON report lists every entity and problem."

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztoq.report.attachment_summary import AttachmentOverview
+
+if TYPE_CHECKING:
+    from ztoq.report.people import UnmatchedUser
 
 #: Verdict statuses, best first.
 PASSED = "passed"
@@ -27,6 +30,10 @@ BLOCKING_SEVERITIES: frozenset[str] = frozenset({"failed", "missing", "mismatch"
 
 #: Severities that only degrade the verdict to "passed with degradations".
 DEGRADING_SEVERITIES: frozenset[str] = frozenset({"degraded", "skipped"})
+
+#: A value kept whole in text because qTest has no field for it: information, never a problem.
+#: The report lists these apart ("Kept in text", a count per field); they leave the verdict alone.
+KEPT_IN_TEXT = "kept_in_text"
 
 _RANK = {"failed": 0, "missing": 1, "mismatch": 2, "degraded": 4, "skipped": 5}
 
@@ -225,6 +232,38 @@ class ProblemGroup:
 
 
 @dataclass(frozen=True)
+class KeptField:
+    """Values of one Zephyr field kept whole in text because qTest has no field for them.
+
+    Attributes:
+        field: The Zephyr field (as the problems name it), e.g. "labels" or "Environment".
+        count: How many values.
+        entity_types: How many per entity type, most first.
+        codes: The problem codes saying why, most first (e.g. "field_in_description").
+    """
+
+    field: str
+    count: int
+    entity_types: tuple[tuple[str, int], ...]
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeptInText:
+    """Every value kept whole in text: a count per field, and the problems themselves (for the JSON).
+
+    Attributes:
+        count: How many values in all.
+        fields: One line per field, most values first.
+        groups: The same values grouped by code, every item kept (the JSON lists them all).
+    """
+
+    count: int = 0
+    fields: tuple[KeptField, ...] = ()
+    groups: tuple[ProblemGroup, ...] = ()
+
+
+@dataclass(frozen=True)
 class FieldDiff:
     """One field that differs between what was planned and what qTest holds."""
 
@@ -279,13 +318,16 @@ class Report:
         traffic: API traffic over every run.
         issues: Missing, failed and mismatched entities, grouped by kind and entity type.
         mismatch_fields: (entity_type, field, count) of differing fields, most first.
-        severity_totals: Problems per severity, worst first.
+        severity_totals: Problems per severity, worst first (values kept in text are no problems:
+            they are in ``kept_in_text``).
         problem_groups: Problems grouped by (severity, code), worst first.
         entities: Every entity link (the item-by-item evidence), in input order.
         attachments: Files and bytes per owner kind, sent and not sent with reasons; None when
             the source's attachments were never listed.
         source: What the project was extracted from ("Zephyr Scale Cloud (REST API v2)");
             "" when unknown.
+        kept_in_text: Values kept whole in text because qTest has no field for them.
+        unmatched_users: The Jira users no qTest user stood for, once per person.
     """
 
     title: str
@@ -309,6 +351,8 @@ class Report:
     entities: tuple[EntityRef, ...]
     attachments: AttachmentOverview | None = None
     source: str = ""
+    kept_in_text: KeptInText = KeptInText()
+    unmatched_users: tuple[UnmatchedUser, ...] = ()
 
     @property
     def problem_count(self) -> int:

@@ -8,7 +8,9 @@ Rules, first match wins:
    severity failed/missing/mismatch or of an unknown severity, entities in state failed/intent,
    mismatch records, failed counts, or qTest holding fewer entities than expected).
 3. **passed with degradations**: only degraded values and entities skipped by design.
-4. **passed**: every source entity is in qTest and validation found no difference.
+4. **passed**: every source entity is in qTest and validation found no difference. Values kept
+   whole in text because qTest has no field for them (severity kept_in_text) are information:
+   the reason counts them, the verdict stays "passed".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ztoq.report.sections import (
     DEGRADING_SEVERITIES,
     FAILED,
     INCOMPLETE,
+    KEPT_IN_TEXT,
     PASSED,
     PASSED_WITH_DEGRADATIONS,
     CountLine,
@@ -94,6 +97,8 @@ def decide(
     totals: CountLine,
     issues: Sequence[IssueGroup],
     severity_totals: Sequence[tuple[str, int]],
+    *,
+    kept_in_text: int = 0,
 ) -> Verdict:
     """Apply the verdict rules (see the module docstring).
 
@@ -103,6 +108,7 @@ def decide(
         totals: Their sum.
         issues: Missing, failed and mismatched entity groups.
         severity_totals: Problems per severity.
+        kept_in_text: Values kept whole in text (named in the reason; they change no verdict).
 
     Returns:
         The verdict with one sentence saying why.
@@ -117,7 +123,7 @@ def decide(
         -line.difference for line in counts if line.difference is not None and line.difference < 0
     )
     failed_counts = sum(line.failed for line in counts)
-    blocking = sum(n for sev, n in severity_totals if sev not in DEGRADING_SEVERITIES)
+    blocking = sum(n for sev, n in severity_totals if sev not in DEGRADING_SEVERITIES and sev != KEPT_IN_TEXT)
     parts = []
     if shortfall:
         parts.append(f"qTest holds {plural(shortfall, 'entity', 'entities')} fewer than expected")
@@ -141,13 +147,19 @@ def decide(
     caveat = f" (qTest was not counted for {', '.join(unverified)})" if unverified else ""
     degraded = sum(n for sev, n in severity_totals if sev == "degraded")
     skipped = max(sum(n for sev, n in severity_totals if sev == "skipped"), totals.skipped)
+    kept = (
+        f" {plural(kept_in_text, 'value', 'values')} without a qTest field "
+        f"{'is' if kept_in_text == 1 else 'are'} kept whole in text."
+        if kept_in_text
+        else ""
+    )
     if degraded or skipped:
         return Verdict(
             PASSED_WITH_DEGRADATIONS,
             f"All {plural(totals.expected, 'entity', 'entities')} to migrate are in qTest{caveat}; "
             f"{plural(degraded, 'value was', 'values were')} degraded and "
             f"{plural(skipped, 'entity was', 'entities were')} skipped by design, "
-            "each listed with its reason.",
+            f"each listed with its reason.{kept}",
         )
     if totals.source == 0:
         return Verdict(
@@ -156,7 +168,7 @@ def decide(
     return Verdict(
         PASSED,
         f"All {plural(totals.source, 'source entity', 'source entities')} are in qTest{caveat} "
-        "and validation found no difference.",
+        f"and validation found no difference.{kept}",
     )
 
 

@@ -83,20 +83,44 @@ DEMO_CUSTOM_FIELD_MAP: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class UserSpec:
-    """A person known to Jira (by Atlassian account id) and, unless ``qtest_login`` is None, to qTest."""
+    """A person known to Jira (by Atlassian account id) and, unless ``qtest_login`` is None, to qTest.
+
+    Attributes:
+        account_id: the Atlassian account id Zephyr Scale Cloud names them by.
+        display_name: their Jira display name (qTest's first and last name too).
+        qtest_login: the qTest login the demo's hand-written ``mappings.users`` maps them to;
+            None for someone that map leaves out.
+        jira_email: the e-mail Jira's user API shows; None when their profile hides it (Jira
+            Cloud then omits ``emailAddress``).
+        qtest_other_login: a qTest login under another e-mail than Jira's, which only a match by
+            display name finds (``ztoq users plan``).
+    """
 
     account_id: str
     display_name: str
     qtest_login: str | None
+    jira_email: str | None = None
+    qtest_other_login: str | None = None
 
 
 USERS: tuple[UserSpec, ...] = (
-    UserSpec("5b10a2844c20165700ede21g", "Ada Lovelace", "ada@example.com"),
-    UserSpec("5b10ac8d82e05b22cc7d4ef5", "Grace Hopper", "grace@example.com"),
-    UserSpec("60e5a1b2c3d4e5f6a7b8c9d0", "Alan Turing", "alan@example.com"),
-    UserSpec("712020:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "José Müller-Ñúñez", "jose@example.com"),
-    # Someone who left: known to Jira only, so executions by them are "unmapped user" cases.
-    UserSpec("557058:aa11bb22-cc33-dd44-ee55-ff6677889900", "Former Contractor", None),
+    UserSpec("5b10a2844c20165700ede21g", "Ada Lovelace", "ada@example.com", "ada@example.com"),
+    UserSpec("5b10ac8d82e05b22cc7d4ef5", "Grace Hopper", "grace@example.com", "grace@example.com"),
+    UserSpec("60e5a1b2c3d4e5f6a7b8c9d0", "Alan Turing", "alan@example.com", "alan@example.com"),
+    UserSpec(
+        "712020:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        "José Müller-Ñúñez",
+        "jose@example.com",
+        "jose@example.com",
+    ),
+    # Someone who left: the hand-written map leaves them out, so executions by them are "unmapped
+    # user" cases; Jira hides their e-mail, and qTest knows them under a partner address.
+    UserSpec(
+        "557058:aa11bb22-cc33-dd44-ee55-ff6677889900",
+        "Former Contractor",
+        None,
+        qtest_other_login="f.contractor@partner.example.org",
+    ),
 )
 
 ENVIRONMENTS: tuple[str, ...] = ("Chrome Latest", "Firefox ESR", "Safari 17", "Android 14")

@@ -45,6 +45,8 @@ class Severity(StrEnum):
     FAILED = "failed"
     MISSING = "missing"
     MISMATCH = "mismatch"
+    #: A value kept whole in text because qTest has no field for it (information; revision 0005).
+    KEPT_IN_TEXT = "kept_in_text"
 
 
 class AttachmentState(StrEnum):

@@ -188,6 +188,37 @@ class PlannedQueries(RepoBase):
                 return
             last = (rows[-1].level, rows[-1].sort_key, rows[-1].source_key)
 
+    def planned_page(
+        self,
+        project_key: str,
+        entity_type: str,
+        *,
+        after: tuple[int, str, str] | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> list[PlannedRecord]:
+        """One keyset page of :meth:`iter_planned` (``planned`` ones), each page its own query.
+
+        Validation reads a type a batch at a time, each batch in a short unit of work of its own,
+        so neither a whole type nor an open read transaction is held while it reads qTest.
+
+        Args:
+            project_key: The Zephyr project key.
+            entity_type: The planned type.
+            after: The (level, sort key, source key) of the last item of the previous page; None: the first.
+            limit: At most this many items.
+
+        Returns:
+            The next planned entities in load order (fewer than ``limit``: the type has no more).
+        """
+        query = select(*_COLUMNS).where(
+            t.c.project_key == project_key,
+            t.c.entity_type == entity_type,
+            t.c.status == PlannedStatus.PLANNED,
+        )
+        if after is not None:
+            query = query.where(tuple_(*_ORDER) > after)
+        return [_record(row) for row in self._session.execute(query.order_by(*_ORDER).limit(limit))]
+
     def planned_keys(self, project_key: str, entity_type: str) -> set[str]:
         """The source keys of every planned entity of one type, whatever its status (no payloads)."""
         query = select(t.c.source_key).where(t.c.project_key == project_key, t.c.entity_type == entity_type)

@@ -91,6 +91,31 @@ class ProblemQueries(RepoBase):
         self._execute_many(_INSERT, rows)
         return len(rows)
 
+    def add_problems(
+        self,
+        project_key: str,
+        phase: str,
+        entries: Iterable[ProblemEntry],
+        *,
+        run_id: int | None = None,
+    ) -> int:
+        """Record problems without replacing any (the caller cleared what they replace first).
+
+        Validation clears a type's problems once, then adds what each batch finds: an entity
+        may be found wrong in several batches' steps (a duplicate, then its fields).
+
+        Returns:
+            The number of problems recorded.
+        """
+        now = utcnow()
+        rows = [
+            self._problem_row(project_key, phase, entity_type, source_key, p, run_id, now)
+            for entity_type, source_key, found in entries
+            for p in found
+        ]
+        self._execute_many(_INSERT, rows)
+        return len(rows)
+
     @staticmethod
     def _problem_row(
         project_key: str,
@@ -188,9 +213,13 @@ class ProblemQueries(RepoBase):
             query = query.where(t.c.phase == phase)
         return {(p, s, c): int(n) for p, s, c, n in self._session.execute(query)}
 
-    def clear_problems(self, project_key: str, phase: str, *, entity_type: str | None = None) -> int:
-        """Delete the problems of a phase (optionally of one type); returns how many."""
+    def clear_problems(
+        self, project_key: str, phase: str, *, entity_type: str | None = None, code: str | None = None
+    ) -> int:
+        """Delete the problems of a phase (optionally of one type, of one code); returns how many."""
         stmt = delete(t).where(t.c.project_key == project_key, t.c.phase == phase)
         if entity_type is not None:
             stmt = stmt.where(t.c.entity_type == entity_type)
+        if code is not None:
+            stmt = stmt.where(t.c.code == code)
         return int(self._session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]

@@ -5,7 +5,9 @@ after another (:meth:`StreamQueries.source_pages`, in the store order of
 :meth:`~ztoq.store.repo_source.SourceQueries.iter_source`), joins a page with the rows it needs
 by key (:meth:`StreamQueries.source_payloads_for`), and reads back by key what it planned earlier
 in the same run (:meth:`StreamQueries.planned_payloads_for`). Only the columns asked for are
-selected, and every page is its own query, so the caller may commit in between.
+selected, and every page is its own query, so the caller may commit in between. Validation asks
+the same way, by sets of keys, which keys the store knows (:meth:`StreamQueries.known_keys_among`)
+and where attachments went (:meth:`StreamQueries.target_places_for`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Select, select, tuple_
 
-from ztoq.store.records import PlannedStatus
+from ztoq.store.records import MappingState, PlannedStatus
 from ztoq.store.repo_base import PAGE_SIZE, RepoBase, chunks
+from ztoq.store.tables import mappings as m
 from ztoq.store.tables import planned_entities as p
 from ztoq.store.tables import source_entities as s
 
@@ -129,3 +132,53 @@ class StreamQueries(RepoBase):
             if len(keys) < page_size:
                 return
             after = keys[-1]
+
+    def known_keys_among(self, project_key: str, entity_type: str, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` that the store plans for qTest or has migrated.
+
+        Planned: a ``planned`` (not skipped) entity. Migrated: a mapping with a qTest id that was
+        not deleted (what ``mappings_for`` reads).
+        """
+        known: set[str] = set()
+        for chunk in chunks(_distinct(keys)):
+            known.update(
+                self._session.scalars(
+                    select(p.c.source_key).where(
+                        p.c.project_key == project_key,
+                        p.c.entity_type == entity_type,
+                        p.c.status == PlannedStatus.PLANNED,
+                        p.c.source_key.in_(chunk),
+                    )
+                )
+            )
+            known.update(
+                self._session.scalars(
+                    select(m.c.source_key).where(
+                        m.c.project_key == project_key,
+                        m.c.entity_type == entity_type,
+                        m.c.source_key.in_(chunk),
+                        m.c.target_id.is_not(None),
+                        m.c.state != MappingState.DELETED.value,
+                    )
+                )
+            )
+        return known
+
+    def target_places_for(
+        self, project_key: str, entity_type: str, keys: Iterable[str], states: Iterable[str]
+    ) -> dict[str, str]:
+        """Source key -> qTest pid (for attachments: the object uploaded to) among ``keys``, in ``states``."""
+        wanted = [str(state) for state in states]
+        found: dict[str, str] = {}
+        for chunk in chunks(_distinct(keys)):
+            rows = self._session.execute(
+                select(m.c.source_key, m.c.target_pid).where(
+                    m.c.project_key == project_key,
+                    m.c.entity_type == entity_type,
+                    m.c.source_key.in_(chunk),
+                    m.c.state.in_(wanted),
+                    m.c.target_pid.is_not(None),
+                )
+            )
+            found.update((key, pid) for key, pid in rows if pid)
+        return found

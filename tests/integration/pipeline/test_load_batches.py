@@ -27,7 +27,7 @@ from ztoq.pipeline.progress import QuietProgress
 from ztoq.plan import PlannedEntity, ref
 from ztoq.qtest import QTestClient
 from ztoq.rehearsal import simulator_config
-from ztoq.store import PlannedItem, Store, open_store
+from ztoq.store import PlannedItem, ProblemItem, Store, open_store
 
 P = "DEMO"
 
@@ -257,3 +257,49 @@ def test_a_log_kept_as_it_was_is_recorded_even_after_a_failed_update(tmp_path: P
     run_load(tmp_path, store, FakeLoader(qtest), "test_log")
     assert qtest.sent == []
     assert states(store, "test_log") == {"E-1": ("updated", 501)}
+
+
+class LinkingLoader(FakeLoader):
+    """A :class:`FakeLoader` whose entities cover a Jira issue qTest has no requirement for, until
+    ``found`` says it has one."""
+
+    def __init__(self, qtest: FakeQTest) -> None:
+        super().__init__(qtest)
+        self.found = False
+
+    def _linked(self, loaded: Loaded, entity: PlannedEntity) -> Loaded:
+        if self.found:
+            return loaded
+        message = f"{entity.source_key} covers DEMO-1, which qTest has no requirement for."
+        problem = ProblemItem("degraded", "requirement_not_found", message, detail={"issue": "DEMO-1"})
+        return Loaded(loaded.target_id, problems=(problem,))
+
+    async def create(self, client: QTestClient, entity: PlannedEntity) -> Loaded:
+        return self._linked(await super().create(client, entity), entity)
+
+    async def update(self, client: QTestClient, target_id: int, entity: PlannedEntity) -> Loaded:
+        return self._linked(await super().update(client, target_id, entity), entity)
+
+
+def load_problems(store: Store) -> list[tuple[str, str]]:
+    with store.session() as repo:
+        return sorted((p.source_key, p.code) for p in repo.list_problems(P, phase="load"))
+
+
+def test_problems_found_while_loading_are_recorded_once_and_replaced_when_sent_again(
+    tmp_path: Path, store: Store
+) -> None:
+    keys = releases(store, 4)
+    loader = LinkingLoader(FakeQTest())
+    run_load(tmp_path, store, loader, "release")
+    recorded = [(key, "requirement_not_found") for key in keys]
+    assert load_problems(store) == recorded, "recorded with their batches (of 3, then 1)"
+
+    run_load(tmp_path, store, loader, "release")
+    assert load_problems(store) == recorded, "a rerun that sends nothing keeps them, once each"
+
+    with store.session() as repo:  # TP-0 changed in Zephyr: sent again, and its issue now found
+        repo.upsert_planned(P, [PlannedItem("release", "TP-0", {"body": {"name": "new"}, "extra": {}})])
+    loader.found = True
+    run_load(tmp_path, store, loader, "release")
+    assert load_problems(store) == recorded[1:]

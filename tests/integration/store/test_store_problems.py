@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
-from ztoq.store import ProblemItem, Store
+from ztoq.pipeline.status import type_status
+from ztoq.store import ProblemItem, Store, init_store
+from ztoq.store.database import alembic_config, migration_engine
 
 P = "PROJ"
 DEFAULTED = ProblemItem(
@@ -71,3 +76,45 @@ def test_bulk_replace_counts_and_iteration(store: Store) -> None:
 def test_unknown_severity_is_rejected(store: Store) -> None:
     with store.session() as repo, pytest.raises(ValueError, match="problem severity must be one of"):
         repo.replace_problems(P, "transform", "x", "y", [ProblemItem("awful", "c", "m")])
+
+
+KEPT = ProblemItem("kept_in_text", "field_in_description", "No qTest field; kept in text.", "labels")
+INSERT_KEPT = text(
+    "INSERT INTO problems (project_key, phase, entity_type, source_key, severity, code, message, created_at) "
+    "VALUES ('PROJ', 'transform', 'test_case', 'PROJ-T2', 'kept_in_text', 'c', 'm', CURRENT_TIMESTAMP)"
+)
+
+
+def test_kept_in_text_is_stored_and_a_downgrade_makes_it_degraded(db_url: str) -> None:
+    """Revision 0005 allows "kept_in_text"; going back to 0004 turns those problems into "degraded"."""
+    with init_store(db_url) as store, store.session() as repo:
+        repo.replace_problems(P, "transform", "test_case", "PROJ-T1", [KEPT, DEFAULTED])
+        assert repo.problem_counts(P) == {
+            ("transform", "kept_in_text", "field_in_description"): 1,
+            ("transform", "degraded", "priority_defaulted"): 1,
+        }
+    engine = migration_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0004")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT severity, code FROM problems ORDER BY code")).all()
+            assert [tuple(r) for r in rows] == [
+                ("degraded", "field_in_description"),
+                ("degraded", "priority_defaulted"),
+            ]
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(INSERT_KEPT)
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+            conn.execute(INSERT_KEPT)
+    finally:
+        engine.dispose()
+
+
+def test_status_counts_entities_with_degraded_and_kept_in_text_values_apart(store: Store) -> None:
+    with store.session() as repo:
+        repo.replace_problems(P, "transform", "test_case", "PROJ-T1", [KEPT, KEPT, DEFAULTED])
+        repo.replace_problems(P, "transform", "test_case", "PROJ-T2", [KEPT])
+        rows = {row.entity_type: row for row in type_status(repo, P)}
+    assert (rows["test_case"].degraded, rows["test_case"].kept_in_text) == (1, 2)

@@ -63,7 +63,7 @@ def test_test_data_table_in_the_description() -> None:
     assert f"<tr><td>Test data</td><td>{table}</td></tr>" in description
     merged = [p for p in planned.problems if p.code == "test_data_in_description"]
     assert len(merged) == 1
-    assert merged[0].severity == "degraded"
+    assert merged[0].severity == "kept_in_text"
     assert "no structured test data" in merged[0].message
     assert "qTest Parameters" in merged[0].message
     assert merged[0].detail == {"variables": 2, "rows": 2}

@@ -328,3 +328,25 @@ def test_many_executions_are_fast() -> None:
     executions = [execution(i, actualEndDate=f"2024-01-{1 + i % 28:02d}T10:00:00Z") for i in range(1, 2001)]
     plans = run_all(executions, {i: [step(), step()] for i in range(1, 2001)})
     assert len(plans) == 2001
+
+
+def test_log_values_kept_whole_in_text_are_kept_in_text_and_changed_values_degraded() -> None:
+    """A mapped assignee, the environment and defects are named whole in the note (kept_in_text);
+    an unmatched tester and a defaulted status changed on the way (degraded)."""
+    fields = mb.target(test_runs=[mb.qfield(803, "Assigned To", 5, multiple=True)])
+    raw = execution(
+        1,
+        executedById=mb.GONE,
+        testExecutionStatus={"id": 25},  # "Retest Needed": no qTest status
+        links={"issues": [{"issueId": 10100}]},
+    )
+    planned = plan_test_log(mb.execution(raw), lookups(), fields, mb.config(mappings=USERS))
+    assert planned is not None
+    assert {(p.code, p.field): p.severity for p in planned.problems} == {
+        ("execution_status_defaulted", "Retest Needed"): "degraded",
+        ("unmapped_user", "Executed by"): "degraded",
+        ("field_in_description", "Assigned to"): "kept_in_text",
+        ("field_in_description", "Environment"): "kept_in_text",
+        ("field_in_description", "Estimated time"): "kept_in_text",
+        ("defects_in_note", "Jira issues"): "kept_in_text",
+    }

@@ -59,9 +59,9 @@ def test_step_custom_fields_go_into_the_description_once_reported() -> None:
     out = build_test_steps("PROJ-T1", mb.steps(steps), None, KNOWN, problems=problems)
     assert out[0]["description"] == "A<br><b>Zephyr step fields</b><br>Risk: High"
     assert out[1]["description"] == "C<br><b>Zephyr step fields</b><br>Risk: Low<br>reflectRef: AI-1"
-    assert [(p.code, p.field) for p in problems] == [
-        ("step_field_in_description", "Risk"),
-        ("step_field_in_description", "reflectRef"),
+    assert [(p.severity, p.code, p.field) for p in problems] == [
+        ("kept_in_text", "step_field_in_description", "Risk"),
+        ("kept_in_text", "step_field_in_description", "reflectRef"),
     ]
 
 
@@ -81,7 +81,9 @@ def test_call_to_test_with_parameters() -> None:
             "called_test_case_id": ref("test_case", "PROJ-T2"),
         }
     ]
-    assert [p.code for p in problems] == ["call_parameters_in_text"]
+    assert [(p.severity, p.code, p.field) for p in problems] == [
+        ("kept_in_text", "call_parameters_in_text", "Call parameters")
+    ]
 
 
 def test_call_without_parameters_is_clean() -> None:
@@ -95,7 +97,7 @@ def test_unknown_called_key_becomes_a_text_step() -> None:
     problems: list[Problem] = []
     out = build_test_steps("PROJ-T1", mb.steps([mb.call("OTHER-T9")]), None, KNOWN, problems=problems)
     assert out == [{"description": "Call to test OTHER-T9", "expected": "", "order": 1}]
-    assert [p.code for p in problems] == ["unknown_called_test_case"]
+    assert [(p.severity, p.code) for p in problems] == [("degraded", "unknown_called_test_case")]
     assert problems[0].detail == {"step": 1, "called": "OTHER-T9"}
 
 

@@ -202,7 +202,7 @@ def test_every_custom_field_type() -> None:
     assert "<tr><td>Legacy ID</td><td>L-42</td></tr>" in description
     assert "Empty" not in description
     legacy = [p for p in planned.problems if p.field == "Legacy ID"]
-    assert [(p.severity, p.code) for p in legacy] == [("degraded", "field_in_description")]
+    assert [(p.severity, p.code) for p in legacy] == [("kept_in_text", "field_in_description")]
 
 
 def test_unconvertible_values_are_kept_in_text() -> None:
@@ -415,3 +415,48 @@ def test_plan_test_cases_knows_keys_from_the_batch_and_lookups() -> None:
     )
     assert plans[0].level == 0  # PROJ-T2 exists already (not in this batch)
     assert "unknown_called_test_case" not in codes(plans[0])
+
+
+def test_values_kept_whole_in_text_are_kept_in_text_and_changed_values_degraded() -> None:
+    """Each problem a test case can get, by severity: only values that changed are "degraded"."""
+    links = {
+        "self": "x",
+        "issues": [{"issueId": 10100, "type": "BLOCKS"}],
+        "webLinks": [{"url": "https://wiki.example.com/login", "description": "spec"}],
+    }
+    raw = mb.zephyr_test_case(
+        name="N" * (NAME_MAX_LENGTH + 1),
+        priority={"id": 8},  # "Normal": qTest has no such choice, Medium is the default
+        folder={"id": 999},  # not extracted: under the root module
+        component={"id": 10001, "self": "x"},
+        owner={"accountId": mb.ADA, "self": "x"},
+        labels=["smoke"],
+        links=links,
+        customFields={
+            "Legacy ID": "L-1",  # no qTest field
+            "Old Ref": "R-1",  # configured to a qTest field the target lacks
+            "Labels": "ui",  # its qTest field already holds the Zephyr labels
+            "Story Points": "many",  # a number field cannot take it
+            "Reviewer": mb.GONE,  # no qTest user: the default user stands in
+        },
+    )
+    planned = plan(
+        raw,
+        custom_fields={"test_case": {"Old Ref": "Legacy Reference"}},
+        mappings={"default_user": "migration-bot", "test_case_fields": {"labels": "Labels"}},
+    )
+    assert {(p.code, p.field): p.severity for p in planned.problems} == {
+        ("name_truncated", "Name"): "degraded",
+        ("missing_folder", "folder"): "degraded",
+        ("priority_defaulted", "Priority"): "degraded",
+        ("field_in_description", "component"): "kept_in_text",
+        ("field_in_description", "owner"): "kept_in_text",
+        ("field_in_description", "createdOn"): "kept_in_text",
+        ("field_in_description", "Legacy ID"): "kept_in_text",
+        ("mapping_target_missing", "Old Ref"): "kept_in_text",
+        ("field_target_taken", "Labels"): "kept_in_text",
+        ("custom_field_unconvertible", "Story Points"): "degraded",
+        ("unmapped_user", "Reviewer"): "degraded",
+        ("field_in_description", "Jira issue links"): "kept_in_text",
+        ("field_in_description", "Web links"): "kept_in_text",
+    }

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ztoq.config import ZtoqConfig
+from ztoq.config import ZtoqConfig, build_config
+from ztoq.errors import ConfigError
 from ztoq.mapping.lookups import SourceLookups, TargetFields
 from ztoq.pipeline.fields_apply import field_body
 from ztoq.pipeline.fields_decide import (
@@ -266,3 +267,44 @@ def test_field_bodies() -> None:
     assert "multiple" not in people
     text = field_body(FieldToCreate("releases", "Train", QTEST_TEXT, False, ()))
     assert set(text) == {"label", "data_type", "required", "searchable", "is_active"}
+
+
+def test_field_types_replace_the_proposed_type_of_a_missing_field_only() -> None:
+    texts = tally("A", "A", "B", "B")
+    chosen = decide_landing(texts, "test-cases", TargetFields(), configured=QTEST_TEXT_AREA)
+    assert (chosen.data_type, chosen.choices, chosen.type_via) == (
+        QTEST_TEXT_AREA,
+        (),
+        "field_types.test_case",
+    )
+    assert decide_landing(texts, "test-cases", TargetFields()).type_via == "proposed"
+    as_list = decide_landing(
+        tally("UI, API", "API"), "test-cases", TargetFields(), configured=QTEST_MULTI_SELECT
+    )
+    assert (as_list.multiple, as_list.choices) == (True, ("API", "UI"))
+    boxes = decide_landing(tally(True, False), "test-runs", TargetFields(), configured=QTEST_CHECKBOX)
+    assert boxes.choices == ("Yes",)
+    existing = target("test-cases", field(-5, "F", QTEST_TEXT))
+    kept = decide_landing(texts, "test-cases", existing, configured=QTEST_NUMBER)
+    assert (kept.status, kept.data_type, kept.type_via) == (EXISTING, QTEST_TEXT, "")
+
+
+def test_field_types_in_the_configuration() -> None:
+    config = ZtoqConfig.model_validate({"field_types": {"test_case": {"Legacy ID": "Text-Area", "Size": 7}}})
+    assert config.field_types.test_case == {"Legacy ID": "text area", "Size": "number"}
+    assert config.field_types.code_of("test_case", "legacy id") == QTEST_TEXT_AREA
+    assert config.field_types.code_of("test_plan", "Legacy ID") is None
+    tallies = Tallies(config)
+    tallies.custom("test_case", {"Legacy ID": "L-1", "Size": 3})
+    plan = plan_from_tallies("P", 1, tallies, TargetFields())
+    assert [(c.label, c.data_type) for c in plan.to_create()] == [("Legacy ID", QTEST_TEXT_AREA), ("Size", 7)]
+    with pytest.raises(ConfigError, match=r"field_types\.test_case.*'textbox'.*text area"):
+        build_config({"field_types": {"test_case": {"Legacy ID": "textbox"}}})
+
+
+def test_pick_lists_with_negative_ids_are_extended_by_their_id() -> None:
+    settings = target("test-runs", field(-185, "Environment", QTEST_PICK_LIST, "Chrome"))
+    found = tally("Chrome", "Edge")
+    found.label = "Environment"
+    plan = FieldsPlan("P", 1, (decide_landing(found, "test-runs", settings),))
+    assert [(c.field_id, c.choices) for c in plan.to_extend()] == [(-185, ("Edge",))]

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
 from ztoq.entities import LOAD_ORDER
 from ztoq.errors import PhaseFailed, RunInterrupted, ZtoqError
-from ztoq.pipeline.overlap import EARLY_TYPES, LATE_TYPES, MIDDLE_TYPES, _first_failure, split_phases
+from ztoq.pipeline.context import PhaseContext
+from ztoq.pipeline.overlap import (
+    EARLY_TYPES,
+    LATE_TYPES,
+    MIDDLE_TYPES,
+    _first_failure,
+    _Overlap,
+    split_phases,
+)
+from ztoq.pipeline.phase_record import PhaseRecorder
+from ztoq.pipeline.validate_types import ValidationResult
 
 
 @pytest.mark.parametrize(
@@ -60,3 +72,29 @@ def test_an_interruption_alone_is_raised_and_success_raises_nothing() -> None:
     assert _first_failure(tasks, tasks) is interrupted
     ok = _ended([None, None, None])
     assert _first_failure(ok, ok) is None
+
+
+@pytest.mark.parametrize("propagate", [False, True])
+def test_validate_reads_back_each_loaded_part_unless_deletions_end_the_load(propagate: bool) -> None:
+    config = SimpleNamespace(migration=SimpleNamespace(propagate_deletions=propagate))
+    overlap = _Overlap(cast(PhaseContext, SimpleNamespace(config=config)), cast(PhaseRecorder, None))
+    parts = overlap.validate_parts()
+    if propagate:
+        assert parts == [(None, LOAD_ORDER)]
+    else:
+        assert parts == [
+            (overlap.early_loaded, EARLY_TYPES),
+            (overlap.middle_loaded, MIDDLE_TYPES),
+            (None, LATE_TYPES),
+        ]
+
+
+def test_validation_parts_merge_into_one_verdict() -> None:
+    whole, first, second = ValidationResult(), ValidationResult(), ValidationResult()
+    first.count("test_case").source = 3
+    second.count("test_run").missing = 2
+    whole.merge(first)
+    assert whole.failure() is None
+    whole.merge(second)
+    assert list(whole.counts) == ["test_case", "test_run"]
+    assert whole.failure() == "Validation found 2 missing and 0 mismatched entities in qTest."

@@ -111,6 +111,19 @@ def fixed_input() -> ReportInput:
             "validate", "mismatch", "field_differs", "test_case", "PROJ-T2", "Name differs.", "name",
             {"expected": "Login works", "actual": "Login work"},
         ),
+        ProblemRecord(
+            "transform", "kept_in_text", "field_in_description", "test_case", "PROJ-T1",
+            "Zephyr test case labels has no qTest field mapped; the value is kept in text.", "labels",
+        ),
+        ProblemRecord(
+            "transform", "kept_in_text", "field_in_description", "test_case", "PROJ-T2",
+            "Zephyr test case labels has no qTest field mapped; the value is kept in text.", "labels",
+        ),
+        ProblemRecord(
+            "transform", "kept_in_text", "field_in_description", "test_run", "PROJ-E1",
+            "The target's test runs have no field 'Environment'; the environment is kept in the note.",
+            "Environment",
+        ),
     ]  # fmt: skip
     mismatches = [
         MismatchRecord("test_case", "PROJ-T2", 202, None, "precondition", "User exists", ""),

@@ -29,7 +29,7 @@ from ztoq.report.notify import (
 URL = "https://hooks.example.com/services/T000/B000/very-secret-token"
 COUNTS = (
     TypeCounts("module", planned=4, loaded=4),
-    TypeCounts("test_case", planned=60, loaded=58, failed=2, degraded=3),
+    TypeCounts("test_case", planned=60, loaded=58, failed=2, degraded=3, kept_in_text=50),
     TypeCounts("test_run", planned=0),
 )
 
@@ -65,6 +65,16 @@ def test_verdict(changes: dict[str, object], word: str) -> None:
     assert verdict(outcome(**changes))[0] == word
 
 
+def test_values_kept_in_text_alone_leave_the_verdict_passed_and_are_named() -> None:
+    kept = outcome(counts=(TypeCounts("test_case", 60, 60, kept_in_text=60),))
+    assert verdict(kept) == (
+        PASSED,
+        "Every entity is in qTest and validation found no difference. "
+        "60 entities keep values without a qTest field in text.",
+    )
+    assert not should_send(kept, "failure")
+
+
 def test_failed_verdict_quotes_the_error_and_on_failure_stays_quiet_on_success() -> None:
     failed = outcome(status="failed", error="The load phase failed: qTest answered 500.")
     assert verdict(failed)[1] == "The load phase failed: qTest answered 500."
@@ -86,9 +96,13 @@ def test_slack_body_has_text_and_blocks() -> None:
         "*Duration*": "754.2 s (12 min 34 s)",
         "*Failed*": "2",
         "*Degraded*": "3",
+        "*Kept in text*": "50",
     }
     lines = body["blocks"][3]["text"]["text"].splitlines()
-    assert lines == ["• module: 4/4 in qTest", "• test case: 58/60 in qTest, 2 failed, 3 degraded"]
+    assert lines == [
+        "• module: 4/4 in qTest",
+        "• test case: 58/60 in qTest, 2 failed, 3 degraded, 50 kept in text",
+    ]
     assert body["blocks"][4]["elements"][0]["text"] == "Report: https://ci.example.com/runs/42/artifacts"
 
 
@@ -123,7 +137,8 @@ def test_generic_body_is_the_outcome_as_json() -> None:
     body = build_body(outcome(counts=COUNTS, status="failed", error="boom."), "generic")
     json.dumps(body)  # serialisable as is
     assert {
-        k: body[k] for k in ("event", "project_key", "run_id", "status", "verdict", "failed", "degraded")
+        k: body[k]
+        for k in ("event", "project_key", "run_id", "status", "verdict", "failed", "degraded", "kept_in_text")
     } == {
         "event": "ztoq.migration.finished",
         "project_key": "DEMO",
@@ -132,12 +147,14 @@ def test_generic_body_is_the_outcome_as_json() -> None:
         "verdict": "failed",
         "failed": 2,
         "degraded": 3,
+        "kept_in_text": 50,
     }
     assert body["counts"]["test_case"] == {
         "planned": 60,
         "loaded": 58,
         "failed": 2,
         "degraded": 3,
+        "kept_in_text": 50,
         "pending": 0,
     }
     assert (body["duration_seconds"], body["reason"], body["qtest_project_id"]) == (754.2, "boom.", 101)

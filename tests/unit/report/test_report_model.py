@@ -17,7 +17,7 @@ from ztoq.report import (
     build_report,
 )
 from ztoq.report.formatting import fmt_duration, fmt_seconds, fmt_signed, safe_link
-from ztoq.report.sections import FAILED, INCOMPLETE, PASSED, PASSED_WITH_DEGRADATIONS
+from ztoq.report.sections import FAILED, INCOMPLETE, PASSED, PASSED_WITH_DEGRADATIONS, Verdict
 
 
 def _problem(severity: str, code: str, key: str = "PROJ-T1", **kw: object) -> ProblemRecord:
@@ -42,6 +42,55 @@ def test_degradations_only_pass_with_degradations() -> None:
     assert verdict.status == PASSED_WITH_DEGRADATIONS
     assert "1 value was degraded" in verdict.reason
     assert "1 entity was skipped by design" in verdict.reason
+
+
+def test_values_kept_in_text_alone_pass_and_are_counted_apart() -> None:
+    data = clean_input(
+        problems=[
+            _problem("kept_in_text", "field_in_description", field="labels"),
+            _problem("kept_in_text", "field_in_description", "PROJ-T2", field="labels"),
+            _problem("kept_in_text", "test_data_in_description", field="Test data"),
+        ]
+    )
+    report = build_report(data)
+    assert report.verdict == Verdict(
+        PASSED,
+        "All 3 source entities are in qTest and validation found no difference. "
+        "3 values without a qTest field are kept whole in text.",
+    )
+    assert (report.problem_count, report.severity_totals, report.problem_groups) == (0, (), ())
+    kept = report.kept_in_text
+    assert kept.count == 3
+    assert [(f.field, f.count, f.entity_types, f.codes) for f in kept.fields] == [
+        ("labels", 2, (("test_case", 2),), ("field_in_description",)),
+        ("Test data", 1, (("test_case", 1),), ("test_data_in_description",)),
+    ]
+    assert [(g.code, g.count) for g in kept.groups] == [
+        ("field_in_description", 2),
+        ("test_data_in_description", 1),
+    ]
+
+
+def test_degraded_count_is_only_the_values_that_changed() -> None:
+    data = clean_input(
+        problems=[
+            _problem("degraded", "priority_defaulted", field="Priority"),
+            _problem("kept_in_text", "field_in_description", field="labels"),
+            _problem("kept_in_text", "field_in_description", "PROJ-T2", field="component"),
+        ]
+    )
+    report = build_report(data)
+    assert report.verdict.status == PASSED_WITH_DEGRADATIONS
+    assert "; 1 value was degraded and 0 entities were skipped" in report.verdict.reason
+    assert report.verdict.reason.endswith("2 values without a qTest field are kept whole in text.")
+    assert report.severity_totals == (("degraded", 1),)
+    assert [g.code for g in report.problem_groups] == ["priority_defaulted"]
+    assert [(f.field, f.count) for f in report.kept_in_text.fields] == [("component", 1), ("labels", 1)]
+
+
+def test_a_kept_value_without_a_field_name_counts_under_its_code() -> None:
+    report = build_report(clean_input(problems=[_problem("kept_in_text", "multiple_plans")]))
+    assert [(f.field, f.count) for f in report.kept_in_text.fields] == [("multiple_plans", 1)]
 
 
 def test_skipped_count_alone_passes_with_degradations() -> None:

@@ -140,6 +140,19 @@ def test_html_top_has_verdict_then_rate_limit_notice() -> None:
     assert 'class="n neg">−1<' in html  # the count difference is highlighted
 
 
+def test_html_lists_values_kept_in_text_apart_with_a_count_per_field() -> None:
+    html = render_html(build_report(fixed_input()))
+    kept = html[html.index('<section id="kept">') :]
+    kept = kept[: kept.index("</section>")]
+    assert html.index('id="problems"') < html.index('id="kept"') < html.index('id="runs"')
+    assert '<a href="#kept">Kept in text</a>' in html
+    assert "3 values without a qTest field are kept whole in text" in kept
+    assert '<tr><td>labels</td><td class="n">2</td><td>test_case 2</td>' in kept
+    assert '<tr><td>Environment</td><td class="n">1</td><td>test_run 1</td>' in kept
+    assert "kept_in_text" not in html[html.index('id="problems"') : html.index('id="kept"')]
+    assert 'id="kept"' not in render_html(build_report(clean_input()))
+
+
 def test_html_print_css_expands_details_and_drops_backgrounds() -> None:
     html = render_html(build_report(fixed_input()))
     print_css = html[html.index("@media print") :]
@@ -228,7 +241,19 @@ def test_json_is_complete_inert_and_round_trips() -> None:
     doc = json.loads(text)
     assert doc["schema"] == "ztoq-report/1"
     assert doc["generated_at"] == "2024-05-01T09:30:00+00:00"
-    assert sum(len(g["items"]) for g in doc["problems"]["groups"]) == len(data.problems)
+    kept = doc["kept_in_text"]
+    problems = sum(len(g["items"]) for g in doc["problems"]["groups"])
+    assert problems + sum(len(g["items"]) for g in kept["groups"]) == len(data.problems)
+    assert (doc["problems"]["total"], kept["total"]) == (problems, 3)
+    assert kept["by_field"] == [
+        {"field": "labels", "count": 2, "entity_types": {"test_case": 2}, "codes": ["field_in_description"]},
+        {
+            "field": "Environment",
+            "count": 1,
+            "entity_types": {"test_run": 1},
+            "codes": ["field_in_description"],
+        },
+    ]
     assert len(doc["entities"]) == len(data.entities)
     keys = {e["source_key"] for e in doc["entities"]}
     assert HOSTILE in keys

@@ -87,7 +87,8 @@ def test_generate_target_fields_match_the_catalog() -> None:
 def test_generate_target_users_and_requirements() -> None:
     data = generate_target(seed=1, existing_test_cases=2)
     logins = {u["username"] for u in data["users"]}
-    assert logins == {DEFAULT_QTEST_USER} | {u.qtest_login for u in catalog.USERS if u.qtest_login}
+    people = {u.qtest_login or u.qtest_other_login for u in catalog.USERS}
+    assert logins == {DEFAULT_QTEST_USER} | {login for login in people if login}
     assert all(r["name"].startswith("DEMO-1") for r in data["requirements"])
     assert len(data["test_cases"]) == 2
     sim = QTestSimulator(data)

@@ -29,6 +29,7 @@ from ztoq.simulators.qtest.routes_design import add_version, automation_field
 from ztoq.simulators.qtest.routes_modules import children_of, new_module
 from ztoq.simulators.qtest.routing import Container, Req, member_ids
 from ztoq.simulators.qtest.state import TestCase, TestLog, TestRun, TestSuite, Version
+from ztoq.simulators.qtest.tables import Table
 from ztoq.values import int_or_none
 
 #: Module receiving new automation test cases (under ``parent_module`` or the root).
@@ -124,7 +125,7 @@ def ensure_case(req: Req, entry: LogEntry, module_id: int) -> TestCase:
         order=state.next_order(
             "test-cases",
             module_id,
-            lambda: sum(1 for c in state.test_cases.values() if c.parent_id == module_id),
+            lambda: state.test_cases.count("parent", (req.project_id, module_id)),
         ),
         creator_id=req.user_id,
         created=now,
@@ -208,7 +209,7 @@ def automation_module(req: Req, parent_id: int | None, *, skip: bool) -> int:
     return found
 
 
-def placement(req: Req, kind: str, table: dict[int, Any], name: str, parent: Container) -> dict[str, Any]:
+def placement(req: Req, kind: str, table: Table[Any], name: str, parent: Container) -> dict[str, Any]:
     """Identity and place of a new test cycle, suite or run of the request's project under ``parent``.
 
     Args:
@@ -233,11 +234,7 @@ def placement(req: Req, kind: str, table: dict[int, Any], name: str, parent: Con
         "order": state.next_order(
             kind,
             (project_id, *parent),
-            lambda: sum(
-                1
-                for item in table.values()
-                if (item.project_id, item.parent_type, item.parent_id) == (project_id, *parent)
-            ),
+            lambda: table.count("parent", (project_id, *parent)),
         ),
     }
 
@@ -254,8 +251,8 @@ def suite_in(req: Req, parent: Container, name: str) -> TestSuite:
         The test suite.
     """
     state, project_id = req.state, req.project_id
-    for suite in state.in_project(state.test_suites, project_id):
-        if (suite.parent_type, suite.parent_id) == parent and suite.name == name:
+    for suite in state.children(state.test_suites, project_id, parent):
+        if suite.name == name:
             return suite
     now = state.now()
     suite = TestSuite(
@@ -283,8 +280,8 @@ def ensure_run(req: Req, case: TestCase, parent: Container, name: str) -> TestRu
         The test run.
     """
     state, project_id = req.state, req.project_id
-    for run in state.in_project(state.test_runs, project_id):
-        if run.test_case_id == case.id and (run.parent_type, run.parent_id) == parent:
+    for run in state.children(state.test_runs, project_id, parent):
+        if run.test_case_id == case.id:
             return run
     now = state.now()
     run = TestRun(

@@ -210,7 +210,7 @@ def default_dataset() -> dict[str, Any]:
     fields = system_fields(_counter(100), _counter(10000), ("Chrome", "Firefox"))
     users = [_admin(5201)]
     known = [u for u in catalog.USERS if u.qtest_login]
-    users += [_user(5202 + i, spec) for i, spec in enumerate(known[:2])]
+    users += [_user(5202 + i, spec, str(spec.qtest_login)) for i, spec in enumerate(known[:2])]
     return {
         "projects": [
             _project(DEFAULT_PROJECT_ID, "Migration Target", "Empty project ready to receive a migration")
@@ -221,12 +221,12 @@ def default_dataset() -> dict[str, Any]:
     }
 
 
-def _user(user_id: int, spec: catalog.UserSpec) -> dict[str, Any]:
+def _user(user_id: int, spec: catalog.UserSpec, login: str) -> dict[str, Any]:
     first, _, last = spec.display_name.partition(" ")
     return {
         "id": user_id,
-        "username": spec.qtest_login,
-        "email": spec.qtest_login,
+        "username": login,
+        "email": login,
         "first_name": first,
         "last_name": last,
         "status": 1,
@@ -264,7 +264,8 @@ def generate_target(
     artifact with custom fields; test plans on releases), a text field "Zephyr Key" on test cases,
     test runs, test suites and releases (qTest test cycles have no custom fields), the
     environments of ``catalog.ENVIRONMENTS``, the users of ``catalog.USERS`` that have a qTest
-    login, and requirements named after Jira issues (``DEMO-101 Login works``).
+    login (``qtest_login`` or ``qtest_other_login``), and requirements named after Jira issues
+    (``DEMO-101 Login works``).
 
     Args:
         seed: Makes the generated IDs and names reproducible.
@@ -293,7 +294,9 @@ def generate_target(
                 target.append(_custom(spec, next_field_id(), len(target) + 1, next_value_id))
         target.append(make_field(next_field_id(), catalog.SOURCE_KEY_FIELD, TEXT, order=len(target) + 1))
     users = [_admin(5201)]
-    users += [_user(5202 + i, s) for i, s in enumerate(u for u in catalog.USERS if u.qtest_login)]
+    logins = [(spec, spec.qtest_login or spec.qtest_other_login) for spec in catalog.USERS]
+    people = [(spec, login) for spec, login in logins if login is not None]
+    users += [_user(5202 + i, spec, login) for i, (spec, login) in enumerate(people)]
     module_id = 2107600 + rng.randrange(1000)
     modules = [{"id": module_id, "name": f"{JIRA_KEY} Requirements", "pid": "MD-1", "parent_id": None}]
     topics = (

@@ -279,7 +279,7 @@ def _load_test_case(state: QTestState, raw: dict[str, Any]) -> None:
                 "parent_test_step_id": step.get("parent_test_step_id"),
             }
         )
-    siblings = [c.id for c in state.test_cases.values() if c.parent_id == parent]
+    siblings = [c.id for c in state.children(state.test_cases, project_id, parent)]
     created = _date(raw, "created_date", now)
     version = Version(
         id=version_id,

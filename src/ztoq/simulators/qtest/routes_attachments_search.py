@@ -8,7 +8,6 @@ returns the file itself (the Swagger file's ``OutputStream``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -16,15 +15,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ztoq.simulators.qtest.attachments import render_attachment, store_attachment
-from ztoq.simulators.qtest.fields import display_values
-from ztoq.simulators.qtest.routes_design import render_test_case
-from ztoq.simulators.qtest.routes_execution import render_cycle, render_release, render_suite
-from ztoq.simulators.qtest.routes_modules import render_module
-from ztoq.simulators.qtest.routes_requirements import render_requirement
-from ztoq.simulators.qtest.routes_runs import render_log, render_run
-from ztoq.simulators.qtest.routing import Req, endpoint, envelope, page_of, respond, user_names
-from ztoq.simulators.qtest.search import QueryError, evaluate, parse_query
-from ztoq.simulators.qtest.state import QTestError, QTestState
+from ztoq.simulators.qtest.routing import Req, endpoint, envelope, page_of, respond
+from ztoq.simulators.qtest.search import QueryError, parse_query
+from ztoq.simulators.qtest.search_scan import SearchScan
+from ztoq.simulators.qtest.state import Attachment, QTestError, QTestState
 
 #: Object types that take attachments (the Swagger enum).
 ATTACHMENT_TYPES = (
@@ -70,18 +64,9 @@ def _check_object(req: Req, object_type: str, object_id: int) -> None:
         )
         return
     if object_type == "test-steps":
-        found = any(
-            s["id"] == object_id
-            for c in state.in_project(state.test_cases, project_id)
-            for v in c.versions
-            for s in v.steps
-        )
+        found = state.step_exists(project_id, object_id)
     elif object_type == "test-step-logs":
-        found = any(
-            s["test_step_log_id"] == object_id
-            for log in state.in_project(state.test_logs, project_id)
-            for s in log.step_logs
-        )
+        found = state.step_log_exists(project_id, object_id)
     else:
         found = False
     if not found:
@@ -140,98 +125,26 @@ def _search_attachments(req: Req) -> Response:
         raise QTestError(400, f"type must be one of {', '.join(ATTACHMENT_TYPES)}")
     ids = set(req.q_ids("ids"))
     author = req.q_int("author")
+    state, project_id = req.state, req.project_id
+    if ids:
+        candidates = sorted(
+            (a for i in ids for a in state.attachments_of(object_type, i)), key=_attachment_id
+        )
+    else:
+        candidates = state.attachments.by("kind", (project_id, object_type))
     found = [
-        a
-        for a in req.state.in_project(req.state.attachments, req.project_id)
-        if a.object_type == object_type
-        and (not ids or a.object_id in ids)
-        and (author is None or a.author_id == author)
+        a for a in candidates if a.project_id == project_id and (author is None or a.author_id == author)
     ]
     page, size = req.paging(default_size=100)
     items = [render_attachment(req.state, a, req.base) for a in page_of(found, page, size)]
     return respond(envelope(items, page, size, len(found)))
 
 
+def _attachment_id(attachment: Attachment) -> int:
+    return attachment.id
+
+
 # -- search -------------------------------------------------------------------------------------
-
-_FIELD_TYPES = {
-    "test-cases": "test-cases",
-    "test-runs": "test-runs",
-    "test-suites": "test-suites",
-    "releases": "releases",
-    "requirements": "requirements",
-    "test-logs": "test-runs",
-}
-
-#: Built-in criteria (lowercase) -> attribute of the rendered object.
-_BUILTINS = {
-    "id": "id",
-    "pid": "pid",
-    "name": "name",
-    "created date": "created_date",
-    "created_date": "created_date",
-    "createddate": "created_date",
-    "last modified date": "last_modified_date",
-    "last_modified_date": "last_modified_date",
-    "lastmodifieddate": "last_modified_date",
-    "description": "description",
-    "version": "version",
-    "module": "parent_id",
-    "parent_id": "parent_id",
-    "parentid": "parentId",
-    "execution start date": "exe_start_date",
-    "execution end date": "exe_end_date",
-}
-
-
-def _rows(req: Req, object_type: str) -> list[dict[str, Any]]:
-    state, project_id, base = req.state, req.project_id, req.base
-    steps = req.q_bool("appendTestSteps", False)
-    if object_type == "test-cases":
-        return [
-            render_test_case(state, c, base, steps=steps)
-            for c in state.in_project(state.test_cases, project_id)
-        ]
-    if object_type == "test-runs":
-        return [render_run(state, r, base) for r in state.in_project(state.test_runs, project_id)]
-    if object_type == "test-suites":
-        return [render_suite(state, s, base) for s in state.in_project(state.test_suites, project_id)]
-    if object_type == "test-cycles":
-        return [render_cycle(state, c, base) for c in state.in_project(state.test_cycles, project_id)]
-    if object_type == "releases":
-        return [render_release(state, r, base) for r in state.in_project(state.releases, project_id)]
-    if object_type == "requirements":
-        return [render_requirement(state, r, base) for r in state.in_project(state.requirements, project_id)]
-    if object_type == "modules":
-        return [render_module(state, m, base) for m in state.in_project(state.modules, project_id)]
-    if object_type == "test-logs":
-        return [render_log(state, log, base) for log in state.in_project(state.test_logs, project_id)]
-    return []  # builds and defects are not simulated
-
-
-def _lookup(req: Req, object_type: str, row: dict[str, Any]) -> Callable[[str], Sequence[str]]:
-    fields = (
-        req.state.fields_of(req.project_id, _FIELD_TYPES[object_type]) if object_type in _FIELD_TYPES else []
-    )
-    names = user_names(req.state)
-
-    def lookup(criteria: str) -> Sequence[str]:
-        key = criteria.strip().lower()
-        for field in fields:
-            if field["label"].lower() == key or str(field["id"]) == key:
-                for prop in row.get("properties") or []:
-                    if prop["field_id"] == field["id"]:
-                        return display_values(field, str(prop.get("field_value") or ""), names)
-                return []
-        if key == "status" and isinstance(row.get("status"), dict):
-            return [str(row["status"]["id"]), str(row["status"]["name"])]
-        attribute = _BUILTINS.get(key)
-        if attribute is None:
-            raise QueryError(f"Unknown criteria '{criteria}' for {object_type}")
-        value = row.get(attribute)
-        return [] if value is None else [str(value)]
-
-    return lookup
 
 
 def _search(req: Req) -> Response:
@@ -247,11 +160,14 @@ def _search(req: Req) -> Response:
         raise QTestError(400, "query must be a string")
     try:
         tree = parse_query(query)
-        found = [row for row in _rows(req, object_type) if evaluate(tree, _lookup(req, object_type, row))]
+        scan = SearchScan(
+            req.state, req.project_id, object_type, req.base, steps=req.q_bool("appendTestSteps", False)
+        )
+        found = scan.matching(tree)
     except QueryError as exc:
         raise QTestError(400, f"Invalid query: {exc}") from None
     page, size = req.paging(default_size=100)
-    items = page_of(found, page, size)
+    items = [scan.render(record) for record in page_of(found, page, size)]
     if wanted and "*" not in wanted:
         keep = {"id", "links", *wanted}
         items = [{k: v for k, v in row.items() if k in keep} for row in items]

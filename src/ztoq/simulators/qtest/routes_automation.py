@@ -30,12 +30,13 @@ from ztoq.simulators.qtest.routes_automation_render import (
 )
 from ztoq.simulators.qtest.routing import ROOT, Container, Req, container, endpoint, project_routes, respond
 from ztoq.simulators.qtest.state import QTestError, QTestState, TestCycle, TestSuite
+from ztoq.simulators.qtest.tables import Table
 
 #: ``type`` of the queue-processing jobs of batch submissions (the Swagger file's example).
 JOB_TYPE = "AUTOMATION_TEST_LOG"
 
 
-def _ref(req: Req, table: dict[int, Any], raw: Any, what: str) -> Any:
+def _ref(req: Req, table: Table[Any], raw: Any, what: str) -> Any:
     """An artifact of the request's project by ID or PID (``TS-3``, ``CL-2``, ``MD-1``)."""
     text = str(raw).strip()
     for item in req.state.in_project(table, req.project_id):
@@ -146,11 +147,7 @@ def _cycle_path(req: Req, names: list[str], top: Container) -> Container:
     state, project_id, current = req.state, req.project_id, top
     for name in names:
         found = next(
-            (
-                c
-                for c in state.in_project(state.test_cycles, project_id)
-                if (c.parent_type, c.parent_id) == current and c.name == name
-            ),
+            (c for c in state.children(state.test_cycles, project_id, current) if c.name == name),
             None,
         )
         if found is None:

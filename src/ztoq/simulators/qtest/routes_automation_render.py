@@ -17,6 +17,7 @@ from ztoq.simulators.qtest.render import api, iso, link
 from ztoq.simulators.qtest.routes_runs import render_log_details
 from ztoq.simulators.qtest.routing import ROOT, Container
 from ztoq.simulators.qtest.state import QTestState, TestLog
+from ztoq.simulators.qtest.tables import Table
 
 #: AutomationObjectTree.artifactType and ``type`` of each kind of node.
 _KINDS = {
@@ -117,9 +118,8 @@ def _node(kind: str, item: Any, children: list[dict[str, Any]]) -> dict[str, Any
 
 
 def _children(state: QTestState, project_id: int, parent: Container) -> list[dict[str, Any]]:
-    def here(table: dict[int, Any]) -> list[Any]:
-        found = [x for x in state.in_project(table, project_id) if (x.parent_type, x.parent_id) == parent]
-        return sorted(found, key=lambda x: (x.order, x.id))
+    def here(table: Table[Any]) -> list[Any]:
+        return sorted(state.children(table, project_id, parent), key=lambda x: (x.order, x.id))
 
     out = []
     if parent == ROOT:

@@ -178,9 +178,8 @@ def find_test_case(req: Req, key: str) -> TestCase:
     project_id = req.project_id
     if key.isdigit():
         return req.state.get(req.state.test_cases, project_id, int(key), "Test Case")
-    for case in req.state.in_project(req.state.test_cases, project_id):
-        if case.pid.lower() == key.lower():
-            return case
+    for case in req.state.test_cases.iter_by("pid", (project_id, key.lower())):
+        return case
     raise QTestError(404, f"Test Case {key} does not exist in project {project_id}.")
 
 
@@ -261,7 +260,7 @@ def _create_test_case(req: Req) -> Response:
     order = req.state.next_order(
         "test-cases",
         parent_id,
-        lambda: sum(1 for c in req.state.test_cases.values() if c.parent_id == parent_id),
+        lambda: req.state.test_cases.count("parent", (project_id, parent_id)),
     )
     case = TestCase(
         id=req.state.next_id("test-cases"),
@@ -292,10 +291,12 @@ def _create_test_case(req: Req) -> Response:
 def _list_test_cases(req: Req) -> Response:
     page, size = req.paging(size_name="size", default_size=20)
     parent_id = req.q_int("parentId")
-    cases = req.state.in_project(req.state.test_cases, req.project_id)
     if parent_id:
         module_of(req, parent_id)
-        cases = sorted((c for c in cases if c.parent_id == parent_id), key=lambda c: (c.order, c.id))
+        cases = req.state.children(req.state.test_cases, req.project_id, parent_id)
+        cases.sort(key=lambda c: (c.order, c.id))
+    else:
+        cases = req.state.in_project(req.state.test_cases, req.project_id)
     props, steps = req.q_bool("expandProps", True), req.q_bool("expandSteps", False)
     return respond(
         [
@@ -361,6 +362,7 @@ def add_version(
         )
     )
     case.modified = now
+    state.test_cases.reindex(case.id)
 
 
 def _update_test_case(req: Req) -> Response:
@@ -395,6 +397,7 @@ def _update_test_case(req: Req) -> Response:
         )
     )
     case.modified = now
+    req.state.test_cases.reindex(case.id)
     return respond(render_test_case(req.state, case, req.base, steps=True))
 
 
@@ -428,7 +431,7 @@ def delete_test_case(state: QTestState, case: TestCase) -> None:
     """
     from ztoq.simulators.qtest.routes_runs import delete_run  # routes_runs imports this module
 
-    for run in [r for r in state.test_runs.values() if r.test_case_id == case.id]:
+    for run in state.test_runs.by("case", case.id):
         delete_run(state, run)
     for linked in state.links.values():
         if case.id in linked:
@@ -492,6 +495,7 @@ def _add_test_step(req: Req) -> Response:
     for number, item in enumerate(steps, start=1):
         item["order"] = number
     case.modified = req.state.now()
+    req.state.test_cases.reindex(case.id)
     return respond(render_step(req.state, case, step, req.base))
 
 

@@ -28,6 +28,7 @@ from ztoq.simulators.qtest.routing import (
     within,
 )
 from ztoq.simulators.qtest.state import QTestError, QTestState, Release, TestCycle, TestSuite
+from ztoq.simulators.qtest.tables import PROJECT
 
 # -- releases -----------------------------------------------------------------------------------
 
@@ -82,7 +83,7 @@ def _create_release(req: Req) -> Response:
         project_id=project_id,
         pid=req.state.next_pid(project_id, "releases"),
         name=name_of(body, "Release"),
-        order=len(req.state.in_project(req.state.releases, project_id)) + 1,
+        order=req.state.releases.count(PROJECT, project_id) + 1,
         properties=apply_properties(fields, body.get("properties"), {}, member_ids(req), creating=True),
         created=now,
         modified=now,
@@ -132,7 +133,7 @@ def _update_release(req: Req) -> Response:
 
 def _drop_container_content(state: QTestState, project_id: int, top: Container) -> None:
     inside = within(state, project_id, top)
-    for run in [r for r in state.test_runs.values() if (r.parent_type, r.parent_id) in inside]:
+    for run in [r for c in inside for r in state.children(state.test_runs, project_id, c)]:
         delete_run(state, run)
     for kind, entity_id in inside:
         if kind == "test-cycle":
@@ -202,21 +203,11 @@ def render_cycle(
 
 
 def _cycles_in(state: QTestState, project_id: int, parent: Container) -> list[TestCycle]:
-    found = [
-        c
-        for c in state.test_cycles.values()
-        if c.project_id == project_id and (c.parent_type, c.parent_id) == parent
-    ]
-    return sorted(found, key=lambda c: (c.order, c.id))
+    return sorted(state.children(state.test_cycles, project_id, parent), key=lambda c: (c.order, c.id))
 
 
 def _suites_in(state: QTestState, project_id: int, parent: Container) -> list[TestSuite]:
-    found = [
-        s
-        for s in state.test_suites.values()
-        if s.project_id == project_id and (s.parent_type, s.parent_id) == parent
-    ]
-    return sorted(found, key=lambda s: (s.order, s.id))
+    return sorted(state.children(state.test_suites, project_id, parent), key=lambda s: (s.order, s.id))
 
 
 def render_suite(state: QTestState, suite: TestSuite, base: str) -> dict[str, Any]:
@@ -313,6 +304,7 @@ def _update_cycle(req: Req) -> Response:
         if parent in within(req.state, cycle.project_id, ("test-cycle", cycle.id)):
             raise QTestError(400, "A test cycle cannot be moved under itself or its descendants")
         cycle.parent_type, cycle.parent_id = parent
+        req.state.test_cycles.reindex(cycle.id)
     cycle.name = name_of(body, "Test Cycle", cycle.name)
     cycle.description = body.get("description", cycle.description)
     cycle.target_release_id = _id_attr(body, "target_release_id", cycle.target_release_id)
@@ -326,7 +318,7 @@ def _delete_cycle(req: Req) -> Response:
     cycle = _cycle(req)
     key = ("test-cycle", cycle.id)
     inside = within(req.state, cycle.project_id, key)
-    has_runs = any((r.parent_type, r.parent_id) in inside for r in req.state.test_runs.values())
+    has_runs = any(req.state.test_runs.count("parent", (cycle.project_id, *c)) for c in inside)
     if (len(inside) > 1 or has_runs) and not req.q_bool("force", False):
         raise QTestError(
             400, f"Test Cycle {cycle.pid} is not empty; use force=true to delete it with its children"
@@ -383,6 +375,7 @@ def _update_suite(req: Req) -> Response:
     if req.query.get("parentId") is not None:
         # "If you use the request parameters parentId and parentType, the request body will be ignored."
         suite.parent_type, suite.parent_id = container(req, ("root", "release", "test-cycle"))
+        req.state.test_suites.reindex(suite.id)
     else:
         body = req.json_object()
         fields = req.state.fields_of(suite.project_id, "test-suites")

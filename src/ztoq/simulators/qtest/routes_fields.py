@@ -1,11 +1,13 @@
-"""Field settings of the qTest simulator: list, read, create and update fields, add allowed values.
+"""Field settings of the qTest simulator: list, read, create, update and delete fields and allowed values.
 
 As the Swagger file describes ``/settings/{objectType}/fields``: the list takes ``includeInactive``;
 one field is read as FieldResourceSwagger (without allowed values); creating answers 201
 FieldResource; updating (PUT, FieldInputResource) cannot change ``data_type`` and replaces the
 allowed values (a value left out is deleted, one without ``value`` is new); ``POST
-.../allowed-values`` adds at most 100 values and answers AllowedValueResponseResource. Field ids
-may be negative (site-level system fields), so ``fieldId`` is read as any integer.
+.../allowed-values`` adds at most 100 values and answers AllowedValueResponseResource; DELETE
+removes a custom field (a system field cannot be deleted: 400) or one allowed value, answering
+``{}`` (the Swagger's "object"). Field ids may be negative (site-level system fields), so
+``fieldId`` is read as any integer.
 
 Changing field settings is project administration: a caller who is not a project admin (the
 ``project.admin`` of its UserProfile) gets 403 with qTest's ``{"message": ...}`` body.
@@ -198,6 +200,35 @@ def _add_values(req: Req) -> Response:
     return respond({"links": [], "total": len(created), "items": created}, 201)
 
 
+def _delete_field(req: Req) -> Response:
+    """``deleteCustomField``: the field and the values entities hold in it go (qTest asks nothing)."""
+    object_type = _writable_type(req)
+    _require_admin(req)
+    field = _field(req, object_type)
+    if field.get("system_field"):
+        raise QTestError(400, f"System field '{field['label']}' cannot be deleted")
+    req.state.fields_of(req.project_id, object_type).remove(field)
+    return respond({})
+
+
+def _delete_value(req: Req) -> Response:
+    """``deleteProjectFieldValue``: one allowed value (by its ``value`` id) of a pick list."""
+    object_type = _writable_type(req)
+    _require_admin(req)
+    field = _field(req, object_type)
+    if field["data_type"] not in PICKLIST_TYPES:
+        raise QTestError(400, f"Field '{field['label']}' has no allowed values")
+    value_id = int_or_none(req.params["value"])
+    values = field.get("allowed_values") or []
+    found = next((v for v in values if v["value"] == value_id), None)
+    if found is None:
+        raise QTestError(404, f"Value {req.params['value']} does not exist in field '{field['label']}'")
+    values.remove(found)
+    if field.get("default_value") == str(value_id):
+        field["default_value"] = None
+    return respond({})
+
+
 def routes(state: QTestState) -> list[BaseRoute]:
     """The field settings routes.
 
@@ -217,5 +248,7 @@ def routes(state: QTestState) -> list[BaseRoute]:
         r(p, _create_field, "POST"),
         r(f"{p}/{{fieldId}}", _get_field),
         r(f"{p}/{{fieldId}}", _update_field, "PUT"),
+        r(f"{p}/{{fieldId}}", _delete_field, "DELETE"),
         r(f"{p}/{{fieldId}}/allowed-values", _add_values, "POST"),
+        r(f"{p}/{{fieldId}}/allowed-values/{{value}}", _delete_value, "DELETE"),
     ]

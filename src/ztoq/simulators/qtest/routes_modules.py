@@ -64,8 +64,7 @@ def children_of(state: QTestState, module: Module | None, project_id: int | None
     """
     parent = module.id if module else None
     project = module.project_id if module else project_id
-    found = [m for m in state.modules.values() if m.parent_id == parent and m.project_id == project]
-    return sorted(found, key=lambda m: (m.order, m.id))
+    return sorted(state.children(state.modules, project, parent), key=lambda m: (m.order, m.id))
 
 
 def module_of(req: Req, module_id: int) -> Module:
@@ -124,9 +123,7 @@ def new_module(req: Req, name: str, parent_id: int | None, description: str | No
     order = req.state.next_order(
         "modules",
         (project_id, parent_id),
-        lambda: sum(
-            1 for m in req.state.modules.values() if (m.project_id, m.parent_id) == (project_id, parent_id)
-        ),
+        lambda: req.state.modules.count("parent", (project_id, parent_id)),
     )
     module = Module(
         id=req.state.next_id("modules"),
@@ -183,6 +180,7 @@ def _update_module(req: Req) -> Response:
                 raise QTestError(400, "A module cannot be moved under itself or its descendants")
             walk = req.state.modules[walk].parent_id
         module.parent_id = target
+        req.state.modules.reindex(module.id)
     else:
         body = req.json_object()
         module.name = name_of(body, "Module", module.name)
@@ -202,9 +200,9 @@ def _delete_module(req: Req) -> Response:
     req.require("module", "delete")
     module = module_of(req, int(req.params["moduleId"]))
     modules = _subtree(req.state, module)
-    ids = {m.id for m in modules}
-    cases = [c for c in req.state.test_cases.values() if c.parent_id in ids]
-    reqs = [r for r in req.state.requirements.values() if r.parent_id in ids]
+    state = req.state
+    cases = [c for m in modules for c in state.children(state.test_cases, m.project_id, m.id)]
+    reqs = [r for m in modules for r in state.children(state.requirements, m.project_id, m.id)]
     if (len(modules) > 1 or cases or reqs) and not req.q_bool("force", False):
         raise QTestError(
             400,

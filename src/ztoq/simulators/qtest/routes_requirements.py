@@ -70,11 +70,7 @@ def _create_requirement(req: Req) -> Response:
     order = req.state.next_order(
         "requirements",
         (project_id, parent_id),
-        lambda: sum(
-            1
-            for r in req.state.requirements.values()
-            if (r.project_id, r.parent_id) == (project_id, parent_id)
-        ),
+        lambda: req.state.requirements.count("parent", (project_id, parent_id)),
     )
     requirement = Requirement(
         id=req.state.next_id("requirements"),
@@ -93,11 +89,12 @@ def _create_requirement(req: Req) -> Response:
 
 def _list_requirements(req: Req) -> Response:
     page, size = req.paging(size_name="size", default_size=20)
-    found = req.state.in_project(req.state.requirements, req.project_id)
     parent_id = req.q_int("parentId")
     if parent_id:
         module_of(req, parent_id)
-        found = [r for r in found if r.parent_id == parent_id]
+        found = req.state.children(req.state.requirements, req.project_id, parent_id)
+    else:
+        found = req.state.in_project(req.state.requirements, req.project_id)
     return respond([render_requirement(req.state, r, req.base) for r in page_of(found, page, size)])
 
 
@@ -118,6 +115,7 @@ def _update_requirement(req: Req) -> Response:
     requirement.name = name_of(body, "Requirement", requirement.name)
     if req.query.get("parentId"):
         requirement.parent_id = parent_module(req, req.query.get("parentId"))
+        req.state.requirements.reindex(requirement.id)
     requirement.modified = req.state.now()
     return respond(render_requirement(req.state, requirement, req.base))
 

@@ -150,11 +150,7 @@ def _create_run(req: Req) -> Response:
     order = req.state.next_order(
         "test-runs",
         (project_id, *parent),
-        lambda: sum(
-            1
-            for r in req.state.test_runs.values()
-            if (r.parent_type, r.parent_id) == parent and r.project_id == project_id
-        ),
+        lambda: req.state.test_runs.count("parent", (project_id, *parent)),
     )
     run = TestRun(
         id=req.state.next_id("test-runs"),
@@ -177,18 +173,26 @@ def _create_run(req: Req) -> Response:
 
 def _list_runs(req: Req) -> Response:
     page, size = req.paging(default_size=100)
-    runs = req.state.in_project(req.state.test_runs, req.project_id)
+    state, project_id = req.state, req.project_id
+    runs = None
     if req.query.get("parentId") is not None or req.query.get("parentType") is not None:
         parent = container(req, ("root", "release", "test-cycle", "test-suite"))
-        if req.query.get("expand") == "descendants":
-            inside = within(req.state, req.project_id, parent) if parent != ROOT else None
-            runs = [r for r in runs if inside is None or (r.parent_type, r.parent_id) in inside]
-        else:
+        if req.query.get("expand") != "descendants":
+            runs = state.children(state.test_runs, project_id, parent)
+            runs.sort(key=lambda r: (r.order, r.id))
+        elif parent != ROOT:
+            inside = within(state, project_id, parent)
             runs = sorted(
-                (r for r in runs if (r.parent_type, r.parent_id) == parent), key=lambda r: (r.order, r.id)
+                (r for c in inside for r in state.children(state.test_runs, project_id, c)), key=_id
             )
+    if runs is None:
+        runs = state.in_project(state.test_runs, project_id)
     items = [render_run(req.state, r, req.base) for r in page_of(runs, page, size)]
     return respond(envelope(items, page, size, len(runs)))
+
+
+def _id(run: TestRun) -> int:
+    return run.id
 
 
 def _get_run(req: Req) -> Response:
@@ -201,6 +205,7 @@ def _update_run(req: Req) -> Response:
     if req.query.get("parentId") is not None:
         # "If you use the request parameters, the request body will be ignored."
         run.parent_type, run.parent_id = container(req, ("root", "release", "test-cycle", "test-suite"))
+        req.state.test_runs.reindex(run.id)
     else:
         body = req.json_object()
         fields = req.state.fields_of(run.project_id, "test-runs")

@@ -347,16 +347,11 @@ def within(state: QTestState, project_id: int, top: Container) -> set[Container]
     frontier = [top]
     while frontier:
         current = frontier.pop()
-        for cycle in state.test_cycles.values():
+        for cycle in state.children(state.test_cycles, project_id, current):
             key = ("test-cycle", cycle.id)
-            if (
-                cycle.project_id == project_id
-                and (cycle.parent_type, cycle.parent_id) == current
-                and key not in found
-            ):
+            if key not in found:
                 found.add(key)
                 frontier.append(key)
-        for suite in state.test_suites.values():
-            if suite.project_id == project_id and (suite.parent_type, suite.parent_id) == current:
-                found.add(("test-suite", suite.id))
+        for suite in state.children(state.test_suites, project_id, current):
+            found.add(("test-suite", suite.id))
     return found

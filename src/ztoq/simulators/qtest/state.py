@@ -1,8 +1,9 @@
 """In-memory state of the qTest Manager simulator: projects, users, tokens and every artifact.
 
 The store is deliberately plain: dataclasses keyed by their (site-wide unique) IDs, with the
-project ID on each record. The route modules hold the API behaviour; this module holds storage,
-ID/PID allocation, token bookkeeping and the loading of a ``--data`` dataset (see
+project ID on each record, in tables that keep indexes (``tables``: by project, parent, owner...)
+so that no request scans a whole project. The route modules hold the API behaviour; this module
+holds storage, ID/PID allocation, token bookkeeping and the loading of a ``--data`` dataset (see
 ``docs/simulators-qtest.md``).
 """
 
@@ -15,6 +16,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+
+from ztoq.simulators.qtest.tables import PROJECT, Table
 
 #: Attachment size limit of qTest SaaS ("SaaS: Attachment size limit is 50 MB", qTest API
 #: specification page). Uploads over it are answered 413, as the Swagger file documents.
@@ -304,19 +307,27 @@ class QTestState:
         self.attachment_limit = ATTACHMENT_LIMIT
         self.users: dict[int, User] = {}
         self.projects: dict[int, Project] = {}
-        self.modules: dict[int, Module] = {}
-        self.test_cases: dict[int, TestCase] = {}
-        self.requirements: dict[int, Requirement] = {}
-        self.releases: dict[int, Release] = {}
-        self.test_cycles: dict[int, TestCycle] = {}
-        self.test_suites: dict[int, TestSuite] = {}
-        self.test_runs: dict[int, TestRun] = {}
-        self.test_logs: dict[int, TestLog] = {}
+        # Indexed tables (see ``tables``): a project holds tens of thousands of runs and logs,
+        # and no request may scan them all. ``parent`` keys include the project.
+        self.modules: Table[Module] = Table(parent=lambda m: ((m.project_id, m.parent_id),))
+        self.test_cases: Table[TestCase] = Table(
+            parent=lambda c: ((c.project_id, c.parent_id),),
+            pid=lambda c: ((c.project_id, c.pid.lower()),),
+            step=lambda c: {s["id"] for v in c.versions for s in v.steps},
+        )
+        self.requirements: Table[Requirement] = Table(parent=lambda r: ((r.project_id, r.parent_id),))
+        self.releases: Table[Release] = Table()
+        self.test_cycles: Table[TestCycle] = Table(parent=_in_container)
+        self.test_suites: Table[TestSuite] = Table(parent=_in_container)
+        self.test_runs: Table[TestRun] = Table(parent=_in_container, case=lambda r: (r.test_case_id,))
+        self.test_logs: Table[TestLog] = Table(
+            run=lambda log: (log.run_id,), step_log=lambda log: [s["test_step_log_id"] for s in log.step_logs]
+        )
         #: (kind, parent) -> the order given to its last child (see ``next_order``).
         self._orders: dict[tuple[str, Hashable], int] = {}
-        #: Run id -> its logs by id (an index: a project holds tens of thousands of logs).
-        self._logs_by_run: dict[int, dict[int, TestLog]] = {}
-        self.attachments: dict[int, Attachment] = {}
+        self.attachments: Table[Attachment] = Table(
+            owner=lambda a: ((a.object_type, a.object_id),), kind=lambda a: ((a.project_id, a.object_type),)
+        )
         #: requirement ID -> IDs of the test cases linked to it, in link order.
         self.links: dict[int, list[int]] = {}
         self.tokens: dict[str, Token] = {}
@@ -412,17 +423,15 @@ class QTestState:
 
     def logs_of(self, run_id: int) -> list[TestLog]:
         """The test logs of a run, oldest (lowest id) first."""
-        return [log for _, log in sorted(self._logs_by_run.get(run_id, {}).items())]
+        return self.test_logs.by("run", run_id)
 
     def put_log(self, log: TestLog) -> None:
         """Store (or replace) a test log."""
         self.test_logs[log.id] = log
-        self._logs_by_run.setdefault(log.run_id, {})[log.id] = log
 
     def drop_log(self, log_id: int) -> None:
         """Remove a test log."""
-        log = self.test_logs.pop(log_id)
-        self._logs_by_run.get(log.run_id, {}).pop(log_id, None)
+        del self.test_logs[log_id]
 
     def revoke_tokens(self, *, include_refresh: bool = False) -> int:
         """Revoke every access token issued by ``/oauth/token`` (the static API token stays valid).
@@ -475,9 +484,35 @@ class QTestState:
             raise QTestError(404, f"{what} with id {entity_id} does not exist in project {project_id}.")
         return found
 
-    def in_project(self, table: dict[int, T], project_id: int) -> list[T]:
+    def in_project(self, table: Table[T], project_id: int) -> list[T]:
         """The records of ``table`` in a project, by ID."""
-        return [r for _, r in sorted(table.items()) if getattr(r, "project_id", None) == project_id]
+        return table.by(PROJECT, project_id)
+
+    def children(self, table: Table[T], project_id: int | None, parent: Hashable) -> list[T]:
+        """The records of ``table`` directly under ``parent`` (module ID, or container), by ID.
+
+        Args:
+            table: Modules, test cases and requirements (``parent``: a module ID or None), or
+                test cycles, test suites and test runs (``parent``: ``(type, id)``).
+            project_id: The project.
+            parent: The parent.
+
+        Returns:
+            The records.
+        """
+        key = (project_id, *parent) if isinstance(parent, tuple) else (project_id, parent)
+        return table.by("parent", key)
+
+    def step_exists(self, project_id: int, step_id: int) -> bool:
+        """Whether some version of a test case of the project has a step with this ID."""
+        return any(
+            c.project_id == project_id and any(s["id"] == step_id for v in c.versions for s in v.steps)
+            for c in self.test_cases.iter_by("step", step_id)
+        )
+
+    def step_log_exists(self, project_id: int, step_log_id: int) -> bool:
+        """Whether a test log of the project has a test step log with this ID."""
+        return any(log.project_id == project_id for log in self.test_logs.iter_by("step_log", step_log_id))
 
     def fields_of(self, project_id: int, object_type: str) -> list[dict[str, Any]]:
         """The FieldResource dicts of an object type in a project (the live list)."""
@@ -492,19 +527,18 @@ class QTestState:
 
     def attachments_of(self, object_type: str, object_id: int) -> list[Attachment]:
         """Attachments of one object, by ID."""
-        return [
-            a
-            for _, a in sorted(self.attachments.items())
-            if (a.object_type, a.object_id) == (object_type, object_id)
-        ]
+        return self.attachments.by("owner", (object_type, object_id))
 
     def drop_attachments(self, object_type: str, object_ids: Iterable[int]) -> None:
         """Delete the attachments of the given objects."""
-        wanted = set(object_ids)
-        for key in [
-            k for k, a in self.attachments.items() if a.object_type == object_type and a.object_id in wanted
-        ]:
-            del self.attachments[key]
+        for object_id in set(object_ids):
+            for attachment in self.attachments_of(object_type, object_id):
+                del self.attachments[attachment.id]
+
+
+def _in_container(record: TestCycle | TestSuite | TestRun) -> tuple[tuple[int, str, int]]:
+    """The ``parent`` index key of a test cycle, suite or run: project and container."""
+    return ((record.project_id, record.parent_type, record.parent_id),)
 
 
 #: Where each ID sequence starts, so IDs look like a real site's (and kinds do not overlap).

@@ -12,8 +12,11 @@ from ztoq.simulators.zephyr.attachment_content import generated_content_chunks, 
 from ztoq.simulators.zephyr.attachments import UNAVAILABLE_MESSAGE
 from ztoq.simulators.zephyr.generate import generate_dataset
 from ztoq.simulators.zephyr.generate_attachments import LARGE_ATTACHMENT_SIZE
+from ztoq.simulators.zephyr.jira_users import DEFAULT_JIRA_API_TOKEN, DEFAULT_JIRA_EMAIL
 
 __all__ = [
+    "DEFAULT_JIRA_API_TOKEN",
+    "DEFAULT_JIRA_EMAIL",
     "DEFAULT_ZEPHYR_TOKEN",
     "LARGE_ATTACHMENT_SIZE",
     "UNAVAILABLE_MESSAGE",

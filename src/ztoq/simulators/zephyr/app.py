@@ -3,6 +3,8 @@
 Layers, outermost first::
 
     FaultMiddleware   counters, GET /_sim/stats, latency, 429 over a rate, injected 5xx/drops
+    JiraSiteSplit     /rest/api/3/...: the Jira site's user API behind Basic email:api_token
+                      (jira_users.py); every other path goes on to BearerAuth
     BearerAuth        Authorization: Bearer <token> on every path, else 401 ``{"error": reason}``
                       (the current schemas' 401 body)
     Starlette         the /v2 routes (routes.py); unknown paths 404, other methods 405, both
@@ -27,6 +29,13 @@ from ztoq.simulators.zephyr.attachment_routes import AttachmentRoutes
 from ztoq.simulators.zephyr.generate import generate_dataset
 from ztoq.simulators.zephyr.generate_attachments import LARGE_ATTACHMENT_SIZE
 from ztoq.simulators.zephyr.issue_links import IssueLinkRoutes
+from ztoq.simulators.zephyr.jira_users import (
+    DEFAULT_JIRA_API_TOKEN,
+    DEFAULT_JIRA_EMAIL,
+    JiraSiteSplit,
+    jira_cloud_app,
+    jira_user_records,
+)
 from ztoq.simulators.zephyr.pagination import ZephyrApiError
 from ztoq.simulators.zephyr.routes import ZephyrRoutes, json_response
 from ztoq.simulators.zephyr.state import ZephyrState
@@ -153,6 +162,8 @@ class ZephyrSimulator:
         cursor_limit_cap: The largest ``limit`` the server grants on NextGen cursor pages.
         attachments_available: False stands for a tenant that lacks the attachment operations:
             they all answer 503 (``state.attachments_available`` changes it later).
+        jira_email: The Jira Cloud account the site's user API accepts with ``jira_api_token``.
+        jira_api_token: The Atlassian API token of ``jira_email``.
     """
 
     def __init__(
@@ -164,6 +175,8 @@ class ZephyrSimulator:
         max_results_cap: int = 100,
         cursor_limit_cap: int = 1000,
         attachments_available: bool = True,
+        jira_email: str = DEFAULT_JIRA_EMAIL,
+        jira_api_token: str = DEFAULT_JIRA_API_TOKEN,
     ) -> None:
         self.state = ZephyrState(dataset)
         self.state.attachments_available = attachments_available
@@ -178,8 +191,13 @@ class ZephyrSimulator:
             + IssueLinkRoutes(self).routes(),
             exception_handlers={ZephyrApiError: _api_error, HTTPException: _http_error},
         )
+        jira = jira_cloud_app(jira_user_records(dataset), jira_email, jira_api_token)
         self.app: ASGIApp = FaultMiddleware(
-            BearerAuth(starlette, token), self.faults, self.stats, rate_limited_body, failure_body
+            JiraSiteSplit(BearerAuth(starlette, token), jira),
+            self.faults,
+            self.stats,
+            rate_limited_body,
+            failure_body,
         )
 
     @classmethod

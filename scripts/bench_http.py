@@ -1,0 +1,154 @@
+"""CPU per request of ztoq's HTTP client (issue 13): a micro-benchmark of :class:`ztoq.http.ApiSession`.
+
+A trivial Starlette app is served by uvicorn in a separate process (its CPU is not counted); this
+process sends N requests through ``ApiSession.create`` (the factory the API clients use, with the
+default ``network`` settings) with ``performance.max_workers`` requests in flight, alternating a
+GET and a POST of small JSON bodies (``get_json``/``post_json``, decoded as the clients do), and
+prints the CPU time of this process (``time.process_time``: user + system) per request.
+
+Usage::
+
+    .venv/bin/python scripts/bench_http.py                  # 5,000 requests, 8 in flight
+    .venv/bin/python scripts/bench_http.py -n 20000 --workers 16 --repeat 3
+    .venv/bin/python scripts/bench_http.py --httpx-transport   # httpx's own transport (httpcore)
+
+Each run is preceded by a warm-up (connections opened, code paths warmed) that is not counted;
+with ``--repeat`` the best and median runs are printed, the best being the least disturbed by
+other processes on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from ztoq.config import NetworkConfig, PerformanceConfig
+from ztoq.http import ApiSession
+
+WARM_UP = 300
+
+
+def serve(port: int) -> None:
+    """Serve the trivial API on 127.0.0.1:``port`` until killed (runs in the server process)."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def read(request: Request) -> JSONResponse:
+        item = int(request.path_params["item"])
+        return JSONResponse({"id": item, "name": f"case {item}", "status": "Approved", "labels": ["a", "b"]})
+
+    async def create(request: Request) -> JSONResponse:
+        body = await request.json()
+        return JSONResponse({"id": 1, **body}, status_code=201)
+
+    app = Starlette(routes=[Route("/api/items/{item}", read), Route("/api/items", create, methods=["POST"])])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the server did not listen on port {port} within {timeout:.0f} s")
+
+
+async def send(session: ApiSession, count: int, workers: int) -> None:
+    """Send ``count`` requests, ``workers`` at a time, half GET and half POST of small JSON."""
+    numbers = iter(range(count))
+
+    async def worker() -> None:
+        for number in numbers:
+            if number % 2:
+                answer = await session.get_json(f"/items/{number}", {"expand": "steps"})
+            else:
+                body: dict[str, Any] = {"name": f"case {number}", "priority": "High", "labels": ["x"]}
+                answer = await session.post_json("/items", body)
+            if not isinstance(answer, dict):
+                raise RuntimeError(f"unexpected answer {answer!r}")
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def measure(
+    base_url: str, count: int, workers: int, repeat: int, httpx_transport: bool
+) -> list[tuple[float, float]]:
+    """(CPU ms per request, wall seconds) of each of ``repeat`` runs of ``count`` requests."""
+    transport = httpx.AsyncHTTPTransport() if httpx_transport else None
+    session = ApiSession.create(
+        api_name="Bench", base_url=base_url, network=NetworkConfig(), max_workers=workers, transport=transport
+    )
+    runs = []
+    async with session:
+        await send(session, WARM_UP, workers)
+        for _ in range(repeat):
+            cpu, wall = time.process_time(), time.perf_counter()
+            await send(session, count, workers)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            runs.append((cpu * 1000.0 / count, wall))
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", "--requests", type=int, default=5000, help="requests per run (5000)")
+    default_workers = PerformanceConfig().max_workers
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers,
+        help=f"in flight (performance.max_workers, {default_workers})",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs (each of --requests)")
+    parser.add_argument(
+        "--httpx-transport",
+        action="store_true",
+        help="send through httpx's own transport (httpcore) instead of the session's default",
+    )
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve)
+        return 0
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    try:
+        wait_listening(port, server)
+        url = f"http://127.0.0.1:{port}/api"
+        runs = asyncio.run(measure(url, args.requests, args.workers, args.repeat, args.httpx_transport))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    best = min(runs)
+    print(f"{args.requests} requests x {len(runs)} run(s), {args.workers} in flight (GET/POST JSON)")
+    for cpu_ms, wall in runs:
+        print(f"  CPU {cpu_ms:.3f} ms/request, wall {wall:.2f} s ({args.requests / wall:.0f} requests/s)")
+    median = statistics.median(cpu for cpu, _ in runs)
+    print(f"client CPU per request: best {best[0]:.3f} ms, median {median:.3f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

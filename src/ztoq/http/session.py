@@ -157,11 +157,12 @@ class ApiSession(JsonRequests):
         TLS certificates are verified unless ``network.insecure``; ``retry_count`` overrides
         ``network.retry_count`` (an API section may set its own). Without a ``transport``, requests
         go through :class:`~ztoq.http.transport.AiohttpTransport` (one connection per worker, the
-        environment's proxy), or httpx's own transport for HTTP/2 or a SOCKS proxy.
+        environment's proxy), or httpx's own transport for HTTP/2, a SOCKS proxy or
+        ``network.http_transport: httpx``.
         """
         network = network or NetworkConfig()
         verify = not network.insecure
-        if transport is None:
+        if transport is None and network.http_transport == "aiohttp":
             # aiohttp's transport (see ztoq.http.transport), one connection per worker.
             transport = transport_for(base_url, verify=verify, max_connections=max_workers, http2=http2)
         client = httpx.AsyncClient(

@@ -409,3 +409,18 @@ def test_a_client_with_a_base_url_or_query_of_its_own_builds_through_httpx() -> 
     assert plain_client(httpx.AsyncClient(headers={"Accept": "application/json"}))
     assert not plain_client(httpx.AsyncClient(base_url="https://x.test/api"))
     assert not plain_client(httpx.AsyncClient(params={"key": "1"}))
+
+
+def test_network_http_transport_httpx_keeps_httpx_own_transport() -> None:
+    from ztoq.config import NetworkConfig
+    from ztoq.http import ApiSession
+    from ztoq.http.transport import AiohttpTransport
+
+    chosen = {}
+    for name in ("aiohttp", "httpx"):
+        session = ApiSession.create(
+            api_name="qTest", base_url="http://127.0.0.1:9", network=NetworkConfig(http_transport=name)
+        )
+        chosen[name] = isinstance(session._client._transport, AiohttpTransport)
+        asyncio.run(session.aclose())
+    assert chosen == {"aiohttp": True, "httpx": False}

@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from typing import Any
-
-import httpx
 
 from ztoq.config import NetworkConfig, PerformanceConfig
 from ztoq.http import ApiSession
@@ -36,13 +33,14 @@ from ztoq.http import ApiSession
 WARM_UP = 300
 
 
-def serve(port: int) -> None:
-    """Serve the trivial API on 127.0.0.1:``port`` until killed (runs in the server process)."""
-    import uvicorn
+def serve() -> None:
+    """Serve the trivial API on a free port until killed, announcing its URL (the server process)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
+
+    from ztoq.serving import serve_forever
 
     async def read(request: Request) -> JSONResponse:
         item = int(request.path_params["item"])
@@ -53,26 +51,7 @@ def serve(port: int) -> None:
         return JSONResponse({"id": 1, **body}, status_code=201)
 
     app = Starlette(routes=[Route("/api/items/{item}", read), Route("/api/items", create, methods=["POST"])])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the server did not listen on port {port} within {timeout:.0f} s")
+    serve_forever(app, "127.0.0.1", 0)
 
 
 async def send(session: ApiSession, count: int, workers: int) -> None:
@@ -96,10 +75,8 @@ async def measure(
     base_url: str, count: int, workers: int, repeat: int, httpx_transport: bool
 ) -> list[tuple[float, float]]:
     """(CPU ms per request, wall seconds) of each of ``repeat`` runs of ``count`` requests."""
-    transport = httpx.AsyncHTTPTransport() if httpx_transport else None
-    session = ApiSession.create(
-        api_name="Bench", base_url=base_url, network=NetworkConfig(), max_workers=workers, transport=transport
-    )
+    network = NetworkConfig(http_transport="httpx" if httpx_transport else "aiohttp")
+    session = ApiSession.create(api_name="Bench", base_url=base_url, network=network, max_workers=workers)
     runs = []
     async with session:
         await send(session, WARM_UP, workers)
@@ -125,18 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--httpx-transport",
         action="store_true",
-        help="send through httpx's own transport (httpcore) instead of the session's default",
+        help="send through httpx's own transport (httpcore): network.http_transport: httpx",
     )
-    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve)
+        serve()
         return 0
-    port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
     try:
-        wait_listening(port, server)
-        url = f"http://127.0.0.1:{port}/api"
+        assert server.stdout is not None
+        announced = server.stdout.readline().split()  # "listening on http://127.0.0.1:PORT"
+        if not announced:
+            raise RuntimeError(f"the server exited with {server.wait()}")
+        url = f"{announced[-1]}/api"
         runs = asyncio.run(measure(url, args.requests, args.workers, args.repeat, args.httpx_transport))
     finally:
         server.terminate()

@@ -127,12 +127,12 @@ def build_request(
     """The request ``client.build_request`` builds, for a third of its CPU.
 
     ``build_request`` parses the URL three times (as given, merged with the client's base URL, and
-    again with the query merged in); an absolute URL without a query of its own, sent by a
+    again with the query merged in); an absolute URL without a query or fragment of its own, sent by a
     :func:`plain_client`, needs one parse: the query is encoded as httpx encodes it and appended.
     The client's headers, cookies and timeouts are merged as ``build_request`` merges them.
     Anything else goes through ``build_request`` itself.
     """
-    if not plain or "?" in url:
+    if not plain or "?" in url or "#" in url:
         return client.build_request(
             method, url, params=query, json=json, data=data, content=content, headers=headers
         )

@@ -81,10 +81,10 @@ def environment_proxy(url: str) -> str | None:
     proxy = proxies.get(target.scheme) or proxies.get("all")
     if not proxy:
         return None
-    for entry in (host.strip().lower() for host in proxies.get("no", "").split(",")):
+    host = target.host.lower()
+    for entry in (item.strip().lower() for item in proxies.get("no", "").split(",")):
         if entry == "*":
             return None
-        host = target.host.lower()
         name = entry.split("://", 1)[-1].lstrip(".").rstrip("/")
         if name and (host == name or host.endswith("." + name)):
             return None

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ztoq.config import ZtoqConfig
+from ztoq.errors import safe_path
 from ztoq.mapping.fields import display
 from ztoq.mapping.lookups import TargetFields, TargetUser, fold
 from ztoq.pipeline.source_rows import StoreRows, stored_reader
@@ -273,7 +274,7 @@ def plan_users(config: ZtoqConfig) -> UsersPlan:
     people_named = {account: JiraUser(account, name) for account, name in refs.names.items()}
     if config.jira.configured:
         jira = {**people_named, **asyncio.run(_jira_users(config, references))}
-        names_from = f"Jira ({config.jira.base_url})"
+        names_from = f"Jira ({safe_path(config.jira.base_url)})"  # no user info from the URL
     else:
         jira = people_named
         names_from = "the source records" if jira else "nowhere (no jira: section): account ids only"

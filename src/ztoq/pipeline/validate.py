@@ -155,26 +155,22 @@ def read_batch(repo: Repository, setup: ValidationSetup, page: list[PlannedRecor
     )
 
 
-def _pages(ctx: PhaseContext, entity_type: str) -> Iterator[list[PlannedRecord]]:
-    """The planned entities of a type, a batch at a time in store order, each read when it is due."""
+def _batches(ctx: PhaseContext, setup: ValidationSetup, entity_type: str) -> Iterator[ExpectedProject]:
+    """The expectations of a type, a batch at a time in store order, each read when it is due.
+
+    A page and what it names are read in one session; none stays open while a batch is validated.
+    """
     size = ctx.config.performance.batch_size
     after: tuple[int, str, str] | None = None
     while True:
         with ctx.session() as repo:
             page = repo.planned_page(ctx.project_key, entity_type, after=after, limit=size)
-        if page:
-            yield page
+            expected = read_batch(repo, setup, page) if page else None
+        if expected is not None:
+            yield expected
         if len(page) < size:
             return
         after = (page[-1].level, page[-1].sort_key, page[-1].source_key)
-
-
-def _batches(ctx: PhaseContext, setup: ValidationSetup, entity_type: str) -> Iterator[ExpectedProject]:
-    """The expectations of a type, a batch at a time (no session stays open while one is validated)."""
-    for page in _pages(ctx, entity_type):
-        with ctx.session() as repo:
-            expected = read_batch(repo, setup, page)
-        yield expected
 
 
 def _flush(ctx: PhaseContext, result: ValidationResult) -> None:

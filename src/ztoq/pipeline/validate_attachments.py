@@ -110,11 +110,12 @@ async def read_attachments(
         for object_type, ids in searched.items()
         for start in range(0, len(ids), SEARCH_IDS)
     ]
-    found = await asyncio.gather(*(_search_places(client, t, ids, deep) for t, ids in chunks))
-    read: dict[str, tuple[AttachmentSnapshot, ...]] = {}
+    found, listed = await asyncio.gather(
+        asyncio.gather(*(_search_places(client, t, ids, deep) for t, ids in chunks)),
+        asyncio.gather(*(_read_place(client, place, deep) for place in one_by_one)),
+    )
+    read: dict[str, tuple[AttachmentSnapshot, ...]] = dict(zip(one_by_one, listed, strict=True))
     for (object_type, _ids), snapshots in zip(chunks, found, strict=True):
         for object_id, held in snapshots.items():
             read[placement(object_type, object_id)] = held
-    listed = await asyncio.gather(*(_read_place(client, place, deep) for place in one_by_one))
-    read.update(zip(one_by_one, listed, strict=True))
     return {place: read.get(place, ()) for place in ordered}

@@ -14,6 +14,7 @@ Statuses become exceptions in the session (:mod:`ztoq.http`); a 401 says which s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -157,17 +158,17 @@ class JiraUsersClient:
     async def users(self, accounts: Iterable[str]) -> dict[str, JiraUser]:
         """Account (or user key) -> the Jira user, for each of ``accounts`` Jira knows."""
         wanted = list(dict.fromkeys(a for a in accounts if a))
-        found: dict[str, JiraUser] = {}
         if self.kind == "cloud":
-            for start in range(0, len(wanted), BULK_ACCOUNTS):
-                for user in await self._bulk(wanted[start : start + BULK_ACCOUNTS]):
-                    found[user.account] = user
-            return found
-        for key in wanted:
-            known = await self._server_user(key)
-            if known is not None:
-                found[known.account] = known
-        return found
+            pages = await asyncio.gather(
+                *(
+                    self._bulk(wanted[start : start + BULK_ACCOUNTS])
+                    for start in range(0, len(wanted), BULK_ACCOUNTS)
+                )
+            )
+            return {user.account: user for page in pages for user in page}
+        # One request per key, asked at once: the session keeps four in flight at most.
+        known = await asyncio.gather(*(self._server_user(key) for key in wanted))
+        return {user.account: user for user in known if user is not None}
 
     async def _bulk(self, accounts: Sequence[str]) -> list[JiraUser]:
         users: list[JiraUser] = []

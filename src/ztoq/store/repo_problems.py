@@ -76,16 +76,13 @@ class ProblemQueries(RepoBase):
         Returns:
             The number of problems recorded.
         """
-        keys_by_type: dict[str, list[str]] = {}
-        rows: list[dict[str, Any]] = []
-        now = utcnow()
-        for entity_type, source_key, found in entries:
-            keys_by_type.setdefault(entity_type, []).append(source_key)
-            rows.extend(
-                self._problem_row(project_key, phase, entity_type, source_key, p, run_id, now) for p in found
-            )
+        entries = list(entries)
+        rows = self._problem_rows(project_key, phase, entries, run_id)  # checked before any delete
+        keys_by_type: dict[str, set[str]] = {}
+        for entity_type, source_key, _found in entries:
+            keys_by_type.setdefault(entity_type, set()).add(source_key)
         for entity_type, keys in keys_by_type.items():
-            for chunk in chunks(sorted(set(keys))):
+            for chunk in chunks(sorted(keys)):
                 params = {"project_key": project_key, "phase": phase, "entity_type": entity_type}
                 self._session.execute(_DELETE_FOR_KEYS, {**params, "keys": list(chunk)})
         self._execute_many(_INSERT, rows)
@@ -107,38 +104,33 @@ class ProblemQueries(RepoBase):
         Returns:
             The number of problems recorded.
         """
-        now = utcnow()
-        rows = [
-            self._problem_row(project_key, phase, entity_type, source_key, p, run_id, now)
-            for entity_type, source_key, found in entries
-            for p in found
-        ]
+        rows = self._problem_rows(project_key, phase, entries, run_id)
         self._execute_many(_INSERT, rows)
         return len(rows)
 
     @staticmethod
-    def _problem_row(
-        project_key: str,
-        phase: str,
-        entity_type: str,
-        source_key: str,
-        problem: ProblemItem,
-        run_id: int | None,
-        now: Any,
-    ) -> dict[str, Any]:
-        return {
-            "run_id": run_id,
-            "project_key": project_key,
-            "phase": phase,
-            "entity_type": entity_type,
-            "source_key": source_key,
-            "severity": check_value(problem.severity, Severity, "problem severity"),
-            "code": problem.code,
-            "message": problem.message,
-            "field": problem.field,
-            "detail": problem.detail,
-            "created_at": now,
-        }
+    def _problem_rows(
+        project_key: str, phase: str, entries: Iterable[ProblemEntry], run_id: int | None
+    ) -> list[dict[str, Any]]:
+        """The ``problems`` rows of ``entries``, one per problem (its severity checked)."""
+        now = utcnow()
+        return [
+            {
+                "run_id": run_id,
+                "project_key": project_key,
+                "phase": phase,
+                "entity_type": entity_type,
+                "source_key": source_key,
+                "severity": check_value(problem.severity, Severity, "problem severity"),
+                "code": problem.code,
+                "message": problem.message,
+                "field": problem.field,
+                "detail": problem.detail,
+                "created_at": now,
+            }
+            for entity_type, source_key, found in entries
+            for problem in found
+        ]
 
     def _problem_query(
         self,

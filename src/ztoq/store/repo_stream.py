@@ -86,33 +86,29 @@ class StreamQueries(RepoBase):
         self, column: Any, project_key: str, entity_type: str, keys: Iterable[str]
     ) -> dict[str, Any]:
         """Source key -> ``column`` of the not deleted source rows of one type among ``keys``."""
-        found: dict[str, Any] = {}
+        query = select(s.c.source_key, column).where(
+            s.c.project_key == project_key, s.c.entity_type == entity_type, s.c.deleted_at.is_(None)
+        )
+        return dict(self._among(query, s.c.source_key, keys))
+
+    def _among(self, query: Select[Any], key_column: Any, keys: Iterable[str]) -> Iterator[Any]:
+        """The rows of ``query`` whose ``key_column`` is among ``keys``, one IN query per chunk."""
         for chunk in chunks(_distinct(keys)):
-            rows = self._session.execute(
-                select(s.c.source_key, column).where(
-                    s.c.project_key == project_key,
-                    s.c.entity_type == entity_type,
-                    s.c.deleted_at.is_(None),
-                    s.c.source_key.in_(chunk),
-                )
-            )
-            found.update((key, value) for key, value in rows)
-        return found
+            yield from self._session.execute(query.where(key_column.in_(chunk)))
+
+    @staticmethod
+    def _planned(project_key: str, entity_type: str, *columns: Any) -> Select[Any]:
+        """``columns`` of the planned (not skipped) entities of one type."""
+        return select(*columns).where(
+            p.c.project_key == project_key,
+            p.c.entity_type == entity_type,
+            p.c.status == PlannedStatus.PLANNED,
+        )
 
     def planned_payloads_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, Any]:
         """Source key -> stored payload of the planned (not skipped) entities of one type among ``keys``."""
-        found: dict[str, Any] = {}
-        for chunk in chunks(_distinct(keys)):
-            rows = self._session.execute(
-                select(p.c.source_key, p.c.payload).where(
-                    p.c.project_key == project_key,
-                    p.c.entity_type == entity_type,
-                    p.c.status == PlannedStatus.PLANNED,
-                    p.c.source_key.in_(chunk),
-                )
-            )
-            found.update((key, payload) for key, payload in rows)
-        return found
+        query = self._planned(project_key, entity_type, p.c.source_key, p.c.payload)
+        return dict(self._among(query, p.c.source_key, keys))
 
     def planned_key_pages(
         self, project_key: str, entity_type: str, *, page_size: int = PAGE_SIZE
@@ -139,46 +135,26 @@ class StreamQueries(RepoBase):
         Planned: a ``planned`` (not skipped) entity. Migrated: a mapping with a qTest id that was
         not deleted (what ``mappings_for`` reads).
         """
-        known: set[str] = set()
-        for chunk in chunks(_distinct(keys)):
-            known.update(
-                self._session.scalars(
-                    select(p.c.source_key).where(
-                        p.c.project_key == project_key,
-                        p.c.entity_type == entity_type,
-                        p.c.status == PlannedStatus.PLANNED,
-                        p.c.source_key.in_(chunk),
-                    )
-                )
-            )
-            known.update(
-                self._session.scalars(
-                    select(m.c.source_key).where(
-                        m.c.project_key == project_key,
-                        m.c.entity_type == entity_type,
-                        m.c.source_key.in_(chunk),
-                        m.c.target_id.is_not(None),
-                        m.c.state != MappingState.DELETED.value,
-                    )
-                )
-            )
+        wanted = _distinct(keys)
+        planned = self._planned(project_key, entity_type, p.c.source_key)
+        migrated = select(m.c.source_key).where(
+            m.c.project_key == project_key,
+            m.c.entity_type == entity_type,
+            m.c.target_id.is_not(None),
+            m.c.state != MappingState.DELETED.value,
+        )
+        known = {key for (key,) in self._among(planned, p.c.source_key, wanted)}
+        known.update(key for (key,) in self._among(migrated, m.c.source_key, wanted))
         return known
 
     def target_places_for(
         self, project_key: str, entity_type: str, keys: Iterable[str], states: Iterable[str]
     ) -> dict[str, str]:
         """Source key -> qTest pid (for attachments: the object uploaded to) among ``keys``, in ``states``."""
-        wanted = [str(state) for state in states]
-        found: dict[str, str] = {}
-        for chunk in chunks(_distinct(keys)):
-            rows = self._session.execute(
-                select(m.c.source_key, m.c.target_pid).where(
-                    m.c.project_key == project_key,
-                    m.c.entity_type == entity_type,
-                    m.c.source_key.in_(chunk),
-                    m.c.state.in_(wanted),
-                    m.c.target_pid.is_not(None),
-                )
-            )
-            found.update((key, pid) for key, pid in rows if pid)
-        return found
+        query = select(m.c.source_key, m.c.target_pid).where(
+            m.c.project_key == project_key,
+            m.c.entity_type == entity_type,
+            m.c.state.in_([str(state) for state in states]),
+            m.c.target_pid.is_not(None),
+        )
+        return {key: pid for key, pid in self._among(query, m.c.source_key, keys) if pid}

@@ -387,6 +387,7 @@ def test_httpx_keeps_what_aiohttp_cannot_do(monkeypatch: pytest.MonkeyPatch) -> 
         ("POST", "https://x.test/oauth/token", {"a": "b"}, {"data": {"grant_type": "password", "u": "a@b"}}),
         ("POST", "https://x.test/blob", {}, {"content": b"\x00\x01raw"}),
         ("GET", "https://x.test/api/items?fields=a", {"page": 1}, {}),
+        ("GET", "https://x.test/api/items#top", {"page": 1}, {}),
     ],
 )
 def test_requests_are_built_as_httpx_builds_them(
@@ -412,10 +413,6 @@ def test_a_client_with_a_base_url_or_query_of_its_own_builds_through_httpx() -> 
 
 
 def test_network_http_transport_httpx_keeps_httpx_own_transport() -> None:
-    from ztoq.config import NetworkConfig
-    from ztoq.http import ApiSession
-    from ztoq.http.transport import AiohttpTransport
-
     chosen = {}
     for name in ("aiohttp", "httpx"):
         session = ApiSession.create(

@@ -83,7 +83,12 @@ class SearchScan:
         self._render: Render | None = found[1] if found else None
         self._project_id = project_id
         field_type = FIELD_TYPES.get(object_type)
-        self._fields = state.fields_of(project_id, field_type) if field_type else []
+        fields = state.fields_of(project_id, field_type) if field_type else []
+        #: Criteria (a field's lowercase label, or its ID) -> the field; the first field wins.
+        self._fields: dict[str, dict[str, Any]] = {}
+        for field in fields:
+            self._fields.setdefault(field["label"].lower(), field)
+            self._fields.setdefault(str(field["id"]), field)
         self._names = user_names(state)
         self._record: Any = None
         self._rendered: dict[str, Any] | None = None
@@ -124,12 +129,12 @@ class SearchScan:
             QueryError: The type has no such criteria.
         """
         key = criteria.strip().lower()
-        for field in self._fields:
-            if field["label"].lower() == key or str(field["id"]) == key:
-                for prop in self.attribute("properties") or []:
-                    if prop["field_id"] == field["id"]:
-                        return display_values(field, str(prop.get("field_value") or ""), self._names)
-                return []
+        field = self._fields.get(key)
+        if field is not None:
+            for prop in self.attribute("properties") or []:
+                if prop["field_id"] == field["id"]:
+                    return display_values(field, str(prop.get("field_value") or ""), self._names)
+            return []
         status = self.attribute("status") if key == "status" else None
         if isinstance(status, dict):
             return [str(status["id"]), str(status["name"])]

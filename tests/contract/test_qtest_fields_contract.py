@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -41,6 +41,13 @@ def _admin(sim: QTestSimulator) -> tuple[Api, str]:
     api = Api(sim, DEFAULT_QTEST_TOKEN)
     project = api.ok("GET", "/api/v3/projects", "List<ProjectResource>")[0]["id"]
     return api, f"/api/v3/projects/{project}/settings"
+
+
+def _pick_list(api: Api, s: str, label: str, values: list[str]) -> dict[str, Any]:
+    """A test-case pick list created through the API (the Swagger's FieldResource, 201)."""
+    allowed = [{"label": value} for value in values]
+    body = {"label": label, "data_type": QTEST_PICK_LIST, "allowed_values": allowed}
+    return cast(dict[str, Any], api.ok("POST", f"{s}/test-cases/fields", "FieldResource", 201, json=body))
 
 
 def _member(sim: QTestSimulator) -> Api:
@@ -110,17 +117,7 @@ def test_create_a_custom_field_of_every_kind(sim: QTestSimulator) -> None:
 
 def test_update_a_field_and_add_allowed_values(sim: QTestSimulator) -> None:
     api, s = _admin(sim)
-    made = api.ok(
-        "POST",
-        f"{s}/test-cases/fields",
-        "FieldResource",
-        201,
-        json={
-            "label": "Component",
-            "data_type": QTEST_PICK_LIST,
-            "allowed_values": [{"label": "UI"}, {"label": "API"}],
-        },
-    )
+    made = _pick_list(api, s, "Component", ["UI", "API"])
     ui, api_value = made["allowed_values"]
     updated = api.ok(
         "PUT",
@@ -246,17 +243,7 @@ def test_ztoq_client_creates_fields_and_adds_values(sim: QTestSimulator) -> None
 
 def test_delete_a_custom_field_and_an_allowed_value(sim: QTestSimulator) -> None:
     api, s = _admin(sim)
-    made = api.ok(
-        "POST",
-        f"{s}/test-cases/fields",
-        "FieldResource",
-        201,
-        json={
-            "label": "Area",
-            "data_type": QTEST_PICK_LIST,
-            "allowed_values": [{"label": "UI"}, {"label": "DB"}],
-        },
-    )
+    made = _pick_list(api, s, "Area", ["UI", "DB"])
     ui = made["allowed_values"][0]["value"]
     api.ok("DELETE", f"{s}/test-cases/fields/{made['id']}/allowed-values/{ui}", "Object")
     listed = {f["id"]: f for f in api.ok("GET", f"{s}/test-cases/fields", "List<FieldResource>")}

@@ -19,7 +19,7 @@ those of the previous validation of the type) and make the run fail.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ztoq.entities import BY_NAME, LOAD_ORDER
 from ztoq.mapping.modules import ROOT_KEY
@@ -142,16 +142,8 @@ def read_batch(repo: Repository, setup: ValidationSetup, page: list[PlannedRecor
         decode_planned(r.entity_type, r.source_key, r.payload, level=r.level, sort_key=r.sort_key)
         for r in page
     ]
-    base = setup.base
-    return ExpectedProject(
-        planned={entity_type: planned},
-        target_ids=target_ids,
-        source_counts=base.source_counts,
-        checked_fields=base.checked_fields,
-        key_field_id=base.key_field_id,
-        key_fields=base.key_fields,
-        project_key=base.project_key,
-        attachment_places=places,
+    return replace(
+        setup.base, planned={entity_type: planned}, target_ids=target_ids, attachment_places=places
     )
 
 

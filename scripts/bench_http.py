@@ -3,8 +3,9 @@
 A trivial Starlette app is served by uvicorn in a separate process (its CPU is not counted); this
 process sends N requests through ``ApiSession.create`` (the factory the API clients use, with the
 default ``network`` settings) with ``performance.max_workers`` requests in flight, alternating a
-GET and a POST of small JSON bodies (``get_json``/``post_json``, decoded as the clients do), and
-prints the CPU time of this process (``time.process_time``: user + system) per request.
+GET and a POST of small JSON bodies (``get_json``/``post_json``, decoded as the clients do: by
+default straight through aiohttp, see ``ztoq.http.direct``), and prints the CPU time of this
+process (``time.process_time``: user + system) per request.
 
 Usage::
 

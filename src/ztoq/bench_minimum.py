@@ -85,9 +85,10 @@ Page size :data:`QTEST_PAGE` (999, the Swagger's maximum):
   ``pipeline/load.py``): one listing per root container that receives entities and that this
   run did not create: the root modules, the releases, the root test cycles;
 * ``validation``: the read-back ``pipeline/validate.py`` compares: the module tree (1,
-  ``GET /modules/{root}?expand=descendants``), every test case with steps and properties
-  (``GET /test-cases?expandSteps=true``, search pages), the releases (1), the test cycle trees
-  (``expand=descendants``: 1 at the root, 1 per release holding cycles), every test run
+  ``GET /modules/{root}?expand=descendants``), every test case of the project with steps and
+  properties (``GET /test-cases?expandSteps=true&expandProps=true``, no ``parentId``, search
+  pages), the releases (1), the test cycle trees (``expand=descendants``: 1 at the root, 1 per
+  release holding cycles), every test run of the project
   (``GET /test-runs?parentType=root&expand=descendants``, listing pages), the logs of each run
   with logs (``GET /test-runs/{id}/test-logs``, 1 each), the attachments (the attachment search
   ``GET /attachments?type=T``, listing pages per object type; one list per test step log for
@@ -108,7 +109,7 @@ from ztoq.entities import BY_NAME, LOAD_ORDER
 from ztoq.mapping import find_step_refs
 from ztoq.plan import decode_planned, parse_ref
 from ztoq.store import Repository
-from ztoq.vendor import QTEST_SETTINGS_OBJECT_TYPES, ZEPHYR_SERVER_DEFAULT_MAX_RESULTS
+from ztoq.vendor import QTEST_MAX_PAGE_SIZE, QTEST_SETTINGS_OBJECT_TYPES, ZEPHYR_SERVER_DEFAULT_MAX_RESULTS
 
 #: Zephyr Cloud offset pages: the simulator's ``maxResults`` cap (``ztoq simulate zephyr
 #: --max-results-cap``, default 100; the v2 spec lets the server lower ``maxResults``).
@@ -118,7 +119,7 @@ CLOUD_CURSOR_PAGE = 1000
 #: Zephyr Server/Data Center search pages (see the module docstring).
 SERVER_PAGE = ZEPHYR_SERVER_DEFAULT_MAX_RESULTS
 #: qTest Manager v3 pages: "The maximum page size is 999" (Swagger).
-QTEST_PAGE = 999
+QTEST_PAGE = QTEST_MAX_PAGE_SIZE
 
 Dataset = Mapping[str, Any]
 

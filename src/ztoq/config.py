@@ -220,9 +220,9 @@ class NetworkConfig(_Section):
     #: Give up on a request after this many seconds of retrying (the retry budget).
     retry_budget_seconds: float = Field(300.0, ge=0)
     insecure: bool = False
-    #: What sends the requests: aiohttp (the default; a third of httpx's CPU per request) or
-    #: httpx's own transport (the one HTTP/2 and SOCKS proxies always use), should a network
-    #: setup need it.
+    #: What sends the requests: aiohttp (the default; about a sixth of httpx's CPU per request,
+    #: scripts/bench_http.py) or httpx's own transport (the one HTTP/2 and SOCKS proxies always
+    #: use), should a network setup need it.
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
 

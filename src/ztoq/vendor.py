@@ -92,6 +92,9 @@ QTEST_PARENT_ROOT: Final = "root"
 QTEST_PARENT_RELEASE: Final = "release"
 QTEST_PARENT_CYCLE: Final = "test-cycle"
 
+#: The largest page qTest's paged listings serve (``pageSize``/``size``: "up to 999", Swagger).
+QTEST_MAX_PAGE_SIZE: Final = 999
+
 #: Permission areas of a qTest user profile (``GET /user-profiles/current``: the keys holding a
 #: ``*Permission`` object), and the actions ztoq checks in them.
 QTEST_PERMISSION_AREAS: Final = (

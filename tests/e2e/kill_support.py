@@ -50,8 +50,16 @@ KILL_POINTS = [
 
 
 #: Kill points while extract and load overlap: Zephyr answers slowly (as a real quota makes it), so
-#: extract still reads the executions and attachments while the test cases are created in qTest.
-OVERLAP_POINTS = ["load.after_create:2", "load.after_record:4", "extract.attachment_downloaded:4"]
+#: extract still reads the executions and attachments while the test cases are created in qTest,
+#: and still lists and downloads files while the first rounds of attachments are planned and sent.
+OVERLAP_POINTS = [
+    "load.after_create:2",
+    "load.after_record:4",
+    "extract.attachment_downloaded:4",
+    "overlap.attachment_round:1",
+    "load.attachment_uploaded:3",
+    "overlap.attachment_read:1",
+]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 It prints the figures of :mod:`ztoq.cli.bench_figures` (CPU per request, the quota bound per API
 and its ratio to the wall time), the least requests the migration needs per API
 (:mod:`ztoq.bench_minimum`) against what it sent, and what a rerun with the store intact wrote
-to qTest (0 is the target).
+to qTest (0 is the target); with ``--delta``, what a delta sync sent (:mod:`ztoq.cli.bench_delta`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import httpx
 import typer
 
 from ztoq.bench_minimum import cloud_minimum, qtest_minimum, server_minimum, target_plan
+from ztoq.cli.bench_delta import delta_lines
 from ztoq.cli.bench_figures import bound_lines, minimum_lines, rerun_lines, run_lines
 from ztoq.cli.console import load, out
 from ztoq.config import ZtoqConfig
@@ -69,6 +70,13 @@ def bench(
         "--rerun/--no-rerun",
         help="Run again with the store intact and print its qTest writes (0 is the target).",
     ),
+    delta: int = typer.Option(
+        0,
+        "--delta",
+        min=0,
+        help="After the first run, rename K test cases and add K executions in Zephyr, run a delta sync "
+        "(migration.incremental) and print what it sent against the target (cloud source).",
+    ),
     db_url: str | None = typer.Option(
         None,
         "--db-url",
@@ -94,6 +102,11 @@ def bench(
 
     if source not in REHEARSAL_SOURCES:
         raise InputError(f"--source must be cloud or server, not {source!r}.")
+    if delta and source != "cloud":
+        raise InputError(
+            "--delta needs --source cloud: Zephyr Server/Data Center v1 has no updatedAfter, so its "
+            "delta syncs list everything."
+        )
     if chaos:
         _chaos(cases or 25, kills, seed, fail_rate, source)
         return
@@ -118,6 +131,8 @@ def bench(
         data = sims.config(workdir, max_workers=workers)
         data["database"] = bench_store.database
         data["logging"] = {"level": "WARNING"}
+        if delta:
+            data.setdefault("migration", {})["incremental"] = True
         # The large files are sent too (a site with a raised limit): what is measured is streaming.
         data["qtest"]["max_attachment_mb"] = max(50.0, large_attachment_mb + 1)
         cfg = load(write_config(data, workdir / "config.yaml"))
@@ -163,6 +178,10 @@ def bench(
             out.print(line)
         if summary.status == "succeeded" and (rerun or lost_store):
             for line in reruns(cfg, bench_store, sims.qtest.url, lost_store=lost_store):
+                out.print(line)
+        if summary.status == "succeeded" and delta:
+            token = cfg.zephyr.api_token.get_secret_value() if cfg.zephyr.api_token else ""
+            for line in delta_lines(cfg, sims.zephyr.url, sims.qtest.url, token, delta):
                 out.print(line)
     if summary.status != "succeeded":
         raise typer.Exit(1)

@@ -5,7 +5,8 @@
 - :mod:`ztoq.http.ratelimit`: the token bucket and the session-wide 429 pause;
 - :mod:`ztoq.http.stats`: counters and progress events;
 - :mod:`ztoq.http.streaming`: streamed uploads (:class:`StreamedBody`) and downloads (:data:`Consume`).
-- :mod:`ztoq.http.transport`: the wire under httpx's API (aiohttp: a fraction of httpcore's CPU).
+- :mod:`ztoq.http.transport`: the wire under httpx's API (aiohttp: a fraction of httpcore's CPU);
+- :mod:`ztoq.http.direct`: JSON requests sent straight through that wire, without httpx's models.
 """
 
 from ztoq.http.answers import IncompleteResponse

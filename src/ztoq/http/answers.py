@@ -7,7 +7,8 @@ extracts what the API said, and makes sure a credential it might echo never reac
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import httpx
 
@@ -20,6 +21,22 @@ class IncompleteResponse(Exception):
     """An answer shorter than its Content-Length: the connection dropped mid-body."""
 
 
+class Answered(Protocol):
+    """What is read of an answer: an ``httpx.Response``, or a :class:`~ztoq.http.direct.Reply`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def is_success(self) -> bool: ...
+
+
 def decode_json(api: str, base_url: str, response: httpx.Response) -> Any:
     """Decode a JSON answer; an empty body is None.
 
@@ -27,17 +44,25 @@ def decode_json(api: str, base_url: str, response: httpx.Response) -> Any:
         FatalApiError: When the body is not JSON, typically because the base URL points at a
             web page (a login page, a proxy's error page) instead of the REST API.
     """
+    request = response.request
+    return decode_body(
+        api, base_url, response, request.method, str(request.url), request.headers.get("authorization")
+    )
+
+
+def decode_body(
+    api: str, base_url: str, response: Answered, method: str, url: str, secret: str | None
+) -> Any:
+    """Decode the JSON answer to ``method url`` (None for an empty body); see :func:`decode_json`."""
     body = response.content
     if not body.strip():
         return None
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        method = response.request.method
-        url = str(response.request.url)
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         snippet = " ".join(body[:80].decode("utf-8", "replace").split())
-        snippet = scrub(snippet, response.request.headers.get("authorization"))
+        snippet = scrub(snippet, secret)
         raise FatalApiError(
             f"{api} answered {method} {safe_path(url)} with non-JSON content ({kind}, starting "
             f"{snippet!r}); check the base URL {safe_path(base_url)}: it must be the {api} REST API, "
@@ -49,7 +74,7 @@ def decode_json(api: str, base_url: str, response: httpx.Response) -> Any:
         ) from None
 
 
-def error_detail(response: httpx.Response) -> str:
+def error_detail(response: Answered) -> str:
     """The API's own explanation of an error, from a JSON body or a short plain-text body.
 
     JSON bodies say it under one of several names: ``{"errorCode", "message"}`` (Zephyr's and
@@ -97,7 +122,7 @@ def scrub(text: str, secret: str | None) -> str:
 
 
 def status_error(
-    api: str, response: httpx.Response, method: str, url: str, secret: str | None, retry_after: float | None
+    api: str, response: Answered, method: str, url: str, secret: str | None, retry_after: float | None
 ) -> ApiError:
     """The exception for a non-2xx answer, with the API's explanation (or a redirect hint)."""
     status = response.status_code

@@ -34,13 +34,32 @@ class JsonRequests:
     ) -> httpx.Response:
         raise NotImplementedError
 
+    async def send_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | StreamedBody | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_unsafe: bool | None = None,
+        max_attempts: int | None = None,
+    ) -> Any:
+        """Send a request and return its decoded JSON answer (a session may do it faster)."""
+        response = await self.request(
+            method, path, params=params, json=json, content=content, headers=headers,
+            retry_unsafe=retry_unsafe, max_attempts=max_attempts,
+        )  # fmt: skip
+        return self.decode(response)
+
     def decode(self, response: httpx.Response) -> Any:
         """Decode a JSON answer (None for an empty body); non-JSON raises a clear FatalApiError."""
         return decode_json(self.api_name, self.base_url, response)
 
     async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET ``path`` and return its decoded JSON (None for an empty body)."""
-        return self.decode(await self.request("GET", path, params=params))
+        return await self.send_json("GET", path, params=params)
 
     async def post_json(
         self,
@@ -51,17 +70,15 @@ class JsonRequests:
         retry_unsafe: bool = False,
     ) -> Any:
         """POST a JSON body. Pass ``retry_unsafe=True`` when the POST is a read (e.g. a search)."""
-        return self.decode(
-            await self.request("POST", path, params=params, json=json, retry_unsafe=retry_unsafe)
-        )
+        return await self.send_json("POST", path, params=params, json=json, retry_unsafe=retry_unsafe)
 
     async def put_json(self, path: str, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         """PUT a JSON body (PUT is idempotent, so every retriable failure is retried)."""
-        return self.decode(await self.request("PUT", path, params=params, json=json))
+        return await self.send_json("PUT", path, params=params, json=json)
 
     async def delete(self, path: str, params: Mapping[str, Any] | None = None, *, json: Any = None) -> Any:
         """DELETE ``path``; returns the decoded JSON answer, if any."""
-        return self.decode(await self.request("DELETE", path, params=params, json=json))
+        return await self.send_json("DELETE", path, params=params, json=json)
 
     async def post_form(
         self,
@@ -95,10 +112,9 @@ class JsonRequests:
         retry_unsafe: bool = False,
     ) -> Any:
         """POST a raw body (e.g. an attachment upload) with the given headers."""
-        response = await self.request(
+        return await self.send_json(
             "POST", path, params=params, content=content, headers=headers, retry_unsafe=retry_unsafe
         )
-        return self.decode(response)
 
     async def post_stream(
         self,
@@ -110,10 +126,9 @@ class JsonRequests:
         retry_unsafe: bool = False,
     ) -> Any:
         """POST a raw body streamed from its source (re-opened for each attempt); returns the JSON answer."""
-        response = await self.request(
+        return await self.send_json(
             "POST", path, params=params, content=body, headers=headers, retry_unsafe=retry_unsafe
         )
-        return self.decode(response)
 
     async def download(
         self,

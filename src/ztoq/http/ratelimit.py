@@ -70,16 +70,25 @@ class TokenBucket:
         return (1.0 - self._tokens) / self.rate
 
     async def acquire(self) -> float:
-        """Wait for a token; return the seconds waited."""
-        waited = 0.0
-        while not self.unlimited:
-            async with self._lock:
+        """Wait for a token; return the seconds waited.
+
+        Callers queue on a lock, first come first served, and only the first sleeps (until its
+        token is there): a token makes one caller send, never every caller wake up to find it gone.
+        """
+        if self.unlimited:
+            return 0.0
+        start = self._clock()
+        queued = self._lock.locked()
+        slept = False
+        async with self._lock:
+            while not self.unlimited:
                 wait = self.take()
-            if wait <= 0:
-                break
-            await self._sleep(wait)
-            waited += wait
-        return waited
+                if wait <= 0:
+                    break
+                await self._sleep(wait)
+                slept = True
+        # Time queued behind other callers is time throttled too.
+        return max(0.0, self._clock() - start) if queued or slept else 0.0
 
 
 class PauseGate:
@@ -123,69 +132,127 @@ class PauseGate:
 class QuotaLearner:
     """Learns an API's request quota from its 429 answers and paces just under it.
 
-    Bouncing off a quota wastes it: every 429 costs a ``Retry-After`` pause for the whole session.
-    So on a 429 the bucket's rate becomes 97% of the most requests the API accepted in any one
-    second of the last ten (the quota's measure; the second just before the 429 may include a
-    pause, so it would underestimate), with no bursts. While no 429 comes the rate creeps up 1%
-    every 500 successes, in case the quota is higher than measured, but never above a pace that
-    drew a 429 (a lone 429 at a learned pace keeps the pace; two within ten seconds lower it 3%).
-    A rate configured by the user
-    is a ceiling the learner never exceeds.
+    Bouncing off a quota wastes it: every 429 costs a ``Retry-After`` pause (at least a second)
+    of the whole session. So on the first 429 the quota is taken as the most requests the API
+    accepted in any one second of the last ten, counted by when they were sent (the second just
+    before the 429 may include a pause, so it would underestimate; answers may come back bunched,
+    sends do not), and the bucket paces at 97% of it, with no bursts. After that:
+
+    - a 429 at the learned pace is arrival jitter (requests sent evenly reach the server bunched):
+      the margin shrinks 2% (to 85% at least); when the API accepted clearly fewer than the pace
+      in every second (another client on the same token, or a smaller quota), the quota is that;
+    - a 429 to a request sent before the pace last changed (every worker in flight in a burst
+      gets one) changes nothing;
+    - the pace is never raised between probes. To notice a quota that grew, it probes rarely:
+      ``PROBE_AFTER`` seconds after learning, for ``PROBE_SECONDS`` at 110% of the quota. A probe
+      the API refused costs one 429 and doubles the wait before the next (up to
+      ``PROBE_MAX_AFTER``); one it accepted clearly above the quota raises the quota to what it
+      accepted. Each probe also gives back one step of margin lost to jitter.
+
+    A quota stated in the answers' headers is paced under and never probed; a rate configured
+    by the user is a ceiling the learner never exceeds.
     """
 
     WINDOW = 1.0
     MEMORY = 10.0
     MARGIN = 0.97
-    PROBE_EVERY = 500
-    PROBE_STEP = 1.01
+    JITTER_STEP = 0.98
+    MIN_MARGIN = 0.85
+    #: Accepted below this share of the pace in its busiest second: the quota is smaller.
+    SHORTFALL = 0.9
+    #: A second counted by when its requests were sent may hold a request or two more than the
+    #: API counted: a probe proves a higher quota only beyond this.
+    NOISE = 1.02
+    PROBE_AFTER = 300.0
+    PROBE_MAX_AFTER = 1800.0
+    PROBE_SECONDS = 2.0
+    PROBE_STEP = 1.1
 
     def __init__(self, bucket: TokenBucket, *, clock: Clock = time.monotonic) -> None:
         self.bucket = bucket
-        self.ceiling = bucket.rate  # 0: none configured
-        self._configured = bucket.rate
+        self._configured = bucket.rate  # 0: none configured
         self._clock = clock
         self._recent: deque[float] = deque()
-        self._since_limit = 0
-        self.learned = False
-        self._last_limited: float | None = None
+        #: The quota learned or stated (requests per second); None until known.
+        self.quota: float | None = None
+        self.margin = self.MARGIN
+        self.stated = False
+        self.probes = 0
         self._changed_at: float | None = None
         self._advertised: tuple[str, str] | None = None
+        self._probe_after = self.PROBE_AFTER
+        self._next_probe = float("inf")
+        self._probe_until: float | None = None
+
+    @property
+    def learned(self) -> bool:
+        """True once the quota is known (from a 429 or from the answers' headers)."""
+        return self.quota is not None
+
+    @property
+    def probing(self) -> bool:
+        """True while a probe paces above the learned quota."""
+        return self._probe_until is not None
 
     def _prune(self, now: float) -> None:
         while self._recent and now - self._recent[0] > self.MEMORY:
             self._recent.popleft()
 
     def busiest_second(self) -> int:
-        """The most successes within any one-second window of the remembered ten seconds."""
+        """The most accepted requests sent within any one-second window of the remembered ten seconds."""
         best, start = 0, 0
-        times = self._recent
+        times = sorted(self._recent)
         for end in range(len(times)):
             while times[end] - times[start] > self.WINDOW:
                 start += 1
             best = max(best, end - start + 1)
         return best
 
-    def success(self) -> None:
-        """Count a request the API accepted."""
+    def _pace(self, rate: float) -> None:
+        if self._configured > 0:
+            rate = min(rate, self._configured)
+        self.bucket.set_rate(max(0.1, rate), capacity=1.0)
+        self._changed_at = self._clock()
+
+    def success(self, *, sent_at: float | None = None) -> None:
+        """Count a request the API accepted, sent at ``sent_at`` (same clock; default: now)."""
         now = self._clock()
-        self._recent.append(now)
+        self._recent.append(now if sent_at is None else sent_at)
         self._prune(now)
-        if not self.learned:
+        if self.quota is None or self.stated:
             return
-        self._since_limit += 1
-        if self._since_limit >= self.PROBE_EVERY:
-            self._since_limit = 0
-            rate = self.bucket.rate * self.PROBE_STEP
-            self.bucket.set_rate(min(rate, self.ceiling) if self.ceiling > 0 else rate, capacity=1.0)
+        if self._probe_until is not None:
+            if now >= self._probe_until:
+                self._end_probe(now, refused=False)
+        elif now >= self._next_probe:
+            if self._configured > 0 and self.quota * self.margin >= self._configured:
+                self._next_probe = float("inf")  # already at the configured pace: nothing to find
+                return
+            self.probes += 1
+            self._probe_until = now + self.PROBE_SECONDS
+            self._pace(self.quota * self.PROBE_STEP)
+
+    def _end_probe(self, now: float, *, refused: bool) -> None:
+        assert self.quota is not None
+        self._probe_until = None
+        measured = self.busiest_second()
+        if measured > self.quota * self.NOISE:  # the API accepted more than the quota in one second
+            self.quota = float(measured)
+            self._probe_after = self.PROBE_AFTER
+        elif refused:
+            self._probe_after = min(self.PROBE_MAX_AFTER, self._probe_after * 2)
+        self.margin = min(self.MARGIN, self.margin / self.JITTER_STEP)
+        self._next_probe = now + self._probe_after
+        self._pace(self.quota * self.margin)
 
     def advertised(self, fill_rate: str | None, interval: str | None) -> None:
         """Pace just under a quota the API states in its answers' headers.
 
         Jira Data Center's rate limiting is a token bucket it describes on every answer:
         ``X-RateLimit-FillRate`` tokens are added every ``X-RateLimit-Interval-Seconds``. Once
-        seen, the pace is 97% of that (under a configured ceiling), so the quota is never hit;
-        the same statement seen again changes nothing. Values that are not positive numbers are
-        ignored.
+        seen, the pace is 97% of that (under a configured ceiling) and never probed above, so
+        the quota is never hit; the same statement seen again changes nothing. Values that are
+        not positive numbers are ignored.
         """
         if fill_rate is None or interval is None:
             return
@@ -199,49 +266,34 @@ class QuotaLearner:
             return
         if not rate > 0 or rate == float("inf"):
             return
-        rate = max(0.1, rate * self.MARGIN)
-        if self._configured > 0:
-            rate = min(rate, self._configured)
-        # The stated quota is also a ceiling: probing above it would only earn 429s.
-        self.ceiling = rate
-        self.bucket.set_rate(rate, capacity=1.0)
-        self._changed_at = self._clock()
-        self.learned = True
-        self._since_limit = 0
+        self.quota = rate
+        self.stated = True
+        self._probe_until = None
+        self._next_probe = float("inf")
+        self._pace(rate * self.margin)
 
     def limited(self, *, sent_at: float | None = None) -> float:
-        """The API answered 429: pace just under its measured quota; return the rate now used.
+        """The API answered 429 to a request sent at ``sent_at`` (same clock); return the rate now used.
 
         With fewer than two recent successes there is nothing to measure the quota by (the
-        ``Retry-After`` pause alone applies), and the pace is left as it is. A 429 to a request
-        sent (``sent_at``, same clock) before the pace last changed is about the old pace: every
-        worker in flight in a burst gets one, and they change nothing.
+        ``Retry-After`` pause alone applies), and the pace is left as it is.
         """
         now = self._clock()
         self._prune(now)
         if sent_at is not None and self._changed_at is not None and sent_at < self._changed_at:
-            return self.bucket.rate
-        again = self._last_limited is not None and now - self._last_limited < self.MEMORY
-        self._last_limited = now
-        self._changed_at = now
-        if self.learned and not self.bucket.unlimited:
-            # Limited at a pace it chose. A lone 429 is jitter in when requests arrive (each
-            # costs a Retry-After pause of every worker, far more than a percent of pace
-            # earns): never probe above this pace again. Another one soon after: the pace is
-            # too high, 3% lower.
-            rate = max(0.1, self.bucket.rate * (self.MARGIN if again else 1.0))
-            self.ceiling = min(self.ceiling, rate) if self.ceiling > 0 else rate
-            self.bucket.set_rate(rate, capacity=1.0)
-            self._since_limit = 0
+            return self.bucket.rate  # about an earlier pace
+        if self._probe_until is not None:
+            self._end_probe(now, refused=True)
             return self.bucket.rate
         measured = self.busiest_second()
-        if measured < 2:
-            return self.bucket.rate
-        rate = max(1.0, measured * self.MARGIN)
-        if self.ceiling > 0:
-            rate = min(rate, self.ceiling)
-        if self.bucket.unlimited or rate < self.bucket.rate:
-            self.bucket.set_rate(rate, capacity=1.0)
-        self.learned = True
-        self._since_limit = 0
+        if self.quota is None:
+            if measured < 2:
+                return self.bucket.rate
+            self.quota = float(measured)
+            self._next_probe = now + self._probe_after
+        elif 2 <= measured < self.bucket.rate * self.SHORTFALL:
+            self.quota = float(measured)  # the token is shared, or the quota shrank
+        else:
+            self.margin = max(self.MIN_MARGIN, self.margin * self.JITTER_STEP)
+        self._pace(self.quota * self.margin)
         return self.bucket.rate

@@ -6,7 +6,9 @@ Every request goes through :meth:`ApiSession.request`:
 2. wait while the session is paused after a 429 (for its ``Retry-After``, or the backoff
    delay when it has none), then for a token of the client-side rate limiter;
 3. send, with the ``Authorization`` header from the auth provider (a streamed answer is then
-   handed to its consumer inside the same attempt, see :mod:`ztoq.http.streaming`);
+   handed to its consumer inside the same attempt, see :mod:`ztoq.http.streaming`); through the
+   session's own aiohttp transport, JSON requests, uploads and downloads skip httpx's models
+   (:mod:`ztoq.http.direct`);
 4. classify the answer with :func:`ztoq.errors.error_for_status` (the only place statuses
    become exceptions) and retry what is retriable, with exponential backoff and full jitter,
    up to ``retry_count`` retries and within the retry budget.
@@ -21,11 +23,12 @@ object, and sending it again could create a duplicate; so unless the caller pass
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -40,10 +43,11 @@ from ztoq.errors import (
     network_error,
     safe_path,
 )
-from ztoq.http.answers import IncompleteResponse, status_error, unusable
+from ztoq.http.answers import Answered, IncompleteResponse, decode_body, status_error, unusable
+from ztoq.http.direct import DirectSender, Reply, encode_json
 from ztoq.http.jsonapi import JsonRequests
 from ztoq.http.ratelimit import Clock, PauseGate, QuotaLearner, Sleep, TokenBucket
-from ztoq.http.retry import IDEMPOTENT_METHODS, RetryPolicy, exhausted, parse_retry_after, plan_retry
+from ztoq.http.retry import RetryPolicy, exhausted, parse_retry_after, plan_retry
 from ztoq.http.stats import EventCallback, EventKind, SessionEvent, SessionStats
 from ztoq.http.streaming import (
     Call,
@@ -51,11 +55,12 @@ from ztoq.http.streaming import (
     StreamedBody,
     build_request,
     held_bytes,
+    new_call,
     outgoing,
     plain_client,
     truncated,
 )
-from ztoq.http.transport import transport_for
+from ztoq.http.transport import AiohttpTransport, transport_for
 
 #: Gives the full ``Authorization`` header value (e.g. ``"Bearer ..."``), plain or async.
 AuthProvider = Callable[[], "str | Awaitable[str | None] | None"]
@@ -74,6 +79,9 @@ _TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 _DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": f"ztoq/{__version__}"}
+
+#: An answer as one attempt returns it: httpx's, or the fast path's :class:`Reply`.
+_A = TypeVar("_A", bound=Answered)
 
 
 class ApiSession(JsonRequests):
@@ -109,11 +117,14 @@ class ApiSession(JsonRequests):
         wall_clock: Clock = time.time,
         jitter: Callable[[], float] = random.random,
         owns_client: bool = False,
+        direct: DirectSender | None = None,
     ) -> None:
         """Wrap ``client`` (tests pass one built on ``httpx.MockTransport``).
 
         ``clock``/``sleep`` drive backoff, throttling and pauses (tests pass virtual time);
         ``wall_clock`` reads HTTP-date ``Retry-After`` values; ``jitter`` draws in [0, 1].
+        ``direct`` sends the JSON requests past httpx (see :mod:`ztoq.http.direct`): it must go
+        through ``client``'s own transport.
         """
         self.api_name = api_name
         self.base_url = base_url.rstrip("/")
@@ -125,6 +136,7 @@ class ApiSession(JsonRequests):
         self.after_response = after_response
         self._client = client
         self._owns_client = owns_client
+        self._direct = direct
         self._plain_client = plain_client(client)
         self._clock = clock
         self._sleep = sleep
@@ -158,13 +170,16 @@ class ApiSession(JsonRequests):
         ``network.retry_count`` (an API section may set its own). Without a ``transport``, requests
         go through :class:`~ztoq.http.transport.AiohttpTransport` (one connection per worker, the
         environment's proxy), or httpx's own transport for HTTP/2, a SOCKS proxy or
-        ``network.http_transport: httpx``.
+        ``network.http_transport: httpx``. Through aiohttp, JSON requests skip httpx's models
+        (:mod:`ztoq.http.direct`).
         """
         network = network or NetworkConfig()
         verify = not network.insecure
+        own: AiohttpTransport | None = None
         if transport is None and network.http_transport == "aiohttp":
             # aiohttp's transport (see ztoq.http.transport), one connection per worker.
             transport = transport_for(base_url, verify=verify, max_connections=max_workers, http2=http2)
+            own = transport if isinstance(transport, AiohttpTransport) else None
         client = httpx.AsyncClient(
             transport=transport,
             verify=verify,
@@ -188,6 +203,7 @@ class ApiSession(JsonRequests):
             retry=policy,
             on_event=on_event,
             owns_client=True,
+            direct=None if own is None else DirectSender(own, client, base_url),
         )
 
     def __repr__(self) -> str:
@@ -258,23 +274,55 @@ class ApiSession(JsonRequests):
                 exhausted; the message says how many attempts were made over how long.
             ApiError: When the request cannot be built or sent at all (e.g. a bad base URL).
         """
-        if max_attempts is not None and max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-        method = method.upper()
-        call = Call(
-            method=method,
-            path=path,
-            url=self._url(path),
-            query={k: v for k, v in (params or {}).items() if v is not None},
-            json=json,
-            data=data,
-            content=content,
-            headers=headers,
-            authenticate=authenticate,
-            consume=consume,
-            may_resend=retry_unsafe if retry_unsafe is not None else method in IDEMPOTENT_METHODS,
-            max_attempts=max_attempts,
-        )
+        call = new_call(
+            method, path, self._url(path), params, json=json, data=data, content=content, headers=headers,
+            retry_unsafe=retry_unsafe, authenticate=authenticate, consume=consume, max_attempts=max_attempts,
+        )  # fmt: skip
+        direct = consume is not None and json is None and data is None and content is None
+        url = self._direct.url_for(path, call.query) if direct and self._direct is not None else None
+        if url is not None:
+            # A download: sent past httpx's request model, its answer streamed as an httpx answer.
+            return await self._run(call, functools.partial(self._stream_direct, url=url))
+        return await self._run(call, self._send_once)
+
+    async def send_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | StreamedBody | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_unsafe: bool | None = None,
+        max_attempts: int | None = None,
+    ) -> Any:
+        """Send one request as :meth:`request` does and return its decoded JSON answer.
+
+        Through the session's own aiohttp transport it skips httpx's models (:mod:`ztoq.http.direct`);
+        otherwise, or for a path httpx would rewrite, it goes through :meth:`request`.
+        """
+        call = new_call(
+            method, path, self._url(path), params, json=json, content=content, headers=headers,
+            retry_unsafe=retry_unsafe, max_attempts=max_attempts,
+        )  # fmt: skip
+        url = None if self._direct is None else self._direct.url_for(path, call.query)
+        if url is None:
+            return self.decode(await self._run(call, self._send_once))
+        body = content if isinstance(content, bytes) else None
+        if json is not None and content is None:
+            try:
+                body = encode_json(json)
+            except ValueError as exc:  # NaN or infinity, as httpx refuses them
+                raise unusable(self.api_name, self.base_url, call.method, call.url, exc) from exc
+        reply = await self._run(call, functools.partial(self._send_direct, url=url, body=body))
+        return decode_body(self.api_name, self.base_url, reply, reply.method, reply.url, reply.secret)
+
+    async def _run(
+        self, call: Call, send: Callable[[Call, int], Awaitable[tuple[_A, str | None, float]]]
+    ) -> _A:
+        """Send ``call`` with ``send`` until it succeeds, retrying what is retriable (see :meth:`request`)."""
+        method, path, authenticate = call.method, call.path, call.authenticate
         started = self._clock()
         attempt = retries = 0
         reauthenticated = False
@@ -284,7 +332,7 @@ class ApiSession(JsonRequests):
             retry_after: float | None = None
             sent_at: float | None = None
             try:
-                response, secret, sent_at = await self._send_once(call, attempt)
+                response, secret, sent_at = await send(call, attempt)
             except NetworkError as exc:
                 error: ApiError = exc
             else:
@@ -294,9 +342,9 @@ class ApiSession(JsonRequests):
                         headers.get("x-ratelimit-fillrate"), headers.get("x-ratelimit-interval-seconds")
                     )
                 if response.is_success:
-                    self._quota.success()
+                    self._quota.success(sent_at=sent_at)
                     return response
-                retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock)
+                retry_after = parse_retry_after(headers.get("retry-after"), self._wall_clock)
                 error = status_error(self.api_name, response, method, call.url, secret, retry_after)
             can_renew = authenticate and self.reauthenticate is not None and not reauthenticated
             if isinstance(error, AuthenticationFailed) and can_renew:
@@ -317,6 +365,61 @@ class ApiSession(JsonRequests):
             else:
                 self._emit("retry", method, path, status=error.status, attempt=attempt, delay=delay)
                 await self._sleep(delay)
+
+    async def _send_direct(
+        self, call: Call, attempt: int, *, url: str, body: bytes | None
+    ) -> tuple[Reply, str | None, float]:
+        """One attempt on the fast path, its answer read whole; as :meth:`_send_once` otherwise.
+
+        ``body`` is the JSON or raw bytes to send, else the call's :class:`StreamedBody` is opened.
+        """
+        assert self._direct is not None
+        method, path = call.method, call.path
+        async with self._workers:
+            await self._wait_turn(method, path, attempt)
+            secret = await self._authorization() if call.authenticate else None
+            headers = call.headers
+            payload: bytes | AsyncIterator[bytes] | None = body
+            if isinstance(call.content, StreamedBody):
+                headers = dict(call.headers or {})
+                payload, _ = outgoing(call.content, headers, self.api_name, method, call.url)
+                sent = call.content.length
+            else:
+                sent = 0 if body is None else len(body)
+            self.stats.request(method, sent)
+            self._emit("request", method, path, attempt=attempt)
+            sent_at = self._clock()
+            try:
+                reply = await self._direct.send(
+                    method, url, payload, secret, headers=headers, json_body=call.json is not None
+                )
+            except _TRANSIENT_ERRORS as exc:
+                raise self._network_failure(method, path, call.url, attempt, exc) from exc
+            except httpx.HTTPError as exc:
+                raise unusable(self.api_name, self.base_url, method, call.url, exc) from exc
+        self._answered(call, reply, attempt, complete=True)
+        return reply, secret, sent_at
+
+    async def _stream_direct(
+        self, call: Call, attempt: int, *, url: str
+    ) -> tuple[httpx.Response, str | None, float]:
+        """One attempt of a download on the fast path: the answer handed to ``call.consume``."""
+        assert self._direct is not None
+        method, path = call.method, call.path
+        async with self._workers:
+            await self._wait_turn(method, path, attempt)
+            secret = await self._authorization() if call.authenticate else None
+            self.stats.request(method, 0)
+            self._emit("request", method, path, attempt=attempt)
+            sent_at = self._clock()
+            try:
+                response = await self._direct.stream(method, url, secret, headers=call.headers)
+            except _TRANSIENT_ERRORS as exc:
+                raise self._network_failure(method, path, call.url, attempt, exc) from exc
+            except httpx.HTTPError as exc:
+                raise unusable(self.api_name, self.base_url, method, call.url, exc) from exc
+            await self._stream_answer(call, response, attempt)
+        return response, secret, sent_at
 
     async def _send_once(self, call: Call, attempt: int) -> tuple[httpx.Response, str | None, float]:
         """One attempt: slot, pause gate, throttle, send. Returns the answer (read, or consumed and
@@ -367,7 +470,9 @@ class ApiSession(JsonRequests):
             await response.aclose()
         self._answered(call, response, attempt, complete=complete)
 
-    def _answered(self, call: Call, response: httpx.Response, attempt: int, *, complete: bool) -> None:
+    def _answered(
+        self, call: Call, response: httpx.Response | Reply, attempt: int, *, complete: bool
+    ) -> None:
         """Count an answer, and treat one read to its end but short of its Content-Length as dropped."""
         received = self._count(call, response, attempt)
         shortfall = truncated(call.method, response, received) if complete else None
@@ -379,15 +484,21 @@ class ApiSession(JsonRequests):
             body = b"" if streamed else response.content
             self.after_response(call.method, call.path, response.status_code, body)
 
-    def _count(self, call: Call, response: httpx.Response, attempt: int) -> int:
+    def _count(self, call: Call, response: httpx.Response | Reply, attempt: int) -> int:
         """Count an answer and the bytes received of it; returns those bytes."""
-        received = held_bytes(response)
+        received = (
+            max(response.received, len(response.content))
+            if isinstance(response, Reply)
+            else held_bytes(response)
+        )
         self.stats.response(response.status_code, received)
         self._emit("response", call.method, call.path, status=response.status_code, attempt=attempt)
         return received
 
     async def _wait_turn(self, method: str, path: str, attempt: int) -> None:
         """Wait out a 429 pause and the client-side throttle, re-checking the pause after both."""
+        if self._bucket.unlimited and self._gate.remaining() <= 0:
+            return  # neither paced nor paused: no wait to await
         while True:
             paused = await self._gate.wait()
             self.stats.waited("rate_limit", paused)

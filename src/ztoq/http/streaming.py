@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 
 from ztoq.errors import ApiError, safe_path
+from ztoq.http.answers import Answered
+from ztoq.http.retry import IDEMPOTENT_METHODS
 
 #: Reads a successful answer opened as a stream (``response.aiter_bytes()``); may be called again.
 Consume = Callable[[httpx.Response], Awaitable[None]]
@@ -62,6 +64,45 @@ class Call:
     consume: Consume | None
     may_resend: bool
     max_attempts: int | None
+
+
+def new_call(
+    method: str,
+    path: str,
+    url: str,
+    params: Mapping[str, Any] | None,
+    *,
+    json: Any = None,
+    data: Mapping[str, str] | None = None,
+    content: bytes | StreamedBody | None = None,
+    headers: Mapping[str, str] | None = None,
+    retry_unsafe: bool | None = None,
+    authenticate: bool = True,
+    consume: Consume | None = None,
+    max_attempts: int | None = None,
+) -> Call:
+    """The :class:`Call` of one request to ``url`` (``params`` without their None values).
+
+    Raises:
+        ValueError: When ``max_attempts`` is below 1.
+    """
+    if max_attempts is not None and max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+    method = method.upper()
+    return Call(
+        method=method,
+        path=path,
+        url=url,
+        query={k: v for k, v in params.items() if v is not None} if params else {},
+        json=json,
+        data=data,
+        content=content,
+        headers=headers,
+        authenticate=authenticate,
+        consume=consume,
+        may_resend=retry_unsafe if retry_unsafe is not None else method in IDEMPOTENT_METHODS,
+        max_attempts=max_attempts,
+    )
 
 
 def checked_chunks(body: StreamedBody, api: str, method: str, url: str) -> AsyncIterator[bytes]:
@@ -161,7 +202,7 @@ def held_bytes(response: httpx.Response) -> int:
     return max(response.num_bytes_downloaded, held)
 
 
-def truncated(method: str, response: httpx.Response, received: int) -> str | None:
+def truncated(method: str, response: Answered, received: int) -> str | None:
     """Why an answer read to its end is shorter than its ``Content-Length`` (None when it is not)."""
     declared = response.headers.get("content-length", "")
     if method != "HEAD" and declared.isdigit() and received < int(declared):

@@ -5,7 +5,8 @@ how fast it can go once the APIs answer quickly. Through httpx's own transport (
 pure Python) a small JSON request cost the session about 1.7 ms of CPU; through aiohttp, whose HTTP
 parser, headers and URLs are compiled, about 0.65 ms (``scripts/bench_http.py``). So the session keeps
 httpx's API (requests, answers, errors, ``httpx.MockTransport`` in tests) and hands the wire to
-:class:`AiohttpTransport`, which:
+:class:`AiohttpTransport` (whose :meth:`~AiohttpTransport.open` also serves the JSON requests that
+:mod:`ztoq.http.direct` sends without httpx's models), which:
 
 - sends the request as httpx built it (headers, body, the timeouts of its ``timeout`` extension)
   and returns an ``httpx.Response`` streaming the answer's raw bytes (httpx decodes them);
@@ -28,7 +29,7 @@ import base64
 import contextvars
 import ssl
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 
 import aiohttp
 import httpx
@@ -96,6 +97,20 @@ def supported_proxy(proxy: str | None) -> bool:
     return proxy is None or httpx.URL(proxy).scheme in ("http", "https")
 
 
+def client_timeout(timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+    """aiohttp's timeouts for httpx's (``connect``, ``read``, ``pool``; ``write`` is kept apart).
+
+    Waiting for a pooled connection and connecting are one timeout in aiohttp: their sum.
+    """
+    connect, pool = timeouts.get("connect"), timeouts.get("pool")
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=None if connect is None or pool is None else connect + pool,
+        sock_connect=connect,
+        sock_read=timeouts.get("read"),
+    )
+
+
 class _Answer(httpx.AsyncByteStream):
     """An aiohttp answer's raw bytes, as httpx reads a stream; closing it frees the connection."""
 
@@ -114,6 +129,17 @@ class _Answer(httpx.AsyncByteStream):
         self._response.release()
 
 
+def answer_stream(response: aiohttp.ClientResponse, request: httpx.Request | None = None) -> httpx.Response:
+    """An aiohttp answer as an ``httpx.Response`` streaming its raw bytes (httpx decodes them)."""
+    return httpx.Response(
+        response.status,
+        headers=response.raw_headers,
+        stream=_Answer(response),
+        request=request,
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+    )
+
+
 class _Upload:
     """A request body handed to aiohttp chunk by chunk, under a write timeout.
 
@@ -122,7 +148,7 @@ class _Upload:
     source is kept in ``failure``, since aiohttp would report it as a lost connection.
     """
 
-    def __init__(self, body: httpx.AsyncByteStream | bytes, deadline: asyncio.Timeout, write: float | None):
+    def __init__(self, body: AsyncIterable[bytes] | bytes, deadline: asyncio.Timeout, write: float | None):
         self.body = body
         self.deadline = deadline
         self.write = write
@@ -225,13 +251,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the answer's body is streamed (httpx reads or streams it)."""
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        connect, pool = timeouts.get("connect"), timeouts.get("pool")
-        limits = aiohttp.ClientTimeout(
-            total=None,
-            connect=None if connect is None or pool is None else connect + pool,
-            sock_connect=connect,
-            sock_read=timeouts.get("read"),
-        )
         try:
             content: httpx.AsyncByteStream | bytes = request.content
         except httpx.RequestNotRead:
@@ -242,26 +261,52 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             for name, value in request.headers.raw
             if name.lower() != b"transfer-encoding"
         ]
+        response = await self.open(
+            request.method,
+            URL(str(request.url), encoded=True),
+            headers,
+            content,
+            client_timeout(timeouts),
+            timeouts.get("write"),
+            server_hostname=request.extensions.get("sni_hostname"),
+        )
+        return answer_stream(response, request)
+
+    async def open(
+        self,
+        method: str,
+        url: URL,
+        headers: Sequence[tuple[str, str]],
+        content: AsyncIterable[bytes] | bytes,
+        limits: aiohttp.ClientTimeout,
+        write: float | None,
+        *,
+        server_hostname: str | None = None,
+    ) -> aiohttp.ClientResponse:
+        """Send a request and return aiohttp's answer, its body still unread.
+
+        ``headers`` are sent as given (with no ``Transfer-Encoding``); ``write`` is the write
+        timeout of a body sent in chunks. Raises the httpx exception httpcore would raise.
+        """
+        if isinstance(content, bytes) and len(content) <= _WHOLE_BODY:
+            # Sent whole, in one write: no write timeout to keep, nothing of a source to fail.
+            try:
+                return await self._client().request(
+                    method, url, headers=headers, data=content or None, allow_redirects=False,
+                    timeout=limits, proxy=self._proxy, proxy_headers=self._proxy_headers,
+                    server_hostname=server_hostname,
+                )  # fmt: skip
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise httpx_error(exc) or httpx.ReadError(str(exc)) from exc
         deadline = asyncio.timeout(None)
-        upload = _Upload(content, deadline, timeouts.get("write"))
-        data: bytes | AsyncIterator[bytes] | None = None
-        if not isinstance(content, bytes) or len(content) > _WHOLE_BODY:
-            data = upload.chunks()
-        elif content:
-            data = content
+        upload = _Upload(content, deadline, write)
         try:
             async with deadline:
-                response = await self._client().request(
-                    request.method,
-                    URL(str(request.url), encoded=True),
-                    headers=headers,
-                    data=data,
-                    allow_redirects=False,
-                    timeout=limits,
-                    proxy=self._proxy,
-                    proxy_headers=self._proxy_headers,
-                    server_hostname=request.extensions.get("sni_hostname"),
-                )
+                return await self._client().request(
+                    method, url, headers=headers, data=upload.chunks(), allow_redirects=False,
+                    timeout=limits, proxy=self._proxy, proxy_headers=self._proxy_headers,
+                    server_hostname=server_hostname,
+                )  # fmt: skip
         except (TimeoutError, aiohttp.ClientError) as exc:
             if upload.failure is not None:
                 raise upload.failure from None
@@ -272,13 +317,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx_error(exc) or httpx.ReadError(str(exc)) from exc
         finally:
             upload.awaited = False
-        return httpx.Response(
-            response.status,
-            headers=response.raw_headers,
-            stream=_Answer(response),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
-        )
 
     async def aclose(self) -> None:
         """Close every connection."""

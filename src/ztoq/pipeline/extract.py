@@ -15,7 +15,8 @@ or changed. Listings are stored page by page with their parts and a checkpoint
 (:mod:`ztoq.pipeline.extract_listing`), so a killed extract resumes where it stopped.
 
 Last, the attachments of everything read (:mod:`ztoq.pipeline.extract_attachments`): listed per
-object (in a delta sync, only those of the objects that changed), downloaded to the local cache.
+object (in a delta sync, only those of the objects that changed), each batch's files downloaded
+to the local cache while the next objects are listed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ztoq.pipeline.context import PhaseContext
-from ztoq.pipeline.extract_attachments import extract_attachments, extract_inline_images
+from ztoq.pipeline.extract_attachments import FileCached, extract_attachments, extract_inline_images
 from ztoq.pipeline.extract_listing import Listing, extract_listing
 from ztoq.pipeline.extract_sync import FULL, Sync, begin_sync, finish_sync
 from ztoq.pipeline.source_rows import claim_source
@@ -100,13 +101,17 @@ EXECUTIONS_STORED = "executions_stored"
 """Also the plans, cycles and executions, their embedded images and the executions' file lists."""
 
 
-async def run_extract(ctx: PhaseContext, reached: Callable[[str], None] | None = None) -> None:
+async def run_extract(
+    ctx: PhaseContext, reached: Callable[[str], None] | None = None, cached: FileCached | None = None
+) -> None:
     """The extract phase: one sync, resumed when an earlier run left it unfinished.
 
     Args:
         ctx: the phase context.
         reached: called with :data:`TEST_CASES_STORED`, then :data:`EXECUTIONS_STORED`, as
             extract gets there (the rest of the attachments are listed and downloaded after).
+        cached: called with the key of each attachment this run listed, once its file is in the
+            cache (the files are downloaded as the lists that name them are stored).
     """
     tell = reached or (lambda _milestone: None)
     await extract_project(ctx)
@@ -123,11 +128,13 @@ async def run_extract(ctx: PhaseContext, reached: Callable[[str], None] | None =
     await extract_test_cases(ctx, sync, written)
     ctx.check_cancelled()
     # What test cases embed is planned with them: downloaded before anything else is read.
-    await extract_inline_images(ctx, ("test_case",))
+    await extract_inline_images(ctx, ("test_case",), cached)
     tell(TEST_CASES_STORED)
     await extract_executions(ctx, sync, written)
     ctx.check_cancelled()
-    await extract_inline_images(ctx, ("test_plan", "test_cycle", "test_execution"))
-    await extract_attachments(ctx, changed=written, executions_listed=lambda: tell(EXECUTIONS_STORED))
+    await extract_inline_images(ctx, ("test_plan", "test_cycle", "test_execution"), cached)
+    await extract_attachments(
+        ctx, changed=written, executions_listed=lambda: tell(EXECUTIONS_STORED), cached=cached
+    )
     with ctx.session() as repo:
         finish_sync(repo, ctx.project_key, sync, run_id=ctx.run_id, now=datetime.now(UTC))

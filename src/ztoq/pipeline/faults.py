@@ -8,10 +8,12 @@ the state of one uninterrupted run. Unset (always, outside those tests), it cost
 
 Points: ``extract.batch`` (a batch of Zephyr records stored), ``extract.checkpoint.<type>`` (a
 listing's page stored with its checkpoint), ``extract.attachment_downloaded`` (a file in the cache,
-not recorded), ``overlap.extract_done`` (extract finished while load had begun: transform is about
-to plan the rest), ``transform.batch`` (a batch of
-plans stored), ``load.after_intent`` (intent recorded, request not sent), ``load.after_create``
-(create answered, not recorded), ``load.before_approve`` (test case created, not approved),
+not recorded), ``overlap.attachment_round`` (a round of attachments planned while extract still
+downloads, not loaded), ``overlap.attachment_read`` (a round's uploaded files read back for
+validate and kept, not yet validated), ``overlap.extract_done`` (extract finished while load
+had begun: transform is about to plan the rest), ``transform.batch`` (a batch of plans stored),
+``load.after_intent`` (intent recorded, request not sent), ``load.after_create`` (create
+answered, not recorded), ``load.before_approve`` (test case created, not approved),
 ``load.after_record`` (created and recorded), ``validate.read`` (qTest partly read back), and
 ``phase.<name>`` (a phase about to start).
 """

@@ -28,7 +28,7 @@ from ztoq.pipeline.load_attachments import listed_step_log_owners, step_log_owne
 from ztoq.pipeline.load_decision import LoadAction, decide_load, matches_plan, parent_of, placement_of
 from ztoq.pipeline.load_listings import IndexedListings, Listings, LiveListings
 from ztoq.pipeline.load_results import PHASE, LoadResults
-from ztoq.pipeline.load_types import EntityLoader, KnownIds, Loaded, LoaderInputs
+from ztoq.pipeline.load_types import EntityLoader, IdSet, KnownIds, Loaded, LoaderInputs
 from ztoq.pipeline.loaders import attachment_places, build_loaders
 from ztoq.pipeline.target import load_target_fields, source_key_field_ids
 from ztoq.plan import PlannedEntity, decode_planned, parse_ref
@@ -56,8 +56,9 @@ class Loader:
         #: of everything, see :meth:`refresh_ids`). Updated in place: loaders hold on to them
         #: (test logs read the test case ids of their step results).
         self.ids: dict[str, dict[str, int]] = {entity_type: {} for entity_type in LOAD_ORDER}
-        #: (qTest kind, id) of every container this run created: nothing else is under them.
-        self.fresh: set[tuple[str, int]] = set()
+        #: (qTest kind, id) of every container this run created: nothing else is under them
+        #: (8 bytes a container: a run creates as many test runs as the project has).
+        self.fresh = IdSet()
         self.results = LoadResults(ctx)
         #: The step ids and step log ids learned from qTest's answers (test case and test log
         #: loaders keep them; the attachment loader uses them), over every :meth:`run`.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from array import array
+from bisect import bisect_left, insort
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -55,15 +57,28 @@ class EntityLoader(Protocol):
         ...
 
 
+def _packed(ids: Iterable[int]) -> bytes:
+    """``ids`` as 8 bytes each (a tuple of Python ints costs about 40 a number)."""
+    return array("q", ids).tobytes()
+
+
+def _unpacked(packed: bytes) -> tuple[int, ...]:
+    numbers = array("q")
+    numbers.frombytes(packed)
+    return tuple(numbers)
+
+
 class KnownIds:
     """Lists of qTest ids per object (a test case's step ids, a test log's step log ids).
 
     Each is taken from an answer that already carries it (a create or an approval) or read from
-    qTest at most once per run, concurrent askers sharing the one request.
+    qTest at most once per run, concurrent askers sharing the one request. They are kept packed
+    (8 bytes an id): every test case's step ids are kept until the test logs and step
+    attachments that bind to them are loaded, so this is the one thing load keeps per test case.
     """
 
     def __init__(self) -> None:
-        self._known: dict[Hashable, tuple[int, ...]] = {}
+        self._known: dict[Hashable, bytes] = {}
         self._reading: dict[Hashable, asyncio.Future[list[int]]] = {}
 
     def remember(self, key: Hashable, ids: Iterable[int] | None) -> None:
@@ -71,26 +86,68 @@ class KnownIds:
         if ids is None:
             self._known.pop(key, None)
         else:
-            self._known[key] = tuple(ids)
+            self._known[key] = _packed(ids)
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._known
+
+    def __len__(self) -> int:
+        return len(self._known)
 
     async def get(self, key: Hashable, read: Callable[[], Awaitable[list[int]]]) -> tuple[int, ...]:
         """The ids of ``key``: those kept, else ``read()`` once (a failed read is tried again next time)."""
         known = self._known.get(key)
         if known is not None:
-            return known
+            return _unpacked(known)
         future = self._reading.get(key)
         if future is None:
             future = self._reading[key] = asyncio.ensure_future(read())
         try:
-            ids = tuple(await future)
+            ids = await future
         finally:
             if self._reading.get(key) is future and future.done():
                 del self._reading[key]
-        self._known.setdefault(key, ids)
-        return self._known[key]
+        return _unpacked(self._known.setdefault(key, _packed(ids)))
+
+
+#: Ids are spread over this many sorted arrays (a new id is inserted into a short one).
+_ID_BUCKETS = 256
+
+
+class IdSet:
+    """A set of ``(kind, qTest id)``, 8 bytes an id (a tuple in a Python set costs about 130).
+
+    What load keeps of every container it created (a run's test runs can be a million): ids per
+    kind in sorted arrays, spread over buckets by the id's low bits.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, list[array[int]]] = {}
+        self._count = 0
+
+    def add(self, item: tuple[str, int]) -> None:
+        kind, ident = item
+        buckets = self._kinds.get(kind)
+        if buckets is None:
+            buckets = self._kinds[kind] = [array("q") for _ in range(_ID_BUCKETS)]
+        bucket = buckets[ident % _ID_BUCKETS]
+        at = bisect_left(bucket, ident)
+        if at == len(bucket) or bucket[at] != ident:
+            insort(bucket, ident)
+            self._count += 1
+
+    def __contains__(self, item: object) -> bool:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], int)):
+            return False
+        buckets = self._kinds.get(item[0])
+        if buckets is None:
+            return False
+        bucket = buckets[item[1] % _ID_BUCKETS]
+        at = bisect_left(bucket, item[1])
+        return at < len(bucket) and bucket[at] == item[1]
+
+    def __len__(self) -> int:
+        return self._count
 
 
 def step_ids(case: TestCase) -> list[int] | None:

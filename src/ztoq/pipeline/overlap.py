@@ -3,16 +3,21 @@
 Zephyr and qTest have separate quotas, so qTest's work starts as soon as what it needs is stored,
 while extract goes on reading the rest from Zephyr::
 
-    extract    [ref. data, test cases][plans, cycles, executions, their files' lists][other lists, files]
-    transform                         [modules, test cases]                       [plans .. logs]  [files]
-    load                               [modules, test cases]                       [plans .. logs]  [files]
-    validate                                [modules, test cases]                    [plans .. logs]   [files]
+    extract    [ref. data, test cases][plans .. executions, their files' lists, files][other lists, files]
+    transform                         [modules, test cases]            [plans .. logs][files]..[files][all]
+    load                               [modules, test cases]            [plans .. logs] [files]..[files][all]
+    validate                                [modules, test cases]         [plans .. logs]              [files]
 
 Test cases need only the reference data and the test cases (and the images they embed, which
 extract downloads with them); plans, cycles, runs and logs need the executions and which
-executions have files on their steps (their attachment lists come first); attachments need every
-file downloaded. When validate follows load in the run, it reads back each part as soon as load
-has finished it (the reads use qTest's quota while extract still uses Zephyr's); with
+executions have files on their steps (their attachment lists come first). Extract downloads the
+files of each batch of lists while it lists the next objects, and tells each file as it is cached;
+once the owners are planned and loaded, attachments go in rounds of cached files
+(:mod:`ztoq.pipeline.attachment_rounds`), and once extract is done every attachment is
+transformed and loaded as in a sequential run (what a round sent is not sent again). When
+validate follows load in the run, it reads back each part as soon as load has finished it (the
+reads use qTest's quota while extract still uses Zephyr's; attachments once load has ended, each
+round having read back the files it sent); with
 ``migration.propagate_deletions`` it waits for the whole load, whose last step may delete any type.
 
 Each phase is still recorded as one phase (``migrate status``, the report, ``--phases`` and
@@ -29,6 +34,7 @@ from collections.abc import Awaitable, Sequence
 
 from ztoq.entities import LOAD_ORDER
 from ztoq.errors import RunInterrupted
+from ztoq.pipeline.attachment_rounds import AttachmentRounds
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.extract import EXECUTIONS_STORED, TEST_CASES_STORED, run_extract
 from ztoq.pipeline.faults import fault_point
@@ -46,7 +52,8 @@ OVERLAPPED = ("extract", "transform", "load")
 #: reads the plans, cycles and executions.
 EARLY_TYPES: tuple[str, ...] = ("module", "test_case")
 
-#: What needs the files of the attachments: once extract is done.
+#: What needs the files of the attachments: in rounds of cached files once the owners are loaded,
+#: and all of it once extract is done.
 LATE_TYPES: tuple[str, ...] = ("attachment",)
 
 #: The rest (plans, cycles, runs, logs): transformed and loaded while extract lists and downloads
@@ -101,10 +108,15 @@ class _Overlap:
         self.transforming: asyncio.Task[None] | None = None
         self.loading: asyncio.Task[None] | None = None
         self.validation: ValidationResult | None = None
+        #: The attachments sent while extract still downloads (None: attachments are not migrated).
+        self.rounds: AttachmentRounds | None = None
 
     async def extract(self) -> None:
+        cached = None if self.rounds is None else self.rounds.file_cached
         async with self.recorder.phase("extract"):
-            await run_extract(self.ctx, reached=lambda milestone: self.extracted[milestone].set())
+            await run_extract(
+                self.ctx, reached=lambda milestone: self.extracted[milestone].set(), cached=cached
+            )
 
     async def transform(self) -> None:
         assert self.extracting is not None
@@ -115,6 +127,8 @@ class _Overlap:
             await _when(self.extracted[EXECUTIONS_STORED], self.extracting)
             await asyncio.to_thread(run_transform, self.ctx, MIDDLE_TYPES)
             self.middle_planned.set()
+            if self.rounds is not None:
+                await self.rounds.plan(self.extracting)
             await _after(self.extracting)
             fault_point("overlap.extract_done")
             await asyncio.to_thread(run_transform, self.ctx, LATE_TYPES)
@@ -131,8 +145,13 @@ class _Overlap:
             # Built again: the test logs' loader learns which logs have files on their steps.
             await prepared_loader(self.ctx, loader).run(MIDDLE_TYPES)
             self.middle_loaded.set()
+            if self.rounds is not None:
+                await self.rounds.load(loader, self.transforming)
             await _after(self.transforming)
+            counted = None if self.rounds is None else self.rounds.counted()
             await run_load(self.ctx, LATE_TYPES, loader=loader)
+            if self.rounds is not None:
+                self.rounds.count_again(counted)
 
     def validate_parts(self) -> list[tuple[asyncio.Event | None, tuple[str, ...]]]:
         """What validate reads back, each part once load has set its event (None: load ended)."""
@@ -189,6 +208,8 @@ async def run_overlapped(
         RunInterrupted: the run was interrupted (every phase stopped at a safe point).
     """
     overlap = _Overlap(ctx, recorder)
+    if ctx.migrates("attachment"):
+        overlap.rounds = AttachmentRounds(ctx, read_back=validate)
     ended: list[asyncio.Task[None]] = []
 
     def on_end(task: asyncio.Task[None]) -> None:

@@ -25,6 +25,7 @@ from ztoq.pipeline.source_rows import StoreRows, check_source
 from ztoq.pipeline.target import attachment_limit, load_target_fields
 from ztoq.pipeline.transform_planning import Planning, in_batches
 from ztoq.pipeline.transform_plans import (
+    plan_attachment_batch,
     plan_attachment_batches,
     plan_cycle_folder_tree,
     plan_log_batches,
@@ -34,13 +35,22 @@ from ztoq.pipeline.transform_plans import (
     plan_test_case_batches,
     plan_test_cycle_batches,
 )
-from ztoq.pipeline.transform_write import PHASE, write_plans
+from ztoq.pipeline.transform_write import PHASE, store_plans, write_plans
 from ztoq.plan import PlannedEntity, decode_planned
 from ztoq.sources import source_name
 from ztoq.sources.records import Attachment
-from ztoq.store import Repository, content_hash
+from ztoq.store import AttachmentFile, Repository, content_hash
 
-__all__ = ["PHASE", "PLANNERS", "Planning", "execution_hashes", "plan_batches", "plan_types", "run_transform"]
+__all__ = [
+    "PHASE",
+    "PLANNERS",
+    "Planning",
+    "execution_hashes",
+    "plan_batches",
+    "plan_types",
+    "run_transform",
+    "transform_attachments",
+]
 
 #: How each registered entity type is planned, a batch at a time (keyed exactly by
 #: :data:`ztoq.entities.LOAD_ORDER`, and run in that order).
@@ -88,21 +98,27 @@ class StoredPlans:
         """Every attachment listed (not deleted), in key order, a batch at a time."""
         size = self.ctx.config.performance.batch_size
         for batch in in_batches(self.repo.iter_attachments(self.ctx.project_key, batch=size), size):
-            yield [
-                Attachment(
-                    key=row.source_key,
-                    owner_type=row.owner_type,
-                    owner_key=row.owner_key,
-                    step_index=row.step_index,
-                    name=row.name,
-                    size=row.size,
-                    content_type=row.content_type,
-                    sha256=row.sha256 if row.state == "cached" else None,
-                    cache_path=str(self.cache.path_of(row.sha256)) if row.sha256 else None,
-                    reason=row.reason,
-                )
-                for row in batch
-            ]
+            yield [self._record(row) for row in batch]
+
+    def batches_of(self, keys: Collection[str]) -> Iterator[list[Attachment]]:
+        """The attachments of ``keys`` that are listed (not deleted), in key order, a batch at a time."""
+        size = self.ctx.config.performance.batch_size
+        for chunk in in_batches(sorted(keys), size):
+            yield [self._record(row) for row in self.repo.attachments_for(self.ctx.project_key, chunk)]
+
+    def _record(self, row: AttachmentFile) -> Attachment:
+        return Attachment(
+            key=row.source_key,
+            owner_type=row.owner_type,
+            owner_key=row.owner_key,
+            step_index=row.step_index,
+            name=row.name,
+            size=row.size,
+            content_type=row.content_type,
+            sha256=row.sha256 if row.state == "cached" else None,
+            cache_path=str(self.cache.path_of(row.sha256)) if row.sha256 else None,
+            reason=row.reason,
+        )
 
     def planned(self, entity_type: str, keys: Iterable[str]) -> Mapping[str, PlannedEntity]:
         """The planned (not skipped) entities of ``entity_type`` among ``keys``."""
@@ -160,15 +176,37 @@ def run_transform(ctx: PhaseContext, types: Collection[str] | None = None) -> di
                 f"Nothing was extracted for Zephyr project {ctx.project_key}; run the extract phase first."
             )
         check_source(repo, ctx.project_key, source_name(ctx.config))
+        return plan_types(ctx, repo, _planning(ctx, repo, StoredPlans(repo, ctx)), types)
+
+
+def _planning(ctx: PhaseContext, repo: Repository, stored: StoredPlans) -> Planning:
+    """What the planners share, over the stored rows of ``repo``."""
+    return Planning(
+        StoreRows(repo, ctx.project_key, ctx.config.performance.batch_size),
+        ctx.source().reader,
+        load_target_fields(repo, ctx.project_key),
+        ctx.config,
+        stored,
+        attachments=stored if ctx.config.migration.include_attachments else None,
+        attachment_limit=attachment_limit(repo, ctx.project_key, ctx.config.qtest.max_attachment_mb),
+        source_counts=repo.source_counts(ctx.project_key),
+    )
+
+
+def transform_attachments(ctx: PhaseContext, keys: Collection[str]) -> list[str]:
+    """Plan and store the attachments of ``keys`` as :func:`run_transform` plans them; returns the
+    keys of those planned to be sent (not skipped).
+
+    A round of the overlapped run (:mod:`ztoq.pipeline.attachment_rounds`): the keys are of files
+    this run listed and downloaded, and their owners are planned. Every other plan stays as it is
+    (none is dropped as stale: the transform of every attachment does that, once extract is done).
+    """
+    sent: list[str] = []
+    with ctx.session() as repo:
         stored = StoredPlans(repo, ctx)
-        planning = Planning(
-            StoreRows(repo, ctx.project_key, ctx.config.performance.batch_size),
-            ctx.source().reader,
-            load_target_fields(repo, ctx.project_key),
-            ctx.config,
-            stored,
-            attachments=stored if ctx.config.migration.include_attachments else None,
-            attachment_limit=attachment_limit(repo, ctx.project_key, ctx.config.qtest.max_attachment_mb),
-            source_counts=repo.source_counts(ctx.project_key),
-        )
-        return plan_types(ctx, repo, planning, types)
+        planning = _planning(ctx, repo, stored)
+        for batch in stored.batches_of(keys):
+            plans = plan_attachment_batch(planning, batch)
+            store_plans(ctx, repo, plans)
+            sent += [p.source_key for p in plans if not p.skipped]
+    return sent

@@ -14,7 +14,7 @@ their step results, to plan the logs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from ztoq.mapping import (
@@ -30,6 +30,7 @@ from ztoq.mapping.executions import drop_log_of_failed_run, plan_group_run, plan
 from ztoq.mapping.run_groups import run_of
 from ztoq.pipeline.transform_planning import Planning, in_batches
 from ztoq.plan import PlannedEntity
+from ztoq.sources.records import Attachment
 
 
 def plan_module_tree(planning: Planning) -> Iterator[list[PlannedEntity]]:
@@ -125,9 +126,14 @@ def plan_attachment_batches(planning: Planning) -> Iterator[list[PlannedEntity]]
     if planning.attachments is None:
         return
     for batch in planning.attachments.batches():
-        owners = AttachmentOwners()
-        for entity_type, kinds in _PLANNED_OWNER:
-            keys = sorted({a.owner_key for a in batch if a.owner_type in kinds})
-            if keys:
-                owners.add(planning.plans.planned(entity_type, keys).values())
-        yield [plan_attachment(a, owners, planning.attachment_limit) for a in batch]
+        yield plan_attachment_batch(planning, batch)
+
+
+def plan_attachment_batch(planning: Planning, batch: Sequence[Attachment]) -> list[PlannedEntity]:
+    """These attachments, each placed on what its owner was planned as (the owners read by key)."""
+    owners = AttachmentOwners()
+    for entity_type, kinds in _PLANNED_OWNER:
+        keys = sorted({a.owner_key for a in batch if a.owner_type in kinds})
+        if keys:
+            owners.add(planning.plans.planned(entity_type, keys).values())
+    return [plan_attachment(a, owners, planning.attachment_limit) for a in batch]

@@ -116,15 +116,7 @@ def write_plans(
         for start in range(0, len(batch), size):
             chunk = batch[start : start + size]
             keys = [p.source_key for p in chunk]
-            hashes = source_hashes(repo, keys) if source_hashes is not None else {}
-            repo.upsert_planned(ctx.project_key, [to_item(p, hashes.get(p.source_key)) for p in chunk])
-            repo.replace_problems_bulk(
-                ctx.project_key,
-                PHASE,
-                [(p.entity_type, p.source_key, _problem_items(p)) for p in chunk],
-                run_id=ctx.run_id,
-            )
-            repo.commit()
+            store_plans(ctx, repo, chunk, source_hashes(repo, keys) if source_hashes is not None else {})
             for key in keys:
                 planned.add(key)
             ctx.reporter.advance(PHASE, entity_type, len(chunk), skipped=sum(1 for p in chunk if p.skipped))
@@ -135,6 +127,24 @@ def write_plans(
         ctx.reporter.set_total(PHASE, entity_type, planned.count)
     ctx.reporter.finish(PHASE, entity_type)
     return planned.count
+
+
+def store_plans(
+    ctx: PhaseContext,
+    repo: Repository,
+    plans: Sequence[PlannedEntity],
+    hashes: Mapping[str, str] | None = None,
+) -> None:
+    """Store some plans with their problems (replacing those of their last transform), and commit."""
+    hashes = hashes or {}
+    repo.upsert_planned(ctx.project_key, [to_item(p, hashes.get(p.source_key)) for p in plans])
+    repo.replace_problems_bulk(
+        ctx.project_key,
+        PHASE,
+        [(p.entity_type, p.source_key, _problem_items(p)) for p in plans],
+        run_id=ctx.run_id,
+    )
+    repo.commit()
 
 
 def drop_stale(ctx: PhaseContext, repo: Repository, entity_type: str, planned: KeySet) -> None:

@@ -1,150 +1,70 @@
 """Validate: read qTest back (never the local store's idea of it) and compare with the source.
 
 The phase validates one entity type after another (:func:`validate_types`, in load order; the
-whole phase is :func:`run_validate`), each a batch of ``performance.batch_size`` planned entities
-at a time: a keyset page of the store, the qTest ids that page names (:func:`read_batch`), and
-the part of qTest the type needs, read back once for it and let go when no type left needs it
-(:class:`~ztoq.pipeline.validate_snapshot.ReadBack`). The comparison is pure
+whole phase is :func:`run_validate`), reading qTest with the fewest requests its API allows
+(:func:`ztoq.bench_minimum.qtest_minimum`, the "read back" terms) and holding at most a page of
+it. The trees qTest answers whole (modules, releases, test cycles) are read once and kept while a
+type needs them (:class:`~ztoq.pipeline.validate_snapshot.ReadBack`), and those types' planned
+entities are compared a batch of ``performance.batch_size`` at a time from the store
+(:func:`~ztoq.pipeline.validate_setup.read_batch`). Test cases, runs, logs and attachments are
+compared from qTest's pages instead (:class:`~ztoq.pipeline.validate_pages.PagedValidation`,
+:class:`~ztoq.pipeline.validate_attachments.AttachmentValidation`), what each page holds recorded
+in the store, so the planned entities qTest does not hold and the Zephyr keys carried twice or
+unknown to the store are found with SQL. The comparison is pure
 (:mod:`ztoq.pipeline.validate_compare`); what each batch finds is written to the store as it is
-found, so neither the project's planned entities nor its problems are ever held whole. For the
-test design side it checks every module and, for every test case: it exists, its name, its module
-path, its steps in order (description, expected result, called test case), its priority and
-status, and that its Zephyr key is visible. For the execution side: every release and test cycle
-exists under the right parent, every run under its cycle with its test case, and every execution
-that ran is a log on its run with its status, end date and step results, the run's latest log
-being the latest execution. Differences become ``missing`` and ``mismatch`` problems (replacing
-those of the previous validation of the type) and make the run fail.
+found, so neither the project's planned entities, nor what qTest holds, nor its problems are ever
+held whole. For the test design side it checks every module and, for every test case: it exists,
+its name, its module path, its steps in order (description, expected result, called test case),
+its priority and status, and that its Zephyr key is visible. For the execution side: every release
+and test cycle exists under the right parent, every run under its cycle with its test case, and
+every execution that ran is a log on its run with its status, end date and step results, the
+run's latest log being the latest execution. Differences become ``missing`` and ``mismatch``
+problems (replacing those of the previous validation of the type) and make the run fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, replace
 
 from ztoq.entities import BY_NAME, LOAD_ORDER
-from ztoq.mapping.modules import ROOT_KEY
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.progress import ProgressReporter
-from ztoq.pipeline.status import source_counts
-from ztoq.pipeline.target import load_target_fields, source_key_field_ids
-from ztoq.pipeline.validate_attachments import read_attachments
-from ztoq.pipeline.validate_compare import (
-    BATCH_VALIDATORS,
-    VALIDATORS,
-    carried_case_keys,
-    finish_type,
-    start_type,
-)
-from ztoq.pipeline.validate_compare_execution import LatestLogs
-from ztoq.pipeline.validate_keys import Carried, KnownKeys, report_duplicated_keys, report_unknown_keys
-from ztoq.pipeline.validate_snapshot import PARTS, ReadBack
-from ztoq.pipeline.validate_types import PHASE, ExpectedProject, SnapshotScope, TypeCounts, ValidationResult
-from ztoq.plan import decode_planned, find_refs
-from ztoq.store import TARGET_STATES, EntityKey, PlannedRecord, ProblemItem, Repository
+from ztoq.pipeline.validate_attachments import AttachmentValidation
+from ztoq.pipeline.validate_compare import BATCH_VALIDATORS, VALIDATORS, finish_type, start_type
+from ztoq.pipeline.validate_keys import report_duplicate, report_duplicated_keys, report_unknown_keys
+from ztoq.pipeline.validate_pages import PagedValidation
+from ztoq.pipeline.validate_setup import ValidationSetup, flush, read_batch, read_setup, store_known
+from ztoq.pipeline.validate_snapshot import PARTS, Carried, ReadBack
+from ztoq.pipeline.validate_types import PHASE, ExpectedProject, TypeCounts, ValidationResult
 
-__all__ = ["PHASE", "VALIDATORS", "TypeCounts", "ValidationResult", "run_validate", "validate_types"]
+__all__ = [
+    "PHASE",
+    "VALIDATORS",
+    "TypeCounts",
+    "ValidationResult",
+    "read_batch",
+    "read_setup",
+    "run_validate",
+    "validate_types",
+]
 
-#: The test-case fields whose values are compared, by label.
-CHECKED_CASE_FIELDS = ("Priority", "Status")
-
-#: Entity type -> the part of qTest read back to validate it (attachments: read per batch).
+#: Entity type -> the tree of qTest kept to validate it (None: none, or read a page at a time).
 READ_FOR: dict[str, str | None] = {
     "module": "module_paths",
-    "test_case": "test_cases",
+    "test_case": "module_paths",
     "release": "release_ids",
     "cycle_folder": "cycle_parents",
     "test_cycle": "cycle_parents",
-    "test_run": "test_runs",
-    "test_log": "test_logs",
+    "test_run": None,
+    "test_log": None,
     "attachment": None,
 }
 
 #: Part -> the parts reading it reads too (what else a type's validation looks at).
-_READ_WITH: dict[str, tuple[str, ...]] = {
-    "test_cases": ("module_paths",),
-    "cycle_parents": ("release_ids",),
-    "test_logs": ("test_runs",),
-}
+_READ_WITH: dict[str, tuple[str, ...]] = {"cycle_parents": ("release_ids",)}
 
-
-@dataclass(frozen=True)
-class ValidationSetup:
-    """What every batch of a validation shares, read from the store once (a few rows).
-
-    Attributes:
-        project_key: the Zephyr project.
-        base: an :class:`ExpectedProject` with no planned entity: the source counts and the
-            compared fields, which every batch's expectations copy.
-        scope: what to read back from qTest.
-    """
-
-    project_key: str
-    base: ExpectedProject
-    scope: SnapshotScope
-
-
-def read_setup(
-    repo: Repository, project_key: str, key_field_label: str | None, root_module_name: str, *, deep: bool
-) -> ValidationSetup:
-    """The source counts, compared fields and read-back scope of a validation.
-
-    Raises:
-        ConfigError: the store has no qTest field settings (extract has not read them).
-    """
-    fields = load_target_fields(repo, project_key)
-    case_object_type = str(BY_NAME["test_case"].object_type)
-    checked = {
-        found.id: found.label
-        for label in CHECKED_CASE_FIELDS
-        if (found := fields.field(case_object_type, label)) is not None
-    }
-    key_field = fields.field(case_object_type, key_field_label)
-    key_fields = source_key_field_ids(fields, key_field_label) if key_field_label else {}
-    base = ExpectedProject(
-        source_counts=source_counts(repo, project_key, repo.planned_counts(project_key)),
-        checked_fields=checked,
-        key_field_id=None if key_field is None else key_field.id,
-        key_fields=key_fields,
-        project_key=project_key,
-    )
-    root = repo.target_ids(project_key, [("module", ROOT_KEY)])
-    scope = SnapshotScope(
-        root_module_id=root.get(("module", ROOT_KEY)),
-        root_module_name=root_module_name,
-        cycle_ids=frozenset(repo.mappings_for(project_key, "test_cycle").values()),
-        key_fields=key_fields,
-        deep_attachments=deep,
-    )
-    return ValidationSetup(project_key, base, scope)
-
-
-def read_batch(repo: Repository, setup: ValidationSetup, page: list[PlannedRecord]) -> ExpectedProject:
-    """The expectations of one page of planned entities of a type: the page decoded, and the qTest
-    ids of its entities and of everything they refer to (for attachments: where each went)."""
-    wanted: set[EntityKey] = set()
-    for record in page:
-        wanted.add((record.entity_type, record.source_key))
-        wanted.update(find_refs(record.payload))
-        wanted.update(record.depends_on)
-        if record.entity_type == "test_run":
-            cycle_key, _, case_key = record.source_key.partition("|")
-            wanted.update((("test_cycle", cycle_key), ("test_case", case_key)))
-    target_ids: dict[str, dict[str, int]] = {}
-    for (entity_type, key), target in repo.target_ids(setup.project_key, wanted).items():
-        target_ids.setdefault(entity_type, {})[key] = target
-    entity_type = page[0].entity_type if page else ""
-    places = (
-        repo.target_places_for(setup.project_key, entity_type, [r.source_key for r in page], TARGET_STATES)
-        if entity_type == "attachment"
-        else {}
-    )
-    planned = [
-        decode_planned(r.entity_type, r.source_key, r.payload, level=r.level, sort_key=r.sort_key)
-        for r in page
-    ]
-    return replace(
-        setup.base, planned={entity_type: planned}, target_ids=target_ids, attachment_places=places
-    )
+#: The types validated from qTest's pages (:class:`~ztoq.pipeline.validate_pages.PagedValidation`).
+PAGED = ("test_case", "test_run", "test_log")
 
 
 def _batches(ctx: PhaseContext, setup: ValidationSetup, entity_type: str) -> Iterator[ExpectedProject]:
@@ -165,41 +85,25 @@ def _batches(ctx: PhaseContext, setup: ValidationSetup, entity_type: str) -> Ite
         after = (page[-1].level, page[-1].sort_key, page[-1].source_key)
 
 
-def _flush(ctx: PhaseContext, result: ValidationResult) -> None:
-    """Write what was found since the last flush (grouped by entity, in the order found) and let it go."""
-    if not result.problems:
-        return
-    by_entity: dict[tuple[str, str], list[ProblemItem]] = {}
-    for entity_type, key, problem in result.problems:
-        by_entity.setdefault((entity_type, key), []).append(problem)
-    with ctx.session() as repo:
-        repo.add_problems(
-            ctx.project_key, PHASE, [(t, k, p) for (t, k), p in by_entity.items()], run_id=ctx.run_id
-        )
-    result.problems.clear()
-
-
-def _store_known(ctx: PhaseContext) -> KnownKeys:
-    """Which keys the store knows, asked of the store a few keys at a time."""
-
-    def known(entity_type: str, keys: Collection[str]) -> set[str]:
-        if not keys:
-            return set()
-        with ctx.session() as repo:
-            return repo.known_keys_among(ctx.project_key, entity_type, keys)
-
-    return known
-
-
 class _TypeValidation:
-    """One :func:`validate_types` call: its setup, what was read back, and the result so far."""
+    """One :func:`validate_types` call: its setup, the trees read back, and the result so far."""
 
     def __init__(self, ctx: PhaseContext, setup: ValidationSetup, types: list[str]) -> None:
         self.ctx = ctx
         self.setup = setup
         self.types = types
-        self.read_back = ReadBack(ctx.qtest(), setup.scope, ctx.reporter)
+        #: The qTest kinds read by this call (their keys are checked once their last type is done).
+        self.kinds_read: set[str] = set()
+        self.read_back = ReadBack(ctx.qtest(), setup.scope, ctx.reporter, self.record)
         self.result = ValidationResult(counts={entity_type: TypeCounts() for entity_type in types})
+        self.paged = PagedValidation(ctx, setup, self.read_back, self.result)
+
+    def record(self, kind: str, carried: Carried) -> None:
+        """Keep in the store what was read of a kind (instead of what was read of it before)."""
+        with self.ctx.session() as repo:
+            repo.clear_seen(self.ctx.project_key, kind)
+            repo.add_seen(self.ctx.project_key, kind, carried)
+        self.kinds_read.add(kind)
 
     async def run(self) -> ValidationResult:
         for position, entity_type in enumerate(self.types):
@@ -211,16 +115,10 @@ class _TypeValidation:
         return self.result
 
     async def validate(self, entity_type: str) -> None:
-        """Validate one type, a batch at a time, replacing its previous validation's problems."""
+        """Validate one type, replacing its previous validation's problems."""
         ctx, result = self.ctx, self.result
-        latest: LatestLogs | None = None
         part = READ_FOR[entity_type]
-        if entity_type == "test_log":
-            latest = LatestLogs()
-            for expected in _batches(ctx, self.setup, entity_type):
-                latest.add_all(expected.planned_of(entity_type), expected.target_id)
-            await self.read_back.read("test_logs", log_run_ids=latest.run_ids())
-        elif part is not None:
+        if part is not None:
             await self.read_back.read(part)
         with ctx.session() as repo:
             repo.clear_problems(ctx.project_key, PHASE, entity_type=entity_type)
@@ -228,40 +126,64 @@ class _TypeValidation:
                 repo.clear_problems(ctx.project_key, PHASE, entity_type="test_run", code="latest_log_differs")
         snapshot = self.read_back.snapshot()
         start_type(entity_type, self.setup.base, snapshot, result)
-        _flush(ctx, result)
-        for expected in _batches(ctx, self.setup, entity_type):
-            if entity_type == "attachment":
-                places = frozenset(expected.attachment_places.values())
-                held = await read_attachments(
-                    self.read_back.client, places, deep=self.setup.scope.deep_attachments
-                )
-                snapshot = self.read_back.snapshot(held)
-            BATCH_VALIDATORS[entity_type](expected, snapshot, result)
-            _flush(ctx, result)
-            ctx.check_cancelled()
-        finish_type(entity_type, snapshot, result, latest)
-        _flush(ctx, result)
+        flush(ctx, result)
+        if entity_type in PAGED:
+            await self.validate_paged(entity_type)
+        elif entity_type == "attachment":
+            await AttachmentValidation(ctx, self.setup, self.read_back, result, self.paged.unseen).run()
+        else:
+            for expected in _batches(ctx, self.setup, entity_type):
+                BATCH_VALIDATORS[entity_type](expected, snapshot, result)
+                flush(ctx, result)
+                ctx.check_cancelled()
+        finish_type(entity_type, snapshot, result)
+        flush(ctx, result)
+
+    async def validate_paged(self, entity_type: str) -> None:
+        """Validate test cases, runs or logs from qTest's pages (what was read kept in the store)."""
+        kind = BY_NAME[entity_type].kind
+        if entity_type == "test_case":
+            await self.paged.test_cases()
+        elif entity_type == "test_run":
+            await self.paged.test_runs()
+        else:
+            await self.paged.test_logs(runs_read="test-run" in self.kinds_read)
+            self.kinds_read.add("test-run")
+        self.kinds_read.add(kind)
 
     def check_keys(self, entity_type: str, later: list[str]) -> None:
-        """Once the last type of a qTest kind is validated: its keys carried twice, or unknown."""
+        """Once the last type of a qTest kind is validated: its keys carried twice, or unknown.
+
+        Asked of the store a page of keys at a time, over what this call read of the kind.
+        """
         kind = BY_NAME[entity_type].kind
-        if any(BY_NAME[t].kind == kind for t in later):
+        if kind not in self.kinds_read or any(BY_NAME[t].kind == kind for t in later):
             return
-        snapshot = self.read_back.snapshot()
-        carried: Carried
-        if kind == "test-case":
-            carried = (
-                {kind: carried_case_keys(self.setup.base, snapshot)} if self.read_back.test_cases else {}
-            )
-        else:
-            carried = {kind: snapshot.carried[kind]} if kind in snapshot.carried else {}
-        known = _store_known(self.ctx)
-        report_duplicated_keys(carried, known, self.result, self.types)
-        report_unknown_keys(self.setup.project_key, carried, known, self.result, self.types)
-        _flush(self.ctx, self.result)
+        ctx, project_key = self.ctx, self.setup.project_key
+        of_kind = [t for t in LOAD_ORDER if BY_NAME[t].kind == kind]
+        known = store_known(ctx)
+        after: str | None = None
+        while True:
+            with ctx.session() as repo:
+                twice, after = repo.seen_duplicates(project_key, kind, after=after)
+            if kind == "test-case":
+                for key, ids in twice.items():
+                    report_duplicate(self.result, "test_case", key, ids)
+            else:
+                report_duplicated_keys({kind: twice}, known, self.result, self.types)
+            flush(ctx, self.result)
+            if after is None:
+                break
+        while project_key:
+            with ctx.session() as repo:
+                unknown, after = repo.seen_unknown(project_key, kind, of_kind, f"{project_key}-", after=after)
+            report_unknown_keys(project_key, {kind: unknown}, known, self.result, self.types)
+            flush(ctx, self.result)
+            if after is None:
+                break
 
     def forget_unneeded(self, later: list[str]) -> None:
-        """Let go of what qTest holds that no type left to validate looks at."""
+        """Let go of the trees of qTest that no type left to validate looks at."""
         needed: set[str] = set()
         for entity_type in later:
             part = READ_FOR[entity_type]

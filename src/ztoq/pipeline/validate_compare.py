@@ -59,7 +59,7 @@ def validate_modules(expected: ExpectedProject, snapshot: QTestSnapshot, result:
     )
 
 
-def _carried_key(case: CaseSnapshot, key_field_id: int | None) -> str | None:
+def case_carried_key(case: CaseSnapshot, key_field_id: int | None) -> str | None:
     """The Zephyr key a qTest test case carries: in its key field, else in its description."""
     key_value = case.properties.get(key_field_id) if key_field_id is not None else None
     return key_value or find_source_key(case.description)
@@ -69,7 +69,7 @@ def carried_case_keys(expected: ExpectedProject, snapshot: QTestSnapshot) -> dic
     """Zephyr key -> the qTest test cases carrying it (in their key field, else their description)."""
     seen_keys: dict[str, list[int]] = {}
     for case_id, case in snapshot.test_cases.items():
-        case_key = _carried_key(case, expected.key_field_id)
+        case_key = case_carried_key(case, expected.key_field_id)
         if case_key:
             seen_keys.setdefault(case_key, []).append(case_id)
     return {key: tuple(ids) for key, ids in seen_keys.items()}

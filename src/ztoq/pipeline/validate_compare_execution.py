@@ -217,7 +217,8 @@ class LatestLogs:
     """Per run with planned logs, in the order its first log comes: the run's qTest id and the
     qTest id of its latest planned log (the greatest sort key; the first of equals).
 
-    Filled a batch of planned logs at a time, in store order: a few ids per run, never the logs.
+    Filled a batch of planned logs at a time, in store order (:meth:`add_all`), or a run at a time
+    once its latest planned log is known (:meth:`add`): a few ids per run, never the logs.
     """
 
     def __init__(self) -> None:
@@ -234,9 +235,9 @@ class LatestLogs:
                 run_id = known[2] if known else target_id("test_run", run_key)
                 self.runs[run_key] = (entity.sort_key, target_id("test_log", entity.source_key), run_id)
 
-    def run_ids(self) -> list[int]:
-        """The qTest ids of the runs with planned logs (whose logs are read), in order, once each."""
-        return list(dict.fromkeys(run_id for _, _, run_id in self.runs.values() if run_id is not None))
+    def add(self, run_key: str, latest_log_id: int | None, run_id: int | None) -> None:
+        """Take in a run whose latest planned log is known (its qTest id, and the run's)."""
+        self.runs[run_key] = ("", latest_log_id, run_id)
 
 
 def check_latest_logs(latest: LatestLogs, snapshot: QTestSnapshot, result: ValidationResult) -> None:

@@ -268,7 +268,8 @@ class SnapshotScope:
         root_module_id: the qTest id of the root module everything migrated sits under, or None
             when it was never created.
         root_module_name: the root's path when qTest gives it no name.
-        cycle_ids: the migrated test cycles whose runs are read.
+        cycle_release_ids: the releases whose test cycle trees are read (those the plan puts test
+            cycles or cycle folders under).
         key_fields: qTest object type ("test-cases", "releases", "test-runs") -> the id of its
             "Zephyr Key" field, where it has one.
         deep_attachments: download every attachment back and hash it (not only its name and size).
@@ -276,7 +277,7 @@ class SnapshotScope:
 
     root_module_id: int | None
     root_module_name: str
-    cycle_ids: frozenset[int] = frozenset()
+    cycle_release_ids: frozenset[int] = frozenset()
     key_fields: Mapping[str, int | None] = field(default_factory=dict)
     deep_attachments: bool = False
 

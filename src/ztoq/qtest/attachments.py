@@ -13,10 +13,9 @@ An upload over the server's limit raises :class:`~ztoq.errors.PayloadTooLarge`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import quote
 
-from ztoq.errors import FatalApiError
 from ztoq.http import ApiSession, Consume, SizeProbe, StreamedBody
 from ztoq.qtest.models import Attachment, parse, parse_list
 
@@ -25,8 +24,6 @@ from ztoq.qtest.models import Attachment, parse, parse_list
 SEARCHABLE_ATTACHMENT_TYPES = frozenset(
     {"releases", "builds", "requirements", "test-cases", "test-steps", "test-logs", "defects"}
 )
-#: The largest page the attachment search serves (its ``pageSize`` documentation: up to 999).
-ATTACHMENT_SEARCH_PAGE = 999
 
 #: Characters left as they are in the ``File-Name`` header; others are percent-encoded.
 _FILE_NAME_SAFE = " !#$&'()+,;=@[]^`{}~"
@@ -54,28 +51,6 @@ class AttachmentCalls:
         """Every attachment of an object (``test-cases``, ``test-logs``, ...)."""
         path = self._attachments_path(object_type, object_id)
         return parse_list(Attachment, await self.session.get_json(path))
-
-    async def search_attachments(self, object_type: str, object_ids: Sequence[int]) -> list[Attachment]:
-        """Every attachment of several objects of one searchable type, every page (each names its
-        object in ``artifact_id``): ``GET /attachments?type=T&ids=1&ids=2``."""
-        found: list[Attachment] = []
-        page = 1
-        while True:
-            params = {
-                "type": object_type,
-                "ids": list(object_ids),
-                "pageSize": ATTACHMENT_SEARCH_PAGE,
-                "page": page,
-            }
-            answer = await self.session.get_json(f"{self.base}/attachments", params)
-            items = parse_list(Attachment, (answer or {}).get("items") or [])
-            found.extend(items)
-            total = (answer or {}).get("total")
-            if len(items) < ATTACHMENT_SEARCH_PAGE or (isinstance(total, int) and len(found) >= total):
-                return found
-            if page > 10_000:
-                raise FatalApiError("qTest's attachment search kept answering pages; stopping.", api="qTest")
-            page += 1
 
     async def download_attachment(
         self,

@@ -282,6 +282,16 @@ class AttachmentQueries(RepoBase):
         rows = self._session.execute(_OWNER_KEYS, {"p_project": project_key, "p_owner_type": owner_type})
         return frozenset(key for (key,) in rows)
 
+    def attachments_for(self, project_key: str, source_keys: Sequence[str]) -> list[AttachmentFile]:
+        """The catalogued attachments among ``source_keys`` that the source still holds, in key order."""
+        found: list[AttachmentFile] = []
+        for batch in chunks(list(source_keys)):
+            query = select(*_COLUMNS).where(
+                t.c.project_key == project_key, t.c.source_key.in_(batch), t.c.deleted_at.is_(None)
+            )
+            found += map(_record, self._session.execute(query))
+        return sorted(found, key=lambda row: row.source_key)
+
     def get_attachment(self, project_key: str, source_key: str) -> AttachmentFile | None:
         """One catalogued attachment (deleted ones included), or None."""
         row = self._session.execute(_GET, {"p_project": project_key, "p_key": source_key}).first()

@@ -322,6 +322,19 @@ class PlannedQueries(RepoBase):
         query = query.order_by(t.c.sort_key, t.c.source_key).limit(limit)
         return [_load_work(row) for row in self._session.execute(query)]
 
+    def load_work_for(self, project_key: str, entity_type: str, source_keys: Sequence[str]) -> list[LoadWork]:
+        """The items of :meth:`iter_load_work` among ``source_keys`` (of any level), in load order.
+
+        Overlapped loads send a part of a type as soon as it is planned (attachments whose files
+        are downloaded): only what was planned in this run, never a plan an earlier run left.
+        """
+        found: list[LoadWork] = []
+        for chunk in chunks(list(source_keys)):
+            query = self._load_work_query(project_key, entity_type).where(t.c.source_key.in_(chunk))
+            found += [_load_work(row) for row in self._session.execute(query.order_by(*_ORDER))]
+        found.sort(key=lambda w: (w.planned.level, w.planned.sort_key, w.planned.source_key))
+        return found
+
     def count_load_work(self, project_key: str, entity_type: str) -> int:
         """How many planned entities of a type :meth:`iter_load_work` would return (a progress total)."""
         query = self._load_work_query(project_key, entity_type).with_only_columns(func.count())

@@ -17,6 +17,7 @@ from ztoq.store.repo_problems import ProblemQueries
 from ztoq.store.repo_runs import RunQueries
 from ztoq.store.repo_source import SourceQueries
 from ztoq.store.repo_stream import StreamQueries
+from ztoq.store.repo_validate import ValidateQueries
 
 
 class Repository(
@@ -28,6 +29,7 @@ class Repository(
     AttachmentQueries,
     AdminQueries,
     StreamQueries,
+    ValidateQueries,
 ):
     """All named queries of the store, bound to one SQLAlchemy session.
 

@@ -180,6 +180,8 @@ class MappingRow(Base):
     __table_args__ = (
         _check("state", MappingState),
         Index("ix_mappings_state", "project_key", "entity_type", "state"),
+        # Reverse lookups by qTest id: validation pages of qTest to the planned entities (revision 0006).
+        Index("ix_mappings_target", "project_key", "entity_type", "target_id"),
     )
 
     project_key: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -258,6 +260,62 @@ class AttachmentRow(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ValidateSeen(Base):
+    """What the running validation read of qTest (revision 0006): one row per qTest entity.
+
+    Validation reads qTest a page at a time and keeps none of it in memory: each qTest entity read
+    of a kind is a row here (its id and the Zephyr key it carries), so which planned entities qTest
+    does not have and which keys it holds twice or does not know are found with SQL. A kind's rows
+    are replaced each time validation reads that kind again.
+    """
+
+    __tablename__ = "validate_seen"
+    __table_args__ = (Index("ix_validate_seen_key", "project_key", "kind", "source_key"),)
+
+    project_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    target_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    source_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class ValidateLatestLog(Base):
+    """The latest planned test log of each test run, for the running validation (revision 0006).
+
+    Planned test logs are stored in the order of their end dates, so the logs of one run are far
+    apart; validation gathers here, a page of planned logs at a time, each run's latest one (the
+    greatest sort key, the first of equals), then reads the runs' logs from qTest a page of runs
+    at a time.
+    """
+
+    __tablename__ = "validate_latest_logs"
+
+    project_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sort_key: Mapped[str] = mapped_column(String(255))
+    log_key: Mapped[str] = mapped_column(String(255))
+
+
+class ValidateAttachmentRead(Base):
+    """What a round of an overlapped run read of a file it uploaded (revision 0007).
+
+    When validate follows load in the run, each round of attachments reads back the size (or,
+    with ``migration.verify_attachment_content``, the SHA-256) of the files it uploaded, right
+    after uploading them; the validation of attachments then reads only the files this run has no
+    row for. A cache keyed by qTest attachment id: a file uploaded again has another id, and only
+    the rows of the running ``run_id`` are used (a standalone validation reads everything).
+    """
+
+    __tablename__ = "validate_attachment_reads"
+
+    project_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    run_id: Mapped[int] = mapped_column(Integer)
+    source_key: Mapped[str] = mapped_column(String(255))
+    place: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+
 class LockRow(Base):
     """A named lock row: who holds it and when it last proved to be alive."""
 
@@ -282,6 +340,9 @@ planned_entities = _table(PlannedEntity)
 mappings = _table(MappingRow)
 problems = _table(Problem)
 attachments = _table(AttachmentRow)
+validate_seen = _table(ValidateSeen)
+validate_latest_logs = _table(ValidateLatestLog)
+validate_attachment_reads = _table(ValidateAttachmentRead)
 locks = _table(LockRow)
 
 #: Every store table, in an order that respects foreign keys (parents first).
@@ -293,6 +354,9 @@ ALL_TABLES: tuple[Table, ...] = (
     mappings,
     problems,
     attachments,
+    validate_seen,
+    validate_latest_logs,
+    validate_attachment_reads,
     locks,
 )
 
@@ -307,9 +371,9 @@ class IndexSpec:
 
 
 #: Indexes that are not part of the migrated schema but help large migrations (`ztoq db index create`):
-#: reverse lookups by qTest id (adoption, validation), problem listings by code, deletion detection.
+#: problem listings by code, deletion detection (reverse lookups by qTest id are in the schema since
+#: revision 0006).
 OPTIONAL_INDEXES: tuple[IndexSpec, ...] = (
-    IndexSpec("ix_mappings_target", "mappings", ("project_key", "entity_type", "target_id")),
     IndexSpec("ix_problems_code", "problems", ("project_key", "code")),
     IndexSpec(
         "ix_source_entities_seen", "source_entities", ("project_key", "entity_type", "last_seen_run_id")

@@ -177,6 +177,20 @@ def test_owner_keys_of_one_kind_are_those_with_live_files(store: Store) -> None:
         assert repo.attachment_owner_keys(P, "test_case") == {"PROJ-T1"}
 
 
+def test_rows_of_some_keys_are_the_live_ones_in_key_order(store: Store) -> None:
+    with store.session() as repo:
+        run1 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_attachments(P, [_listed(n) for n in (1, 2, 3)], run_id=run1)
+        run2 = repo.start_run(P, "extract", ["extract"])
+        repo.upsert_attachments(P, [_listed(2), _listed(3)], run_id=run2)
+        repo.mark_unseen_attachments_deleted(P, since_run_id=run2)
+        rows = repo.attachments_for(P, ["test_case/PROJ-T1/3", "test_case/PROJ-T1/1", "test_case/PROJ-T1/2"])
+    assert [(r.source_key, r.last_seen_run_id) for r in rows] == [
+        ("test_case/PROJ-T1/2", run2),
+        ("test_case/PROJ-T1/3", run2),
+    ], "not 1: deleted in the source"
+
+
 def test_iteration_is_keyset_paginated_and_filtered(store: Store) -> None:
     items = [_listed(n, owner=f"PROJ-T{n % 3}") for n in range(1, 24)]
     with store.session() as repo:

@@ -113,6 +113,17 @@ def test_load_work_pages_by_key_within_a_level_and_counts_the_type(store: Store)
     assert [len(page) for page in pages] == [2, 2, 0]
 
 
+def test_load_work_of_some_keys_is_theirs_only_in_load_order(store: Store) -> None:
+    items = [_module("c", 1, parent="a"), _module("a", 0), _module("b", 0), _module("d", 0)]
+    with store.session() as repo:
+        repo.upsert_planned(P, items)
+        loaded = repo.get_planned(P, "module", "b")
+        assert loaded is not None
+        repo.record_created(P, "module", "b", 2, loaded.content_hash)  # nothing left to send
+        work = repo.load_work_for(P, "module", ["c", "b", "a", "unknown"])
+    assert [w.planned.source_key for w in work] == ["a", "c"], "not d: only the keys asked for"
+
+
 def test_delete_planned(store: Store) -> None:
     with store.session() as repo:
         repo.upsert_planned(P, [_module("a", 0), _module("b", 0)])

@@ -22,7 +22,7 @@ from ztoq.mapping.steps import step_ref
 from ztoq.pipeline import load_design
 from ztoq.pipeline.load_attachments import AttachmentLoader, step_log_owners
 from ztoq.pipeline.load_execution import LogLoader
-from ztoq.pipeline.load_types import KnownIds
+from ztoq.pipeline.load_types import IdSet, KnownIds
 from ztoq.plan import PlannedEntity, ref
 from ztoq.qtest import QTestClient
 from ztoq.store import PlannedRecord
@@ -207,3 +207,40 @@ def test_step_log_owners_are_the_test_logs_whose_step_logs_receive_attachments()
         planned_attachment("a4", ref("test_log", "E-1"), "test-step-logs"),
     ]
     assert step_log_owners(planned) == frozenset({"E-1"})
+
+
+def test_known_ids_are_kept_packed_and_given_back_as_remembered() -> None:
+    known = KnownIds()
+    known.remember(12, [2**40 + 1, 5, 2**40 + 3])
+    known.remember(13, [])
+    known.remember(14, [1])
+    known.remember(14, None)  # an answer that did not say them: read when asked for
+
+    async def unread() -> list[int]:
+        raise AssertionError("kept ids are not read again")
+
+    async def read() -> list[int]:
+        return [9, 8]
+
+    async def asked() -> tuple[tuple[int, ...], ...]:
+        return (await known.get(12, unread), await known.get(13, unread), await known.get(14, read))
+
+    assert asyncio.run(asked()) == ((2**40 + 1, 5, 2**40 + 3), (), (9, 8))
+    assert (14 in known, len(known)) == (True, 3)
+
+
+def test_id_set_answers_per_kind_and_counts_each_id_once() -> None:
+    fresh = IdSet()
+    for ident in (5, 5 + 256, 5, 3 * 2**40, 7):
+        fresh.add(("test-run", ident))
+    fresh.add(("module", 6))
+    assert len(fresh) == 5
+    assert [("test-run", i) in fresh for i in (5, 5 + 256, 3 * 2**40, 7, 6, 517)] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert [("module", 6) in fresh, ("module", 5) in fresh, ("release", 5) in fresh] == [True, False, False]

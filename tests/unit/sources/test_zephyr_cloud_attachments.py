@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ztoq.http import ApiSession
-from ztoq.sources.base import AttachmentOwner, AttachmentsUnavailable
+from ztoq.sources.base import AttachmentOwner, AttachmentsUnavailable, RowsInMemory
 from ztoq.sources.records import inline_image_id
 from ztoq.sources.zephyr_cloud.attachments import ATTACHMENT_PATHS, ZephyrCloudAttachments, list_path
 
@@ -47,6 +47,45 @@ def test_every_owner_kind_has_one_path_template() -> None:
     }
     assert list_path("test_step", "P-T1", 7) == "/testcases/P-T1/teststeps/7/attachments"
     assert list_path("test_case", "a/b") == "/testcases/a%2Fb/attachments"
+
+
+class _CountingRows(RowsInMemory):
+    """Rows that record which execution batches were read, and refuse reading every step result."""
+
+    def __init__(self, rows: dict[str, list[tuple[str, Any]]]) -> None:
+        super().__init__(rows, batch_size=1)
+        self.batches_read = 0
+
+    def batches(self, entity_type: str) -> Any:
+        for batch in super().batches(entity_type):
+            self.batches_read += entity_type == "test_execution"
+            yield batch
+
+    def payloads(self, entity_type: str) -> Any:
+        assert entity_type != "execution_steps", "every execution's step results read at once"
+        return super().payloads(entity_type)
+
+
+def test_owners_of_executions_come_a_batch_at_a_time_with_their_steps() -> None:
+    reader, _ = _reader([_listed()])
+    rows = _CountingRows(
+        {
+            "test_execution": [("P-E1", {"id": 1001, "key": "P-E1"}), ("P-E2", {"key": "P-E2"})],
+            "execution_steps": [("P-E1", [{"id": 77}, {"id": 78}]), ("P-E2", [{"id": 79}])],
+        }
+    )
+    owners = reader.owners(rows)
+    first = [next(owners) for _ in range(3)]
+    # The first execution and its steps come before the second batch is read.
+    assert rows.batches_read == 1
+    rest = list(owners)
+    assert [(o.owner_type, o.owner_key, o.step_index, o.address, o.parent_address) for o in first + rest] == [
+        ("test_execution", "P-E1", None, "1001", ""),
+        ("execution_step", "P-E1", 0, "77", "1001"),
+        ("execution_step", "P-E1", 1, "78", "1001"),
+        ("test_execution", "P-E2", None, "P-E2", ""),
+        ("execution_step", "P-E2", 0, "79", "P-E2"),
+    ]
 
 
 def test_a_list_gives_keyed_attachments_with_their_download_path() -> None:

@@ -120,14 +120,17 @@ class ZephyrCloudAttachments:
         for entity_type, owner_type in (("test_plan", "test_plan"), ("test_cycle", "test_cycle")):
             for key, _ in rows.payloads(entity_type):
                 yield AttachmentOwner(owner_type, key, address=key)
-        addresses: dict[str, str] = {}
-        for key, execution in rows.payloads("test_execution"):
-            address = str(_get(execution, "id") or _get(execution, "key") or key)
-            addresses[key] = address
-            yield AttachmentOwner("test_execution", key, address=address)
-        for key, steps in rows.payloads("execution_steps"):
-            if key in addresses:
-                yield from _steps("execution_step", key, addresses[key], steps)
+        # Each batch of executions, then their steps (read by key): nothing held per execution.
+        for batch in rows.batches("test_execution"):
+            addresses: dict[str, str] = {}
+            for key, execution in batch:
+                address = str(_get(execution, "id") or _get(execution, "key") or key)
+                addresses[key] = address
+                yield AttachmentOwner("test_execution", key, address=address)
+            steps_of = rows.payloads_for("execution_steps", addresses)
+            for key, address in addresses.items():
+                if key in steps_of:
+                    yield from _steps("execution_step", key, address, steps_of[key])
 
     def inline_images(
         self, rows: StoredRows, owner_types: Collection[str] | None = None

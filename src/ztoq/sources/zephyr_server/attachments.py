@@ -20,7 +20,7 @@ Differences from Cloud (:mod:`ztoq.sources.zephyr_cloud.attachments`):
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
@@ -129,12 +129,25 @@ class ZephyrServerAttachments:
         for entity_type in ("test_plan", "test_cycle"):
             for key, _ in rows.payloads(entity_type):
                 yield AttachmentOwner(entity_type, key, address=key)
-        shapes = {str(case.get("key")): case_shape(case) for _, case in rows.payloads("test_case")}
-        for key, result in rows.payloads("test_execution"):
+        # The shapes of each batch's test cases are read by key: nothing held per test case.
+        for batch in rows.batches("test_execution"):
+            yield from self._result_owners(rows, batch)
+
+    @staticmethod
+    def _result_owners(rows: StoredRows, batch: Sequence[tuple[str, Any]]) -> Iterator[AttachmentOwner]:
+        """The owners of a batch of test results: each result, then its step results."""
+        case_keys = {str(r.get("testCaseKey")) for _, r in batch if isinstance(r, Mapping)}
+        shapes = {
+            str(case.get("key")): case_shape(case)
+            for case in rows.payloads_for("test_case", case_keys).values()
+            if isinstance(case, Mapping)
+        }
+        for key, result in batch:
             ident = int_or_none(result.get("id")) if isinstance(result, Mapping) else None
             address = key if ident is None else str(ident)
             yield AttachmentOwner("test_execution", key, address=address)
-            steps, data_rows = shapes.get(str(result.get("testCaseKey")), (0, 0))
+            case_key = str(result.get("testCaseKey")) if isinstance(result, Mapping) else ""
+            steps, data_rows = shapes.get(case_key, (0, 0))
             for index, _ in _step_results(result):
                 # A data-driven test case's step results run over rows x steps: the file belongs
                 # to step ``index % steps`` (what qTest's step log is), listed by the index served.

@@ -1,0 +1,115 @@
+"""``ztoq bench --delta K``: change the source after the migration, run a delta sync, and price it.
+
+The change is made through the Zephyr Scale Cloud simulator's own write API, as a tester would:
+``K`` test cases renamed (``PUT /testcases/{key}``) and ``K`` executions added (``POST
+/testexecutions``, one on each renamed test case, in the project's first test cycle). The delta
+run is an ordinary ``migrate run`` with ``migration.incremental`` on. What it sent is read from
+the simulators' counters (``GET /_sim/stats``) before and after.
+
+The target (the "large projects" issue): a delta sync sends at most (the listing pages) + 3 x
+(new or changed entities) Zephyr requests. A listing page is a ``GET`` of an endpoint with no
+path parameter (``/testcases``, ``/testexecutions``, ``/folders``...); every other request is
+counted against the changed entities. The lists of a step's files are printed apart: the v2 API
+lists them one step at a time (``GET .../teststeps/{id}/attachments``), so a changed entity with
+many steps costs one more request per step, whatever the client does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ztoq.config import ZtoqConfig
+from ztoq.pipeline.orchestrator import run_migration
+
+#: The most Zephyr requests per new or changed entity a delta sync may send beyond its listing pages.
+PER_CHANGE = 3
+
+#: Endpoints of the simulators' own, never counted.
+_OWN = "/_sim/"
+
+
+def stats(url: str) -> Counter[str]:
+    """Requests a simulator has answered so far, per ``"METHOD /template"``."""
+    endpoints = httpx.get(f"{url}/_sim/stats", timeout=30).json()["endpoints"]
+    return Counter(
+        {name: sum(by_status.values()) for name, by_status in endpoints.items() if _OWN not in name}
+    )
+
+
+def is_listing(endpoint: str) -> bool:
+    """Whether an endpoint (``"GET /v2/testcases"``) is a listing: a GET with no path parameter."""
+    method, _, template = endpoint.partition(" ")
+    return method == "GET" and "{" not in template
+
+
+def is_step_attachment_list(endpoint: str) -> bool:
+    """Whether an endpoint lists the files of one step (of a test case or of an execution)."""
+    return endpoint.startswith("GET ") and "/teststeps/{" in endpoint and endpoint.endswith("/attachments")
+
+
+def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> int:
+    """Rename ``count`` test cases and add one execution to each; returns the entities changed.
+
+    Raises:
+        httpx.HTTPStatusError: the simulator refused a change.
+    """
+    cases = zephyr_api.get("/testcases", params={"projectKey": project_key, "maxResults": count})
+    cases.raise_for_status()
+    cycles = zephyr_api.get("/testcycles", params={"projectKey": project_key, "maxResults": 1})
+    cycles.raise_for_status()
+    cycle_keys = [c["key"] for c in cycles.json()["values"]]
+    ended = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    changed = 0
+    for listed in cases.json()["values"][:count]:
+        key = listed["key"]
+        case: dict[str, Any] = zephyr_api.get(f"/testcases/{key}").json()
+        case["name"] = f"{case['name']} (changed for the delta bench)"
+        zephyr_api.put(f"/testcases/{key}", json=case).raise_for_status()
+        changed += 1
+        if cycle_keys:
+            execution = {
+                "projectKey": project_key,
+                "testCaseKey": key,
+                "testCycleKey": cycle_keys[0],
+                "statusName": "Pass",
+                "actualEndDate": ended,
+                "comment": "Run after the migration (delta bench)",
+            }
+            zephyr_api.post("/testexecutions", json=execution).raise_for_status()
+            changed += 1
+    return changed
+
+
+def delta_lines(cfg: ZtoqConfig, zephyr_url: str, qtest_url: str, token: str, count: int) -> list[str]:
+    """Change the source, run the delta sync, and what it sent against the target."""
+    project_key = cfg.zephyr.project_key
+    with httpx.Client(
+        base_url=f"{zephyr_url}/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as api:
+        changed = change_source(api, project_key, count)
+    zephyr_before, qtest_before = stats(zephyr_url), stats(qtest_url)
+    summary = run_migration(cfg, command="bench delta")
+    zephyr = stats(zephyr_url) - zephyr_before
+    qtest = stats(qtest_url) - qtest_before
+    pages = sum(n for endpoint, n in zephyr.items() if is_listing(endpoint))
+    step_lists = sum(n for endpoint, n in zephyr.items() if is_step_attachment_list(endpoint))
+    sent = sum(zephyr.values())
+    allowed = pages + PER_CHANGE * changed
+    writes = sum(n for e, n in qtest.items() if e.split(" ", 1)[0] in ("POST", "PUT", "PATCH", "DELETE"))
+    searches = sum(n for e, n in qtest.items() if e.startswith("POST ") and e.endswith("/search"))
+    return [
+        f"delta run ({summary.status}): {count} test cases renamed and {changed - count} executions "
+        f"added in Zephyr, {summary.wall_seconds:.1f} s",
+        f"delta zephyr requests: {sent} = {pages} listing pages + {sent - pages} others; "
+        f"target at most {pages} + {PER_CHANGE} x {changed} changed = {allowed} "
+        f"({'met' if sent <= allowed else 'NOT met'})",
+        f"delta zephyr requests without the step attachment lists: {sent - step_lists} "
+        f"({'met' if sent - step_lists <= allowed else 'NOT met'}); {step_lists} step attachment lists: "
+        "the v2 API lists a step's files only one step at a time",
+        f"delta qtest requests: {sum(qtest.values())}, writes {writes - searches}",
+        *(f"  zephyr {endpoint}: {n}" for endpoint, n in sorted(zephyr.items()) if not is_listing(endpoint)),
+    ]

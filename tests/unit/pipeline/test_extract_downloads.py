@@ -1,0 +1,94 @@
+"""Extract's download queue: each file queued once a run, the disk checked against what is queued,
+and only the files this run listed told to the overlapped phases."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from ztoq.errors import InputError
+from ztoq.pipeline import extract_attachments
+from ztoq.pipeline.context import PhaseContext
+from ztoq.pipeline.extract_attachments import Downloads
+from ztoq.pipeline.progress import ProgressReporter
+from ztoq.sources.base import AttachmentReader
+from ztoq.store import AttachmentFile, FileCache
+
+RUN = 7
+MB = 1024 * 1024
+
+
+def _row(
+    n: int, *, size: int = 10, state: str = "listed", sha256: str | None = None, seen: int = RUN
+) -> AttachmentFile:
+    return AttachmentFile(
+        source_key=f"test_case/P-T1/{n}",
+        owner_type="test_case",
+        owner_key="P-T1",
+        step_index=None,
+        source_id=str(n),
+        name=f"f{n}.txt",
+        size=size,
+        content_type="text/plain",
+        locator=f"/attachments/{n}",
+        sha256=sha256,
+        state=state,
+        reason=None,
+        target_object_type=None,
+        target_object_id=None,
+        target_id=None,
+        first_seen_run_id=seen,
+        last_seen_run_id=seen,
+        deleted=False,
+    )
+
+
+def _downloads(tmp_path: Path, told: list[str]) -> Downloads:
+    cache = FileCache(tmp_path / "cache")
+    ctx = SimpleNamespace(run_id=RUN, reporter=ProgressReporter(), attachment_cache=lambda: cache)
+    return Downloads(cast(PhaseContext, ctx), cast(AttachmentReader, None), told.append)
+
+
+def test_a_file_is_queued_once_a_run_and_not_when_it_is_in_the_cache(tmp_path: Path) -> None:
+    downloads = _downloads(tmp_path, [])
+    with downloads.cache.writer() as writer:
+        writer.write(b"cached")
+        sha256, size = writer.commit()
+    downloads.add([_row(1), _row(2, state="cached", sha256=sha256, size=size)])
+    downloads.add([_row(1), _row(3)])  # 1 again: a later batch of lists named it too
+    assert [row.source_key for row in downloads.take()] == ["test_case/P-T1/1", "test_case/P-T1/3"]
+    assert downloads.queued_bytes == 0
+    downloads.add([_row(1)])
+    assert list(downloads.take()) == [], "tried once a run (a failed download waits for the next run)"
+
+
+def test_what_is_queued_must_fit_on_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    downloads = _downloads(tmp_path, [])
+    free = extract_attachments.DISK_RESERVE + 3 * MB
+    monkeypatch.setattr(downloads.cache, "free_bytes", lambda: free)
+    downloads.add([_row(1, size=2 * MB)])
+    with pytest.raises(InputError, match="The 2 attachment"):
+        downloads.add([_row(2, size=2 * MB)])
+    assert [row.source_key for row in downloads.take()] == ["test_case/P-T1/1"]
+    downloads.add([_row(2, size=2 * MB)])  # the first one is downloaded: the second fits
+    assert downloads.queued_bytes == 2 * MB
+
+
+def test_only_files_this_run_listed_are_told_once_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[str] = []
+    downloads = _downloads(tmp_path, told)
+    failed = "test_case/P-T1/3"
+
+    async def download_one(ctx: Any, reader: Any, cache: Any, row: AttachmentFile) -> bool:
+        return row.source_key != failed
+
+    monkeypatch.setattr(extract_attachments, "_download_one", download_one)
+    for row in (_row(1), _row(2, seen=RUN - 1), _row(3)):  # 2: listed by an earlier run only
+        asyncio.run(downloads.download(row))
+    assert told == ["test_case/P-T1/1"]

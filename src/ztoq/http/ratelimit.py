@@ -189,11 +189,6 @@ class QuotaLearner:
         """True once the quota is known (from a 429 or from the answers' headers)."""
         return self.quota is not None
 
-    @property
-    def probing(self) -> bool:
-        """True while a probe paces above the learned quota."""
-        return self._probe_until is not None
-
     def _prune(self, now: float) -> None:
         while self._recent and now - self._recent[0] > self.MEMORY:
             self._recent.popleft()

@@ -57,6 +57,17 @@ def _migrate(
     return refusals, accepted, learner
 
 
+def _learned_at_50() -> tuple[_Clock, TokenBucket, QuotaLearner]:
+    """A learner that saw 50 requests accepted in its first second (the 429 not yet answered)."""
+    clock = _Clock()
+    bucket = TokenBucket(0, clock=clock)
+    learner = QuotaLearner(bucket, clock=clock)
+    for i in range(50):
+        clock.now = i * 0.02
+        learner.success()
+    return clock, bucket, learner
+
+
 def test_after_learning_the_quota_a_steady_run_is_hardly_refused() -> None:
     refusals, accepted, learner = _migrate(1000.0, 50)
     assert refusals[0] < 2.0, "the first 429 teaches the quota"
@@ -83,12 +94,7 @@ def test_a_quota_that_grew_is_noticed_by_a_probe() -> None:
 
 
 def test_a_429_at_the_learned_pace_lowers_it_and_it_is_not_raised_until_a_probe() -> None:
-    clock = _Clock()
-    bucket = TokenBucket(0, clock=clock)
-    learner = QuotaLearner(bucket, clock=clock)
-    for i in range(50):
-        clock.now = i * 0.02
-        learner.success()
+    clock, bucket, learner = _learned_at_50()
     learned = learner.limited()
     assert learned == pytest.approx(50 * QuotaLearner.MARGIN)
     for i in range(2000):  # no creeping up between probes
@@ -101,12 +107,7 @@ def test_a_429_at_the_learned_pace_lowers_it_and_it_is_not_raised_until_a_probe(
 
 def test_a_429_when_far_fewer_were_accepted_than_the_pace_takes_that_as_the_quota() -> None:
     # Another client shares the token: only 20 a second get through.
-    clock = _Clock()
-    bucket = TokenBucket(0, clock=clock)
-    learner = QuotaLearner(bucket, clock=clock)
-    for i in range(50):
-        clock.now = i * 0.02
-        learner.success()
+    clock, bucket, learner = _learned_at_50()
     learner.limited()
     for i in range(200):
         clock.now = 20 + i * 0.05

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import resource
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ import typer
 
 from ztoq.bench_minimum import cloud_minimum, qtest_minimum, server_minimum, target_plan
 from ztoq.cli.bench_delta import delta_lines
-from ztoq.cli.bench_figures import bound_lines, minimum_lines, rerun_lines, run_lines
+from ztoq.cli.bench_figures import bound_lines, minimum_lines, quota_use, rerun_lines, run_lines
 from ztoq.cli.console import load, out
 from ztoq.config import ZtoqConfig
 from ztoq.errors import InputError
@@ -136,6 +137,7 @@ def bench(
         # The large files are sent too (a site with a raised limit): what is measured is streaming.
         data["qtest"]["max_attachment_mb"] = max(50.0, large_attachment_mb + 1)
         cfg = load(write_config(data, workdir / "config.yaml"))
+        started = time.time()
         summary = run_migration(cfg, command="bench")
         # Read first: generating the dataset again below grows this process.
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -173,6 +175,12 @@ def bench(
                 {m.api: m.total for m in minimums},
             ),
             *minimum_lines(summary.requests, minimums),
+            *quota_use_lines(
+                {"zephyr": sims.zephyr.url, "qtest": sims.qtest.url},
+                started,
+                summary.wall_seconds,
+                rate_limit,
+            ),
             *files,
         ):
             out.print(line)
@@ -203,6 +211,20 @@ def attachment_lines(repo: Repository, project_key: str, wall_seconds: float) ->
         if wall_seconds > 0
         else "attachment throughput: n/a",
     ]
+
+
+def quota_use_lines(urls: dict[str, str], started: float, wall: float, rate_limit: float) -> list[str]:
+    """Per API, where the run's wall time went against its quota (none without ``--rate-limit``)."""
+    lines: list[str] = []
+    for api, url in urls.items():
+        if rate_limit <= 0:
+            break
+        stats = httpx.get(f"{url}/_sim/stats", params={"timeline": "1"}, timeout=30).json()
+        admitted = {int(second): n for second, n in stats.get("admitted_per_second", {}).items()}
+        use = quota_use(api, admitted, started, wall, rate_limit)
+        if use is not None:
+            lines.append(use.line(wall))
+    return lines
 
 
 def reruns(cfg: ZtoqConfig, store: RehearsalStore, qtest_url: str, *, lost_store: bool) -> list[str]:

@@ -171,3 +171,60 @@ def rerun_lines(label: str, summary: RunSummary, writes: int, creates: int) -> l
         f"rerun, {label}: requests zephyr {requests.get('zephyr', 0)}, qtest {requests.get('qtest', 0)}; "
         f"qTest writes {writes} (creates {creates})",
     ]
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """How one API's quota was used over a run, from the requests its simulator let through per second.
+
+    ``wall = before + work + shortfall + after``: the seconds before its first request, its requests'
+    time at the full quota, the seconds of its busy span in which it was sent less than the quota,
+    and the seconds after its last request.
+    """
+
+    api: str
+    before: float
+    work: float
+    shortfall: float
+    after: float
+    slow_seconds: int
+    lulls: tuple[tuple[int, int], ...]
+
+    def line(self, wall: float) -> str:
+        lulls = ", ".join(f"{start} s for {length} s" for start, length in self.lulls) or "none"
+        return (
+            f"quota use {self.api}: of {wall:.1f} s, {self.work:.1f} s of requests at the quota, "
+            f"{self.before:.1f} s before its first request, {self.after:.1f} s after its last, "
+            f"{self.shortfall:.1f} s short of the quota in between ({self.slow_seconds} seconds under 90 %); "
+            f"longest lulls (under half the quota): {lulls}"
+        )
+
+
+def quota_use(
+    api: str, admitted: Mapping[int, int], started: float, wall: float, rate_limit: float
+) -> QuotaUse | None:
+    """``admitted``: requests let through per wall-clock second (epoch); the run began at ``started``."""
+    if rate_limit <= 0:
+        return None
+    end = started + wall
+    seconds = sorted(s for s, n in admitted.items() if n and started - 1 < s < end)
+    if not seconds:
+        return QuotaUse(api, wall, 0.0, 0.0, 0.0, 0, ())
+    first, last = seconds[0], seconds[-1]
+    work = sum(admitted[s] for s in seconds) / rate_limit
+    before = max(0.0, first - started)
+    after = max(0.0, end - (last + 1))
+    busy = min(float(last + 1), end) - max(float(first), started)
+    lulls: list[tuple[int, int]] = []
+    slow = 0
+    run_start: int | None = None
+    for s in range(first, last + 2):
+        n = admitted.get(s, 0) if s <= last else rate_limit
+        slow += 1 if n < 0.9 * rate_limit else 0
+        if n < 0.5 * rate_limit and run_start is None:
+            run_start = s
+        elif n >= 0.5 * rate_limit and run_start is not None:
+            lulls.append((int(run_start - started), s - run_start))
+            run_start = None
+    top = tuple(sorted(lulls, key=lambda lull: -lull[1])[:3])
+    return QuotaUse(api, before, work, max(0.0, busy - work), after, slow, top)

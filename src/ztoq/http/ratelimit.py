@@ -139,7 +139,9 @@ class QuotaLearner:
     sends do not), and the bucket paces at 97% of it, with no bursts. After that:
 
     - a 429 at the learned pace is arrival jitter (requests sent evenly reach the server bunched):
-      the margin shrinks 2% (to 85% at least); when the API accepted clearly fewer than the pace
+      the margin shrinks 2% (to 85% at least), and each ``RECOVER_AFTER`` seconds without one
+      gives a step back (up to 97%: jitter comes in spells, a margin lost for good would leave
+      the quota a few percent idle for the rest of the run); when the API accepted clearly fewer than the pace
       in every second (another client on the same token, or a smaller quota), the quota is that;
     - a 429 to a request sent before the pace last changed (every worker in flight in a burst
       gets one) changes nothing;
@@ -167,6 +169,8 @@ class QuotaLearner:
     PROBE_MAX_AFTER = 1800.0
     PROBE_SECONDS = 2.0
     PROBE_STEP = 1.1
+    #: Seconds without a 429 after which one step of the margin lost to jitter is given back.
+    RECOVER_AFTER = 60.0
 
     def __init__(self, bucket: TokenBucket, *, clock: Clock = time.monotonic) -> None:
         self.bucket = bucket
@@ -183,6 +187,7 @@ class QuotaLearner:
         self._probe_after = self.PROBE_AFTER
         self._next_probe = float("inf")
         self._probe_until: float | None = None
+        self._calm_since = float("inf")
 
     @property
     def learned(self) -> bool:
@@ -219,6 +224,10 @@ class QuotaLearner:
         if self._probe_until is not None:
             if now >= self._probe_until:
                 self._end_probe(now, refused=False)
+        elif self.margin < self.MARGIN and now - self._calm_since >= self.RECOVER_AFTER:
+            self.margin = min(self.MARGIN, self.margin / self.JITTER_STEP)
+            self._calm_since = now
+            self._pace(self.quota * self.margin)
         elif now >= self._next_probe:
             if self._configured > 0 and self.quota * self.margin >= self._configured:
                 self._next_probe = float("inf")  # already at the configured pace: nothing to find
@@ -290,5 +299,6 @@ class QuotaLearner:
             self.quota = float(measured)  # the token is shared, or the quota shrank
         else:
             self.margin = max(self.MIN_MARGIN, self.margin * self.JITTER_STEP)
+        self._calm_since = now
         self._pace(self.quota * self.margin)
         return self.bucket.rate

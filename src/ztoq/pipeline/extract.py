@@ -97,8 +97,10 @@ async def extract_target_settings(ctx: PhaseContext) -> None:
 #: What :func:`run_extract` tells as it goes (:mod:`ztoq.pipeline.overlap` starts loading then).
 TEST_CASES_STORED = "test_cases_stored"
 """The reference data, the test cases with their parts and their embedded images are stored."""
+EXECUTIONS_READ = "executions_read"
+"""Also the plans, cycles and executions with their step results, and the images they embed."""
 EXECUTIONS_STORED = "executions_stored"
-"""Also the plans, cycles and executions, their embedded images and the executions' file lists."""
+"""Also the executions' file lists (those of the executions and of their steps)."""
 
 
 async def run_extract(
@@ -108,8 +110,9 @@ async def run_extract(
 
     Args:
         ctx: the phase context.
-        reached: called with :data:`TEST_CASES_STORED`, then :data:`EXECUTIONS_STORED`, as
-            extract gets there (the rest of the attachments are listed and downloaded after).
+        reached: called with :data:`TEST_CASES_STORED`, :data:`EXECUTIONS_READ`, then
+            :data:`EXECUTIONS_STORED`, as extract gets there (the rest of the attachments are
+            listed and downloaded after).
         cached: called with the key of each attachment this run listed, once its file is in the
             cache (the files are downloaded as the lists that name them are stored).
     """
@@ -133,6 +136,7 @@ async def run_extract(
     await extract_executions(ctx, sync, written)
     ctx.check_cancelled()
     await extract_inline_images(ctx, ("test_plan", "test_cycle", "test_execution"), cached)
+    tell(EXECUTIONS_READ)
     await extract_attachments(
         ctx, changed=written, executions_listed=lambda: tell(EXECUTIONS_STORED), cached=cached
     )

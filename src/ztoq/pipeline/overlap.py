@@ -3,22 +3,23 @@
 Zephyr and qTest have separate quotas, so qTest's work starts as soon as what it needs is stored,
 while extract goes on reading the rest from Zephyr::
 
-    extract    [ref. data, test cases][plans .. executions, their files' lists, files][other lists, files]
-    transform                         [modules, test cases]            [plans .. logs][files]..[files][all]
-    load                               [modules, test cases]            [plans .. logs] [files]..[files][all]
-    validate                                [modules, test cases]         [plans .. logs]              [files]
+    extract    [ref. data, test cases][plans .. executions][their files' lists, files][other lists, files]
+    transform                         [modules, test cases] [plans .. runs]  [logs][files]..[files][all]
+    load                               [modules, test cases] [plans .. runs]  [logs] [files]..[files][all]
+    validate                                [modules, test cases]          [plans .. logs]       [files]
 
 Test cases need only the reference data and the test cases (and the images they embed, which
-extract downloads with them); plans, cycles, runs and logs need the executions and which
-executions have files on their steps (their attachment lists come first). Extract downloads the
-files of each batch of lists while it lists the next objects, and tells each file as it is cached;
-once the owners are planned and loaded, attachments go in rounds of cached files
-(:mod:`ztoq.pipeline.attachment_rounds`), and once extract is done every attachment is
-transformed and loaded as in a sequential run (what a round sent is not sent again). When
+extract downloads with them); plans, cycles and runs need the executions; logs also need to know
+which executions have files on their steps (their attachment lists come first, and take most of
+Zephyr's requests: loading the runs meanwhile keeps qTest's quota busy while they are listed).
+Extract downloads the files of each batch of lists while it lists the next objects, and tells
+each file as it is cached; once the owners are planned and loaded, attachments go in rounds of
+cached files (:mod:`ztoq.pipeline.attachment_rounds`), and once extract is done every attachment
+is transformed and loaded as in a sequential run (what a round sent is not sent again). When
 validate follows load in the run, it reads back each part as soon as load has finished it (the
 reads use qTest's quota while extract still uses Zephyr's; attachments once load has ended, each
-round having read back the files it sent); with
-``migration.propagate_deletions`` it waits for the whole load, whose last step may delete any type.
+round having read back the files it sent); with ``migration.propagate_deletions`` it waits for
+the whole load, whose last step may delete any type.
 
 Each phase is still recorded as one phase (``migrate status``, the report, ``--phases`` and
 ``workflow <phase>`` are unchanged; a run of fewer phases runs them one after the other), and every
@@ -36,7 +37,7 @@ from ztoq.entities import LOAD_ORDER
 from ztoq.errors import RunInterrupted
 from ztoq.pipeline.attachment_rounds import AttachmentRounds
 from ztoq.pipeline.context import PhaseContext
-from ztoq.pipeline.extract import EXECUTIONS_STORED, TEST_CASES_STORED, run_extract
+from ztoq.pipeline.extract import EXECUTIONS_READ, EXECUTIONS_STORED, TEST_CASES_STORED, run_extract
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load import prepared_loader, run_load
 from ztoq.pipeline.phase_record import PhaseRecorder
@@ -59,6 +60,13 @@ LATE_TYPES: tuple[str, ...] = ("attachment",)
 #: The rest (plans, cycles, runs, logs): transformed and loaded while extract lists and downloads
 #: the files of the test cases, plans and cycles.
 MIDDLE_TYPES: tuple[str, ...] = tuple(t for t in LOAD_ORDER if t not in EARLY_TYPES + LATE_TYPES)
+
+#: What of the middle types needs only the executions (not their files' lists): transformed and
+#: loaded while extract lists the executions' files.
+RUN_TYPES: tuple[str, ...] = tuple(t for t in MIDDLE_TYPES if t != "test_log")
+
+#: The rest of the middle types: the test logs, once the executions' files are listed.
+LOG_TYPES: tuple[str, ...] = tuple(t for t in MIDDLE_TYPES if t not in RUN_TYPES)
 
 STOPPED = "Stopped because another phase of this run failed or the run was interrupted; run again to resume."
 
@@ -99,8 +107,10 @@ class _Overlap:
     def __init__(self, ctx: PhaseContext, recorder: PhaseRecorder) -> None:
         self.ctx = ctx
         self.recorder = recorder
-        self.extracted = {TEST_CASES_STORED: asyncio.Event(), EXECUTIONS_STORED: asyncio.Event()}
+        milestones = (TEST_CASES_STORED, EXECUTIONS_READ, EXECUTIONS_STORED)
+        self.extracted = {milestone: asyncio.Event() for milestone in milestones}
         self.early_planned = asyncio.Event()
+        self.runs_planned = asyncio.Event()
         self.middle_planned = asyncio.Event()
         self.early_loaded = asyncio.Event()
         self.middle_loaded = asyncio.Event()
@@ -124,8 +134,11 @@ class _Overlap:
         async with self.recorder.phase("transform"):
             await asyncio.to_thread(run_transform, self.ctx, EARLY_TYPES)
             self.early_planned.set()
+            await _when(self.extracted[EXECUTIONS_READ], self.extracting)
+            await asyncio.to_thread(run_transform, self.ctx, RUN_TYPES)
+            self.runs_planned.set()
             await _when(self.extracted[EXECUTIONS_STORED], self.extracting)
-            await asyncio.to_thread(run_transform, self.ctx, MIDDLE_TYPES)
+            await asyncio.to_thread(run_transform, self.ctx, LOG_TYPES)
             self.middle_planned.set()
             if self.rounds is not None:
                 await self.rounds.plan(self.extracting)
@@ -141,9 +154,11 @@ class _Overlap:
             loader = prepared_loader(self.ctx)
             await loader.run(EARLY_TYPES)
             self.early_loaded.set()
+            await _when(self.runs_planned, self.transforming)
+            await prepared_loader(self.ctx, loader).run(RUN_TYPES)
             await _when(self.middle_planned, self.transforming)
             # Built again: the test logs' loader learns which logs have files on their steps.
-            await prepared_loader(self.ctx, loader).run(MIDDLE_TYPES)
+            await prepared_loader(self.ctx, loader).run(LOG_TYPES)
             self.middle_loaded.set()
             if self.rounds is not None:
                 await self.rounds.load(loader, self.transforming)

@@ -59,7 +59,14 @@ class RequestStats:
     processed_then_failed: int = 0
     latency_spikes: int = 0
     rate_limited: int = 0
+    #: Requests let through the quota, per wall-clock second (``int(time.time())``): when each
+    #: API was kept busy (``GET /_sim/stats?timeline=1``; ``ztoq bench`` reads it).
+    admitted: Counter[int] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def admit(self, now: float) -> None:
+        with self._lock:
+            self.admitted[int(now)] += 1
 
     def record(self, method: str, template: str, status: int) -> None:
         with self._lock:
@@ -75,12 +82,12 @@ class RequestStats:
                 and (not write_only or m in ("POST", "PUT", "PATCH", "DELETE"))
             )
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, *, timeline: bool = False) -> dict[str, Any]:
         with self._lock:
             endpoints: dict[str, dict[str, int]] = {}
             for (method, template, status), n in sorted(self.by_endpoint.items()):
                 endpoints.setdefault(f"{method} {template}", {})[str(status)] = n
-            return {
+            counts: dict[str, Any] = {
                 "total": sum(self.by_endpoint.values()),
                 "endpoints": endpoints,
                 "injected_failures": self.injected_failures,
@@ -89,10 +96,14 @@ class RequestStats:
                 "latency_spikes": self.latency_spikes,
                 "rate_limited": self.rate_limited,
             }
+            if timeline:
+                counts["admitted_per_second"] = {str(k): n for k, n in sorted(self.admitted.items())}
+            return counts
 
     def reset(self) -> None:
         with self._lock:
             self.by_endpoint.clear()
+            self.admitted.clear()
             self.injected_failures = self.dropped_connections = self.rate_limited = 0
             self.processed_then_failed = self.latency_spikes = 0
 
@@ -184,7 +195,8 @@ class FaultMiddleware:
         if path == STATS_PATH:
             if method == "DELETE":
                 self.stats.reset()
-            await _send_json(send, 200, self.stats.snapshot())
+            timeline = b"timeline=1" in scope.get("query_string", b"")
+            await _send_json(send, 200, self.stats.snapshot(timeline=timeline))
             return
         if path == OUTAGE_PATH:
             if method == "POST":
@@ -208,6 +220,7 @@ class FaultMiddleware:
         # A quota is counted where a request arrives (the gateway), before it is processed: a
         # simulator whose event loop was busy must not bunch up requests that arrived spread out.
         wait = self.limiter.check(token_key(scope))
+        arrived = time.time()
         if self.options.latency_ms > 0:
             await asyncio.sleep(self.options.latency_ms / 1000.0)
         if self.options.spike_rate > 0 and self._random.random() < self.options.spike_rate:
@@ -228,6 +241,7 @@ class FaultMiddleware:
                 send, 429, self._rate_limited_body(retry_after), [(b"retry-after", str(retry_after).encode())]
             )
             return
+        self.stats.admit(arrived)
 
         if self.options.fail_rate > 0 and self._random.random() < self.options.fail_rate:
             choice = self._random.choice((500, 502, 503, 0))

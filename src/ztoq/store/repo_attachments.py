@@ -208,7 +208,6 @@ class AttachmentQueries(RepoBase):
             )
             now = utcnow()
             self._execute_many(_upsert(self.dialect), [_row(project_key, i, run_id, now) for i in batch])
-        self._analyzer.rows_written(self._session, t, len(latest))
         return written
 
     def mark_unseen_attachments_deleted(

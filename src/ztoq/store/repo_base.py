@@ -108,10 +108,14 @@ class RepoBase:
         """Run a statement once per row as one executemany (pipelined by psycopg, batched by SQLite).
 
         Multi-row VALUES would save round trips, but SQLAlchemy compiles such a statement anew for
-        every batch, which costs more than it saves.
+        every batch, which costs more than it saves. The rows count towards the table's next
+        ``ANALYZE`` (:class:`AutoAnalyze`): every table written in bulk is also read by key.
         """
         if rows:
             self._session.execute(stmt, rows)
+            table = getattr(stmt, "table", None)
+            if isinstance(table, Table):
+                self._analyzer.rows_written(self._session, table, len(rows))
 
     def _insert(self, table: Table) -> Any:
         """An INSERT with ``on_conflict_do_update/nothing`` for the session's backend."""

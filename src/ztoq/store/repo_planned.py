@@ -119,7 +119,6 @@ class PlannedQueries(RepoBase):
                 set_={c.name: stmt.excluded[c.name] for c in _COLUMNS[3:]},
             )
             self._execute_many(stmt, writes)
-        self._analyzer.rows_written(self._session, t, len(latest))
         return result
 
     def _known_planned(

@@ -120,7 +120,6 @@ class SourceQueries(RepoBase):
                 },
             )
             self._execute_many(stmt, writes)
-        self._analyzer.rows_written(self._session, t, len(latest))
         return result
 
     @staticmethod

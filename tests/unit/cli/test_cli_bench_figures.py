@@ -11,6 +11,7 @@ from ztoq.cli.bench_figures import (
     cpu_ms_per_request,
     minimum_lines,
     quota_bound_seconds,
+    quota_use,
     run_lines,
     sequential_bound_seconds,
 )
@@ -89,3 +90,25 @@ def test_minimum_lines_print_wasted_per_api() -> None:
     assert "wasted zephyr = sent - minimum: 500 - 400 = 100 (target 0)" in text
     assert "wasted qtest = sent - minimum: 900 - 900 = 0 (target 0)" in text
     assert "wasted total: 100" in text
+
+
+def test_quota_use_splits_the_wall_time_into_work_lulls_and_idle_ends() -> None:
+    # Quota 10/s, run from t=100.5 for 10 s: first request in second 102, last in second 107, a
+    # lull (2/s) in 104 and 105; the rest at the quota.
+    admitted = {99: 10, 102: 10, 103: 10, 104: 2, 105: 2, 106: 10, 107: 10}
+    use = quota_use("zephyr", admitted, 100.5, 10.0, 10.0)
+    assert use is not None
+    assert use.work == pytest.approx(4.4)  # 44 requests at 10/s; second 99 is before the run
+    assert (use.before, use.after) == pytest.approx((1.5, 2.5))
+    assert use.shortfall == pytest.approx(6.0 - 4.4)
+    assert use.before + use.work + use.shortfall + use.after == pytest.approx(10.0)
+    assert use.slow_seconds == 2
+    assert use.lulls == ((3, 2),)  # 104 - 100.5 -> 3 s into the run, 2 s long
+    assert "longest lulls (under half the quota): 3 s for 2 s" in use.line(10.0)
+
+
+def test_quota_use_without_a_quota_or_requests() -> None:
+    assert quota_use("qtest", {5: 3}, 0.0, 10.0, 0.0) is None
+    idle = quota_use("qtest", {}, 0.0, 10.0, 5.0)
+    assert idle is not None
+    assert (idle.before, idle.work) == (10.0, 0.0)

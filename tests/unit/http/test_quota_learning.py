@@ -105,6 +105,25 @@ def test_a_429_at_the_learned_pace_lowers_it_and_it_is_not_raised_until_a_probe(
     assert bucket.rate == pytest.approx(learned * QuotaLearner.JITTER_STEP)
 
 
+def test_the_margin_lost_to_jitter_comes_back_after_a_calm_spell_never_above_the_first() -> None:
+    clock, bucket, learner = _learned_at_50()
+    learned = learner.limited()
+    clock.now = 5.0
+    learner.limited(sent_at=clock.now)
+    learner.limited(sent_at=clock.now)  # two 429s of jitter: two steps lost
+    assert bucket.rate == pytest.approx(learned * QuotaLearner.JITTER_STEP**2)
+    sent = 0
+    while clock.now < 5.0 + 3 * QuotaLearner.RECOVER_AFTER + 1:
+        clock.now += 1 / bucket.rate
+        learner.success(sent_at=clock.now)
+        sent += 1
+        if clock.now < 5.0 + QuotaLearner.RECOVER_AFTER:
+            assert bucket.rate == pytest.approx(learned * QuotaLearner.JITTER_STEP**2), "not before"
+    # One step back after each calm spell, up to the first margin and no further.
+    assert bucket.rate == pytest.approx(learned)
+    assert learner.margin == QuotaLearner.MARGIN
+
+
 def test_a_429_when_far_fewer_were_accepted_than_the_pace_takes_that_as_the_quota() -> None:
     # Another client shares the token: only 20 a second get through.
     clock, bucket, learner = _learned_at_50()

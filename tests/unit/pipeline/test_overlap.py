@@ -14,7 +14,9 @@ from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.overlap import (
     EARLY_TYPES,
     LATE_TYPES,
+    LOG_TYPES,
     MIDDLE_TYPES,
+    RUN_TYPES,
     _first_failure,
     _Overlap,
     split_phases,
@@ -45,6 +47,9 @@ def test_only_extract_transform_and_load_in_a_row_overlap(
 
 def test_the_three_parts_cover_every_type_once_in_load_order() -> None:
     assert EARLY_TYPES + MIDDLE_TYPES + LATE_TYPES == LOAD_ORDER
+    # The middle part loads in two: what needs the executions only, then the logs.
+    assert RUN_TYPES + LOG_TYPES == MIDDLE_TYPES
+    assert LOG_TYPES == ("test_log",)
 
 
 def _ended(results: list[BaseException | None]) -> list[asyncio.Task[None]]:

@@ -74,6 +74,17 @@ def test_rate_limit_answers_429_with_retry_after_per_token() -> None:
     assert stats.rate_limited >= 1
 
 
+def test_the_timeline_counts_only_the_requests_the_quota_let_through() -> None:
+    app, _stats = make_app(FaultOptions(rate_limit=2))
+    before = int(time.time())
+    call(app, ["/v2/items/A"] * 5, {"Authorization": "Bearer one"})
+    plain, timed = call(app, ["/_sim/stats", "/_sim/stats?timeline=1"])
+    assert "admitted_per_second" not in plain.json(), "only asked for"
+    admitted = {int(second): n for second, n in timed.json()["admitted_per_second"].items()}
+    assert sum(admitted.values()) == 5 - timed.json()["rate_limited"] >= 2
+    assert all(before <= second <= time.time() for second in admitted)
+
+
 def test_fail_rate_one_fails_everything_reproducibly() -> None:
     app, stats = make_app(FaultOptions(fail_rate=1.0, seed=3))
     responses = call(app, ["/v2/items/A"] * 30)

@@ -341,8 +341,11 @@ class ApiSession(JsonRequests):
                     self._quota.advertised(
                         headers.get("x-ratelimit-fillrate"), headers.get("x-ratelimit-interval-seconds")
                     )
-                if response.is_success:
+                if response.status_code != 429:
+                    # Accepted by the quota, whatever the answer: a learner counting only the 2xx
+                    # took a listing of mostly 404s (steps without files) for a quota of a tenth.
                     self._quota.success(sent_at=sent_at)
+                if response.is_success:
                     return response
                 retry_after = parse_retry_after(headers.get("retry-after"), self._wall_clock)
                 error = status_error(self.api_name, response, method, call.url, secret, retry_after)

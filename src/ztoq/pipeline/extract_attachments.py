@@ -26,6 +26,7 @@ gone as deleted.
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
@@ -36,6 +37,7 @@ import httpx
 from ztoq.errors import ApiError, InputError
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.load_types import IdSet
 from ztoq.pipeline.source_rows import StoreRows
 from ztoq.report.attachments import unavailable_sentence
 from ztoq.sources.base import (
@@ -83,6 +85,31 @@ class Listing:
 FileCached = Callable[[str], None]
 
 
+class KeySet:
+    """A set of attachment keys at 8 bytes a key (a ``set[str]`` of them costs about 130): each
+    key's 64-bit BLAKE2b digest in an :class:`~ztoq.pipeline.load_types.IdSet`.
+
+    Two keys of one run sharing a digest (about one chance in 10^9 at a million keys) would leave
+    the second file to the next run, as a failed download is: nothing is lost.
+    """
+
+    def __init__(self) -> None:
+        self._ids = IdSet()
+
+    @staticmethod
+    def _id(key: str) -> tuple[str, int]:
+        return "", int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+    def add(self, key: str) -> None:
+        self._ids.add(self._id(key))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._id(key) in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class Downloads:
     """Files to download to the cache: queued as their lists are stored, each tried once a run.
 
@@ -95,11 +122,14 @@ class Downloads:
         self.reader = reader
         self.cache = ctx.attachment_cache()
         self.cached = cached
-        self.queue: deque[AttachmentFile] = deque()
+        #: (key, known size) of each queued file: the rows are read back from the store a batch
+        #: at a time when taken, so a long queue (the executions' files, listed first and
+        #: downloaded with the next lists) holds keys, not rows.
+        self.queue: deque[tuple[str, int]] = deque()
         #: The known bytes of the queued files.
         self.queued_bytes = 0
         #: Keys queued in this run (downloaded, or failed: the next run tries again).
-        self.attempted: set[str] = set()
+        self.attempted = KeySet()
         removed = self.cache.sweep_partial()
         if removed:
             log.info("removed %d partial download(s) left by an interrupted run", removed)
@@ -116,8 +146,9 @@ class Downloads:
         needed = self.queued_bytes + sum(row.size or 0 for row in work)
         _check_space(self.cache, len(self.queue) + len(work), needed)
         self.queued_bytes = needed
-        self.attempted.update(row.source_key for row in work)
-        self.queue.extend(work)
+        for row in work:
+            self.attempted.add(row.source_key)
+        self.queue.extend((row.source_key, row.size or 0) for row in work)
         self.ctx.reporter.add_to_total(PHASE, "attachment_files", len(work))
 
     def has(self, row: AttachmentFile) -> bool:
@@ -125,11 +156,14 @@ class Downloads:
         return row.state == "cached" and row.sha256 is not None and self.cache.has(row.sha256)
 
     def take(self) -> Iterator[AttachmentFile]:
-        """The queued files, each taken when a worker asks for one."""
+        """The queued files, each taken when a worker asks for one (read a batch at a time)."""
+        size = self.ctx.config.performance.batch_size
         while self.queue:
-            row = self.queue.popleft()
-            self.queued_bytes -= row.size or 0
-            yield row
+            batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
+            self.queued_bytes -= sum(known for _key, known in batch)
+            with self.ctx.session() as repo:
+                rows = repo.attachments_for(self.ctx.project_key, [key for key, _known in batch])
+            yield from rows
 
     async def download(self, row: AttachmentFile) -> None:
         """Download one file (a failure is recorded on its row); tell it when this run listed it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import itertools
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ztoq.errors import NetworkError, RateLimited, ServerError
+from ztoq.errors import NetworkError, NotFound, RateLimited, ServerError
 from ztoq.http import ApiSession, RetryPolicy, SessionEvent, TokenBucket, parse_retry_after, safe_to_resend
 from ztoq.http.ratelimit import QuotaLearner
 from ztoq.http.retry import exhausted, plan_retry
@@ -282,7 +283,8 @@ def test_quota_learner_paces_just_under_what_the_api_accepted() -> None:
         learner.success()
     assert learner.limited() == pytest.approx(40 * QuotaLearner.MARGIN)
     assert bucket.rate == pytest.approx(40 * QuotaLearner.MARGIN)
-    assert bucket.capacity == 1.0, "no bursts once the quota is known"
+    # No burst beyond what the quota leaves over the pace: any one second stays under 40.
+    assert bucket.capacity == pytest.approx(40 - bucket.rate)
 
 
 def test_quota_learner_needs_evidence_and_respects_the_configured_ceiling() -> None:
@@ -375,3 +377,30 @@ def test_429s_to_requests_sent_before_the_pace_changed_change_nothing() -> None:
     clock.now = 20.0
     learner.limited(sent_at=19.9)  # sent at the new pace: it is too high, 2% lower
     assert bucket.rate == pytest.approx(learned * QuotaLearner.JITTER_STEP)
+
+
+def test_answers_other_than_2xx_count_as_accepted_by_the_quota(session_for: SessionFor, vclock: Any) -> None:
+    # A listing of steps' files: nine of ten answer 404 (no files). The quota counts them all, so
+    # the 429 that ends the burst teaches the whole rate, not the share answered 2xx.
+    served = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        served["n"] += 1
+        if served["n"] == 41:
+            return httpx.Response(429, headers={"Retry-After": "1"}, json={"message": "slow down"})
+        return httpx.Response(200 if served["n"] % 10 == 0 else 404, json={})
+
+    session = session_for(handler, wall_clock=lambda: NOW)
+
+    async def one(i: int) -> None:
+        with contextlib.suppress(NotFound):
+            await session.get_json(f"/steps/{i}/attachments")
+
+    async def main() -> None:
+        for i in range(40):
+            vclock.now = i * 0.02
+            await one(i)
+        await one(40)
+
+    vclock.run(main())
+    assert session.snapshot()["paced_requests_per_second"] == pytest.approx(40 * QuotaLearner.MARGIN)

@@ -124,6 +124,26 @@ def test_the_margin_lost_to_jitter_comes_back_after_a_calm_spell_never_above_the
     assert learner.margin == QuotaLearner.MARGIN
 
 
+def test_a_late_sleeper_keeps_its_turn_within_what_the_quota_leaves() -> None:
+    # Every sleep ends 4 ms late (the event loop busy with other answers). A bucket of one token
+    # loses those 4 ms each turn; one holding what the quota leaves over the pace does not, and
+    # never sends more than the quota in any one second.
+    clock, bucket, learner = _learned_at_50()
+    pace = learner.limited()
+    assert bucket.capacity == pytest.approx(50 - pace)
+    server = SlidingWindowLimiter(50)
+    start = clock.now = 10.0
+    sent = 0
+    while clock.now < start + 100:
+        wait = bucket.take()
+        if wait > 0:
+            clock.now += wait + 0.004
+            continue
+        assert server.check("token", clock.now) == 0, f"refused at {clock.now:.3f}"
+        sent += 1
+    assert sent >= 0.99 * pace * 100
+
+
 def test_a_429_when_far_fewer_were_accepted_than_the_pace_takes_that_as_the_quota() -> None:
     # Another client shares the token: only 20 a second get through.
     clock, bucket, learner = _learned_at_50()

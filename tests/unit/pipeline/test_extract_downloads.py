@@ -4,6 +4,8 @@ and only the files this run listed told to the overlapped phases."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -13,7 +15,7 @@ import pytest
 from ztoq.errors import InputError
 from ztoq.pipeline import extract_attachments
 from ztoq.pipeline.context import PhaseContext
-from ztoq.pipeline.extract_attachments import Downloads
+from ztoq.pipeline.extract_attachments import Downloads, KeySet
 from ztoq.pipeline.progress import ProgressReporter
 from ztoq.sources.base import AttachmentReader
 from ztoq.store import AttachmentFile, FileCache
@@ -47,10 +49,45 @@ def _row(
     )
 
 
-def _downloads(tmp_path: Path, told: list[str]) -> Downloads:
+class _Store:
+    """The store's rows by key: the queue keeps keys and reads its rows back when they are taken."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, AttachmentFile] = {}
+        self.reads: list[int] = []
+
+    @contextmanager
+    def session(self) -> Iterator[_Store]:
+        yield self
+
+    def attachments_for(self, project_key: str, keys: Sequence[str]) -> list[AttachmentFile]:
+        self.reads.append(len(keys))
+        return sorted((self.rows[key] for key in keys if key in self.rows), key=lambda row: row.source_key)
+
+
+def _downloads(tmp_path: Path, told: list[str], store: _Store | None = None, batch: int = 100) -> Downloads:
     cache = FileCache(tmp_path / "cache")
-    ctx = SimpleNamespace(run_id=RUN, reporter=ProgressReporter(), attachment_cache=lambda: cache)
+    store = store or _Store()
+    for n in range(1, 10):
+        store.rows.setdefault(_row(n).source_key, _row(n, size=2 * MB if n == 2 else 10))
+    ctx = SimpleNamespace(
+        run_id=RUN,
+        project_key="P",
+        reporter=ProgressReporter(),
+        attachment_cache=lambda: cache,
+        session=store.session,
+        config=SimpleNamespace(performance=SimpleNamespace(batch_size=batch)),
+    )
     return Downloads(cast(PhaseContext, ctx), cast(AttachmentReader, None), told.append)
+
+
+def test_the_queue_holds_keys_and_reads_its_rows_a_batch_at_a_time(tmp_path: Path) -> None:
+    store = _Store()
+    downloads = _downloads(tmp_path, [], store, batch=4)
+    downloads.add([_row(n) for n in range(1, 10)])
+    assert all(isinstance(item, tuple) for item in downloads.queue), "keys and sizes, not rows"
+    assert [row.source_id for row in downloads.take()] == [str(n) for n in range(1, 10)]
+    assert store.reads == [4, 4, 1]
 
 
 def test_a_file_is_queued_once_a_run_and_not_when_it_is_in_the_cache(tmp_path: Path) -> None:
@@ -92,3 +129,14 @@ def test_only_files_this_run_listed_are_told_once_cached(
     for row in (_row(1), _row(2, seen=RUN - 1), _row(3)):  # 2: listed by an earlier run only
         asyncio.run(downloads.download(row))
     assert told == ["test_case/P-T1/1"]
+
+
+def test_the_keys_tried_are_kept_at_eight_bytes_a_key() -> None:
+    keys = KeySet()
+    for n in range(5000):
+        keys.add(f"execution_step/P-E{n}/1/{n}")
+    keys.add("execution_step/P-E1/1/1")  # again
+    assert len(keys) == 5000
+    assert "execution_step/P-E4999/1/4999" in keys
+    assert "execution_step/P-E5000/1/5000" not in keys
+    assert 7 not in keys

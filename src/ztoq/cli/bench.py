@@ -216,9 +216,9 @@ def attachment_lines(repo: Repository, project_key: str, wall_seconds: float) ->
 def quota_use_lines(urls: dict[str, str], started: float, wall: float, rate_limit: float) -> list[str]:
     """Per API, where the run's wall time went against its quota (none without ``--rate-limit``)."""
     lines: list[str] = []
+    if rate_limit <= 0:
+        return lines
     for api, url in urls.items():
-        if rate_limit <= 0:
-            break
         stats = httpx.get(f"{url}/_sim/stats", params={"timeline": "1"}, timeout=30).json()
         admitted = {int(second): n for second, n in stats.get("admitted_per_second", {}).items()}
         use = quota_use(api, admitted, started, wall, rate_limit)

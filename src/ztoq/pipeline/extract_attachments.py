@@ -89,8 +89,8 @@ class KeySet:
     """A set of attachment keys at 8 bytes a key (a ``set[str]`` of them costs about 130): each
     key's 64-bit BLAKE2b digest in an :class:`~ztoq.pipeline.load_types.IdSet`.
 
-    Two keys of one run sharing a digest (about one chance in 10^9 at a million keys) would leave
-    the second file to the next run, as a failed download is: nothing is lost.
+    Two keys of one run sharing a digest (about one chance in 40 million at a million keys) would
+    leave the second file to the next run, as a failed download is: nothing is lost.
     """
 
     def __init__(self) -> None:

@@ -81,13 +81,29 @@ def phase_counts(reporter: ProgressReporter, phase: str) -> list[dict[str, Any]]
 
 
 async def _persist_progress(ctx: PhaseContext, phase: str, phase_run_id: int) -> None:
-    """Write the phase's counts and the API counters to the store every second, until cancelled."""
+    """Write the phase's counts and the API counters to the store every second, until cancelled.
+
+    The write runs in a worker thread: on the event loop it held every request's turn for a
+    commit (each running phase, every second), and a worker kept waiting loses its turn at a
+    quota. A write under way when the task is cancelled is finished first, so it never lands
+    after the phase's final record.
+    """
     while True:
         await asyncio.sleep(PROGRESS_INTERVAL)
         counts = {c["type"]: c for c in phase_counts(ctx.reporter, phase)}
-        with ctx.session() as repo:
-            repo.update_phase_counts(phase_run_id, counts)
-            repo.update_run_stats(ctx.run_id, {"api": ctx.api_stats()})
+        stats = {"api": ctx.api_stats()}
+
+        def write(counts: dict[str, Any] = counts, stats: dict[str, Any] = stats) -> None:
+            with ctx.session() as repo:
+                repo.update_phase_counts(phase_run_id, counts)
+                repo.update_run_stats(ctx.run_id, stats)
+
+        written = asyncio.ensure_future(asyncio.to_thread(write))
+        try:
+            await asyncio.shield(written)
+        except asyncio.CancelledError:
+            await written
+            raise
 
 
 class PhaseRecorder:

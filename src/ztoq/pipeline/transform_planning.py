@@ -83,7 +83,6 @@ class Planning:
         attachments: the attachment listing, or None when attachments are not migrated.
         attachment_limit: the largest attachment to send, in bytes.
         source_counts: how many rows of each type are stored (progress, grouping passes).
-        failed_runs: keys of the test runs that cannot be created (their logs are skipped).
     """
 
     rows: StoredRows
@@ -94,7 +93,6 @@ class Planning:
     attachments: AttachmentListing | None = None
     attachment_limit: int = 0
     source_counts: Mapping[str, int] = field(default_factory=dict)
-    failed_runs: set[str] = field(default_factory=set)
 
     @property
     def batch_size(self) -> int:

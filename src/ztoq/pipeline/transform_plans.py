@@ -90,22 +90,27 @@ def plan_run_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
             run = plan_group_run(
                 key, execution, groups.lost_cycles.get(key, ()), lookups, planning.fields, planning.config
             )
-            if run.body is None:
-                planning.failed_runs.add(key)
             runs.append(run)
         yield runs
 
 
 def plan_log_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
-    """One test log per execution that ran, with its step results (skipped when its run is)."""
+    """One test log per execution that ran, with its step results (skipped when its run is).
+
+    Whether each run is planned is read from the store a batch at a time: the runs may have been
+    planned by an earlier call (the overlapped run plans them before the executions' files are
+    listed, the logs after).
+    """
     for batch in in_batches(planning.reader.test_executions(planning.rows), planning.batch_size):
         lookups = planning.case_lookups((e.test_case_key or "" for e in batch), step_counts=True)
+        run_keys = [run_of(execution, lookups)[0] for execution in batch]
+        created = planning.plans.planned("test_run", set(run_keys))
         logs: list[PlannedEntity] = []
-        for execution in batch:
+        for execution, run_key in zip(batch, run_keys, strict=True):
             log = plan_test_log(execution, lookups, planning.fields, planning.config)
             if log is None:
                 continue
-            if run_of(execution, lookups)[0] in planning.failed_runs:
+            if run_key not in created:
                 drop_log_of_failed_run(log)
             logs.append(log)
         if logs:

@@ -120,6 +120,10 @@ class StoredPlans:
             reason=row.reason,
         )
 
+    def planned_keys(self, entity_type: str, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` of the planned (not skipped) entities of ``entity_type``."""
+        return self.repo.planned_keys_among(self.ctx.project_key, entity_type, keys)
+
     def planned(self, entity_type: str, keys: Iterable[str]) -> Mapping[str, PlannedEntity]:
         """The planned (not skipped) entities of ``entity_type`` among ``keys``."""
         stored = self.repo.planned_payloads_for(self.ctx.project_key, entity_type, keys)

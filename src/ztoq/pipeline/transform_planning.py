@@ -56,6 +56,10 @@ class PlannedLookup(Protocol):
         """The planned (not skipped) entities of ``entity_type`` among ``keys``."""
         ...
 
+    def planned_keys(self, entity_type: str, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` of the planned (not skipped) entities of ``entity_type``."""
+        ...
+
 
 def inline_images_of(attachments: Iterable[Attachment]) -> dict[tuple[str, str], dict[str, str]]:
     """(owner kind, owner key) -> inline image id -> file name, of the embedded images downloaded."""

@@ -104,7 +104,7 @@ def plan_log_batches(planning: Planning) -> Iterator[list[PlannedEntity]]:
     for batch in in_batches(planning.reader.test_executions(planning.rows), planning.batch_size):
         lookups = planning.case_lookups((e.test_case_key or "" for e in batch), step_counts=True)
         run_keys = [run_of(execution, lookups)[0] for execution in batch]
-        created = planning.plans.planned("test_run", set(run_keys))
+        created = planning.plans.planned_keys("test_run", run_keys)
         logs: list[PlannedEntity] = []
         for execution, run_key in zip(batch, run_keys, strict=True):
             log = plan_test_log(execution, lookups, planning.fields, planning.config)

@@ -105,6 +105,11 @@ class StreamQueries(RepoBase):
             p.c.status == PlannedStatus.PLANNED,
         )
 
+    def planned_keys_among(self, project_key: str, entity_type: str, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` of the planned (not skipped) entities of one type (no payloads)."""
+        query = self._planned(project_key, entity_type, p.c.source_key)
+        return {key for (key,) in self._among(query, p.c.source_key, keys)}
+
     def planned_payloads_for(self, project_key: str, entity_type: str, keys: Iterable[str]) -> dict[str, Any]:
         """Source key -> stored payload of the planned (not skipped) entities of one type among ``keys``."""
         query = self._planned(project_key, entity_type, p.c.source_key, p.c.payload)

@@ -83,6 +83,9 @@ class Plans:
         stored = self.by_type.get(entity_type, {})
         return {k: stored[k] for k in keys if k in stored and not stored[k].skipped}
 
+    def planned_keys(self, entity_type: str, keys: Iterable[str]) -> set[str]:
+        return set(self.planned(entity_type, keys))
+
 
 def plan(records: SourceRecords, batch_size: int = 100) -> dict[str, list[PlannedEntity]]:
     config = build_config({"zephyr": {"project_key": "PROJ"}, "performance": {"batch_size": batch_size}})

@@ -26,7 +26,6 @@ gone as deleted.
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
@@ -37,7 +36,7 @@ import httpx
 from ztoq.errors import ApiError, InputError
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_types import IdSet
+from ztoq.pipeline.load_types import KeySet
 from ztoq.pipeline.source_rows import StoreRows
 from ztoq.report.attachments import unavailable_sentence
 from ztoq.sources.base import (
@@ -85,31 +84,6 @@ class Listing:
 FileCached = Callable[[str], None]
 
 
-class KeySet:
-    """A set of attachment keys at 8 bytes a key (a ``set[str]`` of them costs about 130): each
-    key's 64-bit BLAKE2b digest in an :class:`~ztoq.pipeline.load_types.IdSet`.
-
-    Two keys of one run sharing a digest (about one chance in 40 million at a million keys) would
-    leave the second file to the next run, as a failed download is: nothing is lost.
-    """
-
-    def __init__(self) -> None:
-        self._ids = IdSet()
-
-    @staticmethod
-    def _id(key: str) -> tuple[str, int]:
-        return "", int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-    def add(self, key: str) -> None:
-        self._ids.add(self._id(key))
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._id(key) in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-
 class Downloads:
     """Files to download to the cache: queued as their lists are stored, each tried once a run.
 
@@ -128,7 +102,8 @@ class Downloads:
         self.queue: deque[tuple[str, int]] = deque()
         #: The known bytes of the queued files.
         self.queued_bytes = 0
-        #: Keys queued in this run (downloaded, or failed: the next run tries again).
+        #: Keys queued in this run (downloaded, or failed: the next run tries again; two keys
+        #: sharing a digest leave the second file to the next run, as a failed download is).
         self.attempted = KeySet()
         removed = self.cache.sweep_partial()
         if removed:

@@ -24,12 +24,12 @@ from ztoq.errors import FatalApiError, PayloadTooLarge, RetriableApiError
 from ztoq.mapping.steps import find_step_refs
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_attachments import listed_step_log_owners, step_log_owners
+from ztoq.pipeline.load_attachments import step_log_owners
 from ztoq.pipeline.load_decision import LoadAction, decide_load, matches_plan, parent_of, placement_of
 from ztoq.pipeline.load_listings import IndexedListings, Listings, LiveListings
 from ztoq.pipeline.load_results import PHASE, LoadResults
-from ztoq.pipeline.load_types import EntityLoader, IdSet, KnownIds, Loaded, LoaderInputs
-from ztoq.pipeline.loaders import attachment_places, build_loaders
+from ztoq.pipeline.load_types import EntityLoader, IdSet, KeySet, KnownIds, Loaded, LoaderInputs
+from ztoq.pipeline.loaders import StoredAttachmentPlaces, build_loaders
 from ztoq.pipeline.target import load_target_fields, source_key_field_ids
 from ztoq.plan import PlannedEntity, decode_planned, parse_ref
 from ztoq.qtest import QTestClient
@@ -379,19 +379,13 @@ def prepared_loader(ctx: PhaseContext, loader: Loader | None = None) -> Loader:
     attachments = ctx.migrates("attachment")
     with ctx.session() as repo:
         fields = load_target_fields(repo, ctx.project_key)
-        places = attachment_places(repo, ctx.project_key)
-        owners = (
-            step_log_owners(repo.iter_planned(ctx.project_key, "attachment"))
-            | listed_step_log_owners(repo, ctx.project_key)
-            if attachments
-            else frozenset()
-        )
+        owners = step_log_owners(repo, ctx.project_key) if attachments else KeySet()
     loader = loader or Loader(ctx, {})
     inputs = LoaderInputs(
         key_fields=source_key_field_ids(fields, ctx.config.qtest.source_key_field),
         case_ids=loader.ids["test_case"],
         attachment_cache=ctx.attachment_cache(),
-        attachment_places=places,
+        attachment_places=StoredAttachmentPlaces(ctx.session, ctx.project_key),
         step_log_owners=owners,
     )
     # The step ids learned so far (from create and approve answers) are kept: never asked again.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from functools import partial
 
 from ztoq.errors import FatalApiError, NotFound
@@ -25,6 +25,9 @@ from ztoq.mapping.steps import parse_step_ref
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load_listings import Listings
 from ztoq.pipeline.load_types import (
+    AttachmentPlaces,
+    IdSet,
+    KeySet,
     KnownIds,
     Loaded,
     LoaderFactory,
@@ -35,12 +38,14 @@ from ztoq.pipeline.load_types import (
 from ztoq.plan import PlannedEntity, parse_ref
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Attachment
-from ztoq.store import FileCache, PlannedRecord, Repository
+from ztoq.store import FileCache, Repository
 
 #: Bytes read from the cache per piece of an upload (memory per upload in flight stays this small).
 UPLOAD_CHUNK = 256 * 1024
 #: The qTest object type of a test step log (an attachment on a step result).
 STEP_LOGS = "test-step-logs"
+#: The kind the attachments a run claimed are kept under in its :class:`IdSet`.
+_CLAIMED = "attachment"
 
 
 def placement(object_type: str, object_id: int) -> str:
@@ -54,26 +59,26 @@ def parse_placement(value: str | None) -> tuple[str, int] | None:
     return (object_type, int(ident)) if object_type and ident.isdigit() else None
 
 
-def step_log_owners(planned: Iterable[PlannedRecord]) -> frozenset[str]:
-    """The Zephyr keys of the test logs whose step logs receive one of these planned attachments.
+def step_log_owners(repo: Repository, project_key: str) -> KeySet:
+    """The Zephyr keys of the test logs whose step logs receive attachments: those with a planned
+    attachment on a step log, and the executions extract found files on the steps of (before
+    transform plans those files: when test logs load while the other attachments are still being
+    listed).
 
     The test log loader keeps their step log ids from its create answers (and only theirs, so
-    memory grows with such attachments, not with the test logs).
+    memory grows with such attachments, not with the test logs). A key sharing a digest with an
+    owner's only keeps step log ids that are not needed.
     """
-    owners: set[str] = set()
-    for record in planned:
+    owners = KeySet()
+    for record in repo.iter_planned(project_key, "attachment"):
         extra = record.payload.get("extra") if isinstance(record.payload, Mapping) else None
         if isinstance(extra, Mapping) and extra.get("parent_type") == STEP_LOGS:
             target = parse_ref(extra.get("parent_id"))
             if target is not None and target[0] == "test_log":
                 owners.add(target[1])
-    return frozenset(owners)
-
-
-def listed_step_log_owners(repo: Repository, project_key: str) -> frozenset[str]:
-    """The Zephyr keys of the executions extract found files on the steps of (before transform
-    plans those files: when test logs load while the other attachments are still being listed)."""
-    return repo.attachment_owner_keys(project_key, "execution_step")
+    for key in repo.attachment_owner_keys(project_key, "execution_step"):
+        owners.add(key)
+    return owners
 
 
 class AttachmentLoader:
@@ -82,19 +87,20 @@ class AttachmentLoader:
     def __init__(
         self,
         cache: FileCache | None,
-        places: Mapping[int, str],
+        places: AttachmentPlaces,
         case_steps: KnownIds | None = None,
         step_logs: KnownIds | None = None,
     ) -> None:
-        """Upload from ``cache``; ``places`` holds the placement of each attachment already in qTest.
+        """Upload from ``cache``; ``places`` knows where each attachment already in qTest is.
 
         ``case_steps`` and ``step_logs`` are the step ids and step log ids the test case and test
         log loaders kept from their answers (what they do not hold is read once per object).
         """
         self.cache = cache
-        self.places = dict(places)
-        #: qTest attachments that already stand for a Zephyr attachment: never adopted again.
-        self.claimed: set[int] = set(places)
+        self.places = places
+        #: qTest attachments this run uploaded or adopted (8 bytes each), with those ``places``
+        #: knows: they already stand for a Zephyr attachment and are never adopted again.
+        self.claimed = IdSet()
         self.case_steps = case_steps if case_steps is not None else KnownIds()
         self.step_logs = step_logs if step_logs is not None else KnownIds()
 
@@ -138,8 +144,7 @@ class AttachmentLoader:
         if attachment.id is None:
             raise FatalApiError("qTest answered an attachment upload without an id.", api="qTest")
         where = placement(object_type, object_id)
-        self.claimed.add(attachment.id)
-        self.places[attachment.id] = where
+        self.claimed.add((_CLAIMED, attachment.id))
         wire = {"name": attachment.name, "size": size}
         return Loaded(int(attachment.id), pid=where, web_url=attachment.web_url, wire=wire)
 
@@ -160,10 +165,16 @@ class AttachmentLoader:
             return []
         name, size = body.get("name"), int(body.get("size") or 0)
         found = []
-        for attachment in await listings.attachments(object_type, object_id):
-            if attachment.id is None or attachment.id in self.claimed or attachment.name != name:
-                continue
-            if await client.attachment_size(object_type, object_id, attachment.id) != size:
+        named = [
+            (int(attachment.id), attachment)
+            for attachment in await listings.attachments(object_type, object_id)
+            if attachment.id is not None
+            and attachment.name == name
+            and (_CLAIMED, attachment.id) not in self.claimed
+        ]
+        taken = self.places.places_of([ident for ident, _attachment in named])
+        for ident, attachment in named:
+            if ident in taken or await client.attachment_size(object_type, object_id, ident) != size:
                 continue
             found.append(self._loaded(attachment, object_type, object_id, size))
             break
@@ -173,14 +184,13 @@ class AttachmentLoader:
         return found
 
     async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
-        where = parse_placement(placement or self.places.get(target_id))
+        where = parse_placement(placement or self.places.places_of([target_id]).get(target_id))
         if where is None:
             raise FatalApiError(
                 f"ztoq does not know which qTest object attachment {target_id} is on; delete it in qTest.",
                 api="qTest",
             )
         await client.delete_attachment(where[0], where[1], target_id)
-        self.claimed.discard(target_id)
 
 
 def _file_source(cache: FileCache, sha256: str, size: int) -> Callable[[], AsyncIterator[bytes]]:

@@ -8,6 +8,7 @@ so a pre-existing qTest entity with the same name is never adopted.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container
 from functools import partial
 from typing import Any
 
@@ -184,7 +185,7 @@ class LogLoader:
         case_ids: dict[str, int],
         case_steps: KnownIds | None = None,
         step_logs: KnownIds | None = None,
-        step_log_owners: frozenset[str] = frozenset(),
+        step_log_owners: Container[str] = frozenset(),
     ) -> None:
         self.case_ids = case_ids
         self.case_steps = case_steps if case_steps is not None else KnownIds()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from array import array
 from bisect import bisect_left, insort
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Container, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +56,22 @@ class EntityLoader(Protocol):
     async def delete(self, client: QTestClient, target_id: int, placement: str | None = None) -> None:
         """Delete it in qTest; ``placement`` is what was recorded as its pid (an attachment's object)."""
         ...
+
+
+class AttachmentPlaces(Protocol):
+    """Where the attachments ztoq already uploaded or adopted are in qTest."""
+
+    def places_of(self, target_ids: Collection[int]) -> dict[int, str]:
+        """qTest attachment id -> the object it is on (``"test-cases/12"``), of those among
+        ``target_ids`` that stand for a Zephyr attachment."""
+        ...
+
+
+class NoAttachmentPlaces:
+    """No attachment is in qTest yet."""
+
+    def places_of(self, target_ids: Collection[int]) -> dict[int, str]:
+        return {}
 
 
 def _packed(ids: Iterable[int]) -> bytes:
@@ -150,6 +167,31 @@ class IdSet:
         return self._count
 
 
+class KeySet:
+    """A set of Zephyr keys at 8 bytes a key (a ``set[str]`` of them costs about 130): each key's
+    64-bit BLAKE2b digest in an :class:`IdSet`.
+
+    Two keys sharing a digest have about one chance in 40 million at a million keys; what a
+    collision costs is said where a set is used (at worst a request that was not needed).
+    """
+
+    def __init__(self) -> None:
+        self._ids = IdSet()
+
+    @staticmethod
+    def _id(key: str) -> tuple[str, int]:
+        return "", int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+    def add(self, key: str) -> None:
+        self._ids.add(self._id(key))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._id(key) in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def step_ids(case: TestCase) -> list[int] | None:
     """The step ids of the version a test case answer shows, by order (None: it shows no steps)."""
     if case.test_steps is None:
@@ -185,8 +227,8 @@ class LoaderInputs:
         case_ids: Zephyr test case key -> qTest id, kept current by the load phase as it goes
             (test logs bind their step results to the steps of those test cases).
         attachment_cache: where attachments are uploaded from (None: none can be uploaded).
-        attachment_places: qTest attachment id -> the object it is on (``"test-cases/12"``),
-            of every attachment ztoq already uploaded or adopted.
+        attachment_places: where the attachments ztoq already uploaded or adopted are (asked
+            before one is replaced or adopted).
         case_steps: qTest test case id -> the step ids of the version test logs bind to (the
             approved one), shared by the test case, test log and attachment loaders.
         step_logs: qTest test log id -> its step log ids, kept from the create answers of the
@@ -197,10 +239,10 @@ class LoaderInputs:
     key_fields: Mapping[str, int | None] = field(default_factory=dict)
     case_ids: dict[str, int] = field(default_factory=dict)
     attachment_cache: FileCache | None = None
-    attachment_places: Mapping[int, str] = field(default_factory=dict)
+    attachment_places: AttachmentPlaces = field(default_factory=NoAttachmentPlaces)
     case_steps: KnownIds = field(default_factory=KnownIds)
     step_logs: KnownIds = field(default_factory=KnownIds)
-    step_log_owners: frozenset[str] = frozenset()
+    step_log_owners: Container[str] = frozenset()
 
 
 LoaderFactory = Callable[[LoaderInputs], EntityLoader]

@@ -6,6 +6,9 @@ this module joins them, and the registry test checks that every registered type 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
+
 from ztoq.entities import LOAD_ORDER
 from ztoq.pipeline.load_attachments import ATTACHMENT_LOADERS
 from ztoq.pipeline.load_design import DESIGN_LOADERS
@@ -23,10 +26,16 @@ def build_loaders(inputs: LoaderInputs | None = None) -> dict[str, EntityLoader]
     return {entity_type: LOADERS[entity_type](inputs) for entity_type in LOAD_ORDER}
 
 
-def attachment_places(repo: Repository, project_key: str) -> dict[int, str]:
-    """qTest attachment id -> the object it is on, of every attachment ztoq uploaded or adopted."""
-    return {
-        m.target_id: m.target_pid
-        for m in repo.iter_mappings(project_key, "attachment", states=TARGET_STATES)
-        if m.target_id is not None and m.target_pid
-    }
+class StoredAttachmentPlaces:
+    """Where the attachments ztoq uploaded or adopted are, asked of the store when load needs it
+    (before it replaces or adopts one): never held, as a project can have millions of them."""
+
+    def __init__(self, session: Callable[[], AbstractContextManager[Repository]], project_key: str) -> None:
+        self._session = session
+        self._project_key = project_key
+
+    def places_of(self, target_ids: Collection[int]) -> dict[int, str]:
+        if not target_ids:
+            return {}
+        with self._session() as repo:
+            return repo.target_places_of(self._project_key, "attachment", target_ids, TARGET_STATES)

@@ -7,13 +7,14 @@ by key (:meth:`StreamQueries.source_payloads_for`), and reads back by key what i
 in the same run (:meth:`StreamQueries.planned_payloads_for`). Only the columns asked for are
 selected, and every page is its own query, so the caller may commit in between. Validation asks
 the same way, by sets of keys, which keys the store knows (:meth:`StreamQueries.known_keys_among`)
-and where attachments went (:meth:`StreamQueries.target_places_for`).
+and where attachments went (:meth:`StreamQueries.target_places_for`, by Zephyr key, and
+:meth:`StreamQueries.target_places_of`, by qTest id: what load asks before it deletes or adopts one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, tuple_
 
@@ -23,8 +24,10 @@ from ztoq.store.tables import mappings as m
 from ztoq.store.tables import planned_entities as p
 from ztoq.store.tables import source_entities as s
 
+_Key = TypeVar("_Key")
 
-def _distinct(keys: Iterable[str]) -> list[str]:
+
+def _distinct(keys: Iterable[_Key]) -> list[_Key]:
     return list(dict.fromkeys(keys))
 
 
@@ -91,7 +94,7 @@ class StreamQueries(RepoBase):
         )
         return dict(self._among(query, s.c.source_key, keys))
 
-    def _among(self, query: Select[Any], key_column: Any, keys: Iterable[str]) -> Iterator[Any]:
+    def _among(self, query: Select[Any], key_column: Any, keys: Iterable[Any]) -> Iterator[Any]:
         """The rows of ``query`` whose ``key_column`` is among ``keys``, one IN query per chunk."""
         for chunk in chunks(_distinct(keys)):
             yield from self._session.execute(query.where(key_column.in_(chunk)))
@@ -152,14 +155,26 @@ class StreamQueries(RepoBase):
         known.update(key for (key,) in self._among(migrated, m.c.source_key, wanted))
         return known
 
-    def target_places_for(
-        self, project_key: str, entity_type: str, keys: Iterable[str], states: Iterable[str]
-    ) -> dict[str, str]:
-        """Source key -> qTest pid (for attachments: the object uploaded to) among ``keys``, in ``states``."""
-        query = select(m.c.source_key, m.c.target_pid).where(
+    @staticmethod
+    def _target_places(project_key: str, entity_type: str, by: Any, states: Iterable[str]) -> Select[Any]:
+        """``by`` and the qTest pid of the mappings of one type in ``states`` that have a pid."""
+        return select(by, m.c.target_pid).where(
             m.c.project_key == project_key,
             m.c.entity_type == entity_type,
             m.c.state.in_([str(state) for state in states]),
             m.c.target_pid.is_not(None),
         )
+
+    def target_places_for(
+        self, project_key: str, entity_type: str, keys: Iterable[str], states: Iterable[str]
+    ) -> dict[str, str]:
+        """Source key -> qTest pid (for attachments: the object uploaded to) among ``keys``, in ``states``."""
+        query = self._target_places(project_key, entity_type, m.c.source_key, states)
         return {key: pid for key, pid in self._among(query, m.c.source_key, keys) if pid}
+
+    def target_places_of(
+        self, project_key: str, entity_type: str, target_ids: Iterable[int], states: Iterable[str]
+    ) -> dict[int, str]:
+        """qTest id -> qTest pid (of an attachment: its object) among ``target_ids``, in ``states``."""
+        query = self._target_places(project_key, entity_type, m.c.target_id, states)
+        return {int(target): pid for target, pid in self._among(query, m.c.target_id, target_ids) if pid}

@@ -123,6 +123,22 @@ def test_the_objects_planned_attachments_were_uploaded_onto(store: Store) -> Non
         assert repo.attachment_places_page(P, "test-cases") == []
 
 
+def test_where_attachments_are_asked_by_qtest_id(store: Store) -> None:
+    with store.session() as repo:
+        repo.upsert_planned(P, [PlannedItem("attachment", k, {"body": {}}) for k in ("A1", "A2", "A3")])
+        repo.record_created(P, "attachment", "A1", 100, "h", pid="test-cases/5")
+        repo.record_created(P, "attachment", "A2", 101, "h", pid="test-step-logs/7")
+        repo.record_created(P, "attachment", "A3", 102, "h", pid="test-logs/3")
+        repo.mark_deleted(P, "attachment", "A3")
+        states = ("created", "updated", "adopted", "validated", "loaded")
+        asked = [100, 101, 102, 103, 101]
+        assert repo.target_places_of(P, "attachment", asked, states) == {
+            100: "test-cases/5",
+            101: "test-step-logs/7",
+        }
+        assert repo.target_places_of(P, "test_case", asked, states) == {}
+
+
 def test_what_a_round_read_of_uploaded_files_is_kept_per_run_by_qtest_id(store: Store) -> None:
     with store.session() as repo:
         repo.record_created(P, "attachment", "A1", 100, "h", pid="test-cases/5")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -22,10 +22,12 @@ from ztoq.mapping.steps import step_ref
 from ztoq.pipeline import load_design
 from ztoq.pipeline.load_attachments import AttachmentLoader, step_log_owners
 from ztoq.pipeline.load_execution import LogLoader
-from ztoq.pipeline.load_types import IdSet, KnownIds
+from ztoq.pipeline.load_listings import Listings
+from ztoq.pipeline.load_types import IdSet, KnownIds, NoAttachmentPlaces
 from ztoq.plan import PlannedEntity, ref
 from ztoq.qtest import QTestClient
-from ztoq.store import PlannedRecord
+from ztoq.qtest.models import Attachment
+from ztoq.store import PlannedRecord, Repository
 
 P = "/api/v3/projects/7"
 Answer = Callable[[httpx.Request], httpx.Response]
@@ -180,7 +182,7 @@ def test_step_attachments_go_where_the_answers_said_without_reading_back() -> No
     case_steps, step_logs = KnownIds(), KnownIds()
     case_steps.remember(12, [201, 202])
     step_logs.remember(502, [901, 902])
-    loader = AttachmentLoader(None, {}, case_steps, step_logs)
+    loader = AttachmentLoader(None, NoAttachmentPlaces(), case_steps, step_logs)
     client = client_for(answer, seen)
     on_step = PlannedEntity(
         "attachment", "a1", {"name": "f.png", "step": step_ref("T-1", 2)}, parent=12, parent_type="test-steps"
@@ -206,7 +208,19 @@ def test_step_log_owners_are_the_test_logs_whose_step_logs_receive_attachments()
         planned_attachment("a3", ref("test_case", "T-1"), "test-steps"),
         planned_attachment("a4", ref("test_log", "E-1"), "test-step-logs"),
     ]
-    assert step_log_owners(planned) == frozenset({"E-1"})
+
+    class Repo:
+        def iter_planned(self, project_key: str, entity_type: str) -> list[PlannedRecord]:
+            assert (project_key, entity_type) == ("P", "attachment")
+            return planned
+
+        def attachment_owner_keys(self, project_key: str, owner_type: str) -> frozenset[str]:
+            # Executions extract found files on the steps of, before transform plans the files.
+            return frozenset({"E-3"}) if owner_type == "execution_step" else frozenset({"T-1"})
+
+    owners = step_log_owners(cast(Repository, Repo()), "P")
+    assert [key in owners for key in ("E-1", "E-2", "E-3", "T-1", "a1")] == [True, False, True, False, False]
+    assert len(owners) == 2
 
 
 def test_known_ids_are_kept_packed_and_given_back_as_remembered() -> None:
@@ -244,3 +258,54 @@ def test_id_set_answers_per_kind_and_counts_each_id_once() -> None:
         False,
     ]
     assert [("module", 6) in fresh, ("module", 5) in fresh, ("release", 5) in fresh] == [True, False, False]
+
+
+class _Listed:
+    """Listings whose only answer is the attachments of one object."""
+
+    def __init__(self, client: QTestClient, attachments: list[Attachment]) -> None:
+        self.client = client
+        self._attachments = attachments
+
+    async def attachments(self, object_type: str, object_id: int) -> list[Attachment]:
+        return self._attachments
+
+
+class _Places:
+    def __init__(self, known: dict[int, str]) -> None:
+        self.known = known
+        self.asked: list[list[int]] = []
+
+    def places_of(self, target_ids: Collection[int]) -> dict[int, str]:
+        self.asked.append(sorted(target_ids))
+        return {i: self.known[i] for i in target_ids if i in self.known}
+
+
+def test_an_attachment_standing_for_another_is_never_adopted_and_places_are_asked_not_held() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(200, json={"id": 71, "name": "f.png"})
+        return httpx.Response(200, content=b"12345", headers={"Content-Length": "5"})
+
+    client = client_for(answer, seen)
+    places = _Places({70: "test-cases/12"})  # 70 stands for another Zephyr attachment (a past run)
+    loader = AttachmentLoader(None, places)
+    # 71 is uploaded by this run (its result not recorded yet): never adopted either.
+    loader._loaded(Attachment(id=71, name="f.png"), "test-cases", 12, 5)
+    entity = PlannedEntity(
+        "attachment", "a9", {"name": "f.png", "size": 5}, parent=12, parent_type="test-cases"
+    )
+    listed = [
+        Attachment(id=i, name=name)
+        for i, name in ((70, "f.png"), (71, "f.png"), (72, "g.png"), (73, "f.png"))
+    ]
+    found = asyncio.run(loader.candidates(entity, cast(Listings, _Listed(client, listed))))
+    assert [f.target_id for f in found] == [73]
+    assert places.asked == [[70, 73]]
+    assert seen == [f"GET {P}/test-cases/12/attachments/73"]
+    # Deleting an attachment asks where it is (it was recorded by an earlier run).
+    asyncio.run(loader.delete(client, 70))
+    assert seen[-1] == f"DELETE {P}/test-cases/12/blob-handles/70"
+    assert places.asked[-1] == [70]

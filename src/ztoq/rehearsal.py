@@ -34,6 +34,10 @@ DEMO_PROJECT_KEY = "DEMO"
 #: The sources a rehearsal can read: Zephyr Scale Cloud (v2) or Server/Data Center (v1).
 REHEARSAL_SOURCES: tuple[str, ...] = ("cloud", "server")
 
+#: How long a generating simulator may take to start: this much, plus the next per entity.
+GENERATE_BASE_SECONDS = 60.0
+GENERATE_SECONDS_PER_ENTITY = 0.002
+
 
 @dataclass
 class Simulators:
@@ -112,7 +116,14 @@ def simulators(
         *faults,
     ]
     kind = "zephyr" if source == "cloud" else "zephyr-server"
-    with run_simulator(kind, *zephyr_opts) as zephyr, run_simulator("qtest", *qtest_opts) as qtest:
+    # Generating a project takes time with its size (seen: over a minute for 100,000 test cases).
+    startup = (
+        GENERATE_BASE_SECONDS + test_cases * (1 + (executions_per_case or 1.5)) * GENERATE_SECONDS_PER_ENTITY
+    )
+    with (
+        run_simulator(kind, *zephyr_opts, startup_timeout=startup) as zephyr,
+        run_simulator("qtest", *qtest_opts) as qtest,
+    ):
         yield Simulators(zephyr, qtest, qtest_project_id(qtest.url), source)
 
 

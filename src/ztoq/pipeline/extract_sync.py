@@ -140,6 +140,15 @@ def _payload(repo: Repository, project_key: str, key: tuple[str, str]) -> Any:
     return None if row is None or row.deleted_at is not None else row.payload
 
 
+def sync_mode(repo: Repository, project_key: str) -> str | None:
+    """The mode of the sync in progress, else of the last completed one (None: no sync yet)."""
+    for key in (PENDING, LAST):
+        payload = _payload(repo, project_key, key)
+        if isinstance(payload, Mapping) and payload.get("mode") in (FULL, DELTA):
+            return str(payload["mode"])
+    return None
+
+
 def begin_sync(
     repo: Repository, project_key: str, migration: MigrationConfig, *, run_id: int, now: datetime
 ) -> tuple[Sync, str]:

@@ -29,6 +29,7 @@ from ztoq.pipeline.progress import ProgressReporter, QuietProgress
 from ztoq.pipeline.reconcile import ReconcileResult, run_reconcile
 from ztoq.pipeline.transform import run_transform
 from ztoq.pipeline.validate import ValidationResult, run_validate
+from ztoq.pipeline.validate_scope import FULL_SCOPE, read_scope
 from ztoq.sources import source_name
 from ztoq.store import Store, open_store
 
@@ -51,6 +52,8 @@ class RunSummary:
     validation: ValidationResult | None = None
     store: str = ""
     reconcile: ReconcileResult | None = None
+    #: Whether this run extracted (its validation may then be a delta one).
+    extracted: bool = False
 
     @property
     def requests(self) -> dict[str, int]:
@@ -93,6 +96,8 @@ class PhaseResults:
 
     validation: ValidationResult | None = None
     reconcile: ReconcileResult | None = None
+    #: Whether this run extracted (its validation may then be a delta one).
+    extracted: bool = False
 
 
 async def _run_phase(ctx: PhaseContext, recorder: PhaseRecorder, phase: str, results: PhaseResults) -> None:
@@ -100,6 +105,7 @@ async def _run_phase(ctx: PhaseContext, recorder: PhaseRecorder, phase: str, res
     async with recorder.phase(phase) as outcome:
         if phase == "extract":
             await run_extract(ctx)
+            results.extracted = True
         elif phase == "transform":
             # Pure CPU and store work: in a thread, so live progress keeps being saved.
             await asyncio.to_thread(run_transform, ctx)
@@ -108,7 +114,11 @@ async def _run_phase(ctx: PhaseContext, recorder: PhaseRecorder, phase: str, res
         elif phase == "load":
             await run_load(ctx)
         elif phase == "validate":
-            validation = results.validation = await run_validate(ctx)
+            # After this run's extract, a delta sync validates what changed (validate_scope).
+            scope = read_scope(ctx) if results.extracted else FULL_SCOPE
+            if scope.delta:
+                ctx.reporter.message(f"validate: {scope.why}")
+            validation = results.validation = await run_validate(ctx, scope)
             if (failure := validation.failure()) is not None:
                 outcome.status, outcome.error = "failed", failure
 

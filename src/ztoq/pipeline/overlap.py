@@ -44,6 +44,7 @@ from ztoq.pipeline.phase_record import PhaseRecorder
 from ztoq.pipeline.transform import run_transform
 from ztoq.pipeline.validate import PHASE as VALIDATE
 from ztoq.pipeline.validate import validate_types
+from ztoq.pipeline.validate_scope import read_scope
 from ztoq.pipeline.validate_types import ValidationResult
 
 #: The phases that overlap, in pipeline order.
@@ -179,12 +180,16 @@ class _Overlap:
         parts = self.validate_parts()
         await self.loaded(parts[0][0])
         async with self.recorder.phase(VALIDATE) as outcome:
-            with self.ctx.session() as repo:
-                repo.clear_problems(self.ctx.project_key, VALIDATE)
+            scope = read_scope(self.ctx)
+            if not scope.delta:
+                with self.ctx.session() as repo:
+                    repo.clear_problems(self.ctx.project_key, VALIDATE)
+            else:
+                self.ctx.reporter.message(f"validate: {scope.why}")
             result = ValidationResult()
             for event, types in parts:
                 await self.loaded(event)
-                result.merge(await validate_types(self.ctx, types))
+                result.merge(await validate_types(self.ctx, types, scope))
             self.validation = result
             if (failure := result.failure()) is not None:
                 outcome.status, outcome.error = "failed", failure

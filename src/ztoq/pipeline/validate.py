@@ -25,14 +25,17 @@ problems (replacing those of the previous validation of the type) and make the r
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
 
 from ztoq.entities import BY_NAME, LOAD_ORDER
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.progress import ProgressReporter
 from ztoq.pipeline.validate_attachments import AttachmentValidation
 from ztoq.pipeline.validate_compare import BATCH_VALIDATORS, VALIDATORS, finish_type, start_type
+from ztoq.pipeline.validate_compare_execution import LATEST_LOG_DIFFERS
 from ztoq.pipeline.validate_keys import report_duplicate, report_duplicated_keys, report_unknown_keys
 from ztoq.pipeline.validate_pages import PagedValidation
+from ztoq.pipeline.validate_scope import FULL_SCOPE, ValidationScope, record_validated
 from ztoq.pipeline.validate_setup import ValidationSetup, flush, read_batch, read_setup, store_known
 from ztoq.pipeline.validate_snapshot import PARTS, Carried, ReadBack
 from ztoq.pipeline.validate_types import PHASE, ExpectedProject, TypeCounts, ValidationResult
@@ -88,15 +91,18 @@ def _batches(ctx: PhaseContext, setup: ValidationSetup, entity_type: str) -> Ite
 class _TypeValidation:
     """One :func:`validate_types` call: its setup, the trees read back, and the result so far."""
 
-    def __init__(self, ctx: PhaseContext, setup: ValidationSetup, types: list[str]) -> None:
+    def __init__(
+        self, ctx: PhaseContext, setup: ValidationSetup, types: list[str], scope: ValidationScope
+    ) -> None:
         self.ctx = ctx
         self.setup = setup
         self.types = types
+        self.validation_scope = scope
         #: The qTest kinds read by this call (their keys are checked once their last type is done).
         self.kinds_read: set[str] = set()
         self.read_back = ReadBack(ctx.qtest(), setup.scope, ctx.reporter, self.record)
         self.result = ValidationResult(counts={entity_type: TypeCounts() for entity_type in types})
-        self.paged = PagedValidation(ctx, setup, self.read_back, self.result)
+        self.paged = PagedValidation(ctx, setup, self.read_back, self.result, scope)
 
     def record(self, kind: str, carried: Carried) -> None:
         """Keep in the store what was read of a kind (instead of what was read of it before)."""
@@ -107,7 +113,9 @@ class _TypeValidation:
 
     async def run(self) -> ValidationResult:
         for position, entity_type in enumerate(self.types):
+            started = datetime.now(UTC)
             await self.validate(entity_type)
+            record_validated(self.ctx, entity_type, started)
             later = self.types[position + 1 :]
             self.check_keys(entity_type, later)
             self.forget_unneeded(later)
@@ -120,17 +128,30 @@ class _TypeValidation:
         part = READ_FOR[entity_type]
         if part is not None:
             await self.read_back.read(part)
+        logs_limited = self.validation_scope.limits("test_log") is not None
         with ctx.session() as repo:
-            repo.clear_problems(ctx.project_key, PHASE, entity_type=entity_type)
-            if entity_type == "test_log":  # filed under the run, found with the logs
-                repo.clear_problems(ctx.project_key, PHASE, entity_type="test_run", code="latest_log_differs")
+            # A delta validation replaces the problems of what it compares, as it compares them.
+            if self.validation_scope.limits(entity_type) is None:
+                # The latest log of each run is checked with the logs (filed under the run).
+                kept = LATEST_LOG_DIFFERS if logs_limited and entity_type == "test_run" else None
+                repo.clear_problems(ctx.project_key, PHASE, entity_type=entity_type, except_code=kept)
+            if entity_type == "test_log" and not logs_limited:
+                repo.clear_problems(ctx.project_key, PHASE, entity_type="test_run", code=LATEST_LOG_DIFFERS)
         snapshot = self.read_back.snapshot()
         start_type(entity_type, self.setup.base, snapshot, result)
         flush(ctx, result)
         if entity_type in PAGED:
             await self.validate_paged(entity_type)
         elif entity_type == "attachment":
-            await AttachmentValidation(ctx, self.setup, self.read_back, result, self.paged.unseen).run()
+            attachments = AttachmentValidation(
+                ctx,
+                self.setup,
+                self.read_back,
+                result,
+                self.paged.unseen,
+                self.validation_scope.limits(entity_type),
+            )
+            await attachments.run()
         else:
             for expected in _batches(ctx, self.setup, entity_type):
                 BATCH_VALIDATORS[entity_type](expected, snapshot, result)
@@ -213,7 +234,9 @@ def _report_compared(reporter: ProgressReporter, result: ValidationResult) -> No
         reporter.finish(PHASE, entity_type)
 
 
-async def validate_types(ctx: PhaseContext, types: Collection[str]) -> ValidationResult:
+async def validate_types(
+    ctx: PhaseContext, types: Collection[str], scope: ValidationScope = FULL_SCOPE
+) -> ValidationResult:
     """Validate some entity types, in load order, each a batch at a time.
 
     The previous validation's problems of each type are replaced by what this one finds, written
@@ -223,6 +246,8 @@ async def validate_types(ctx: PhaseContext, types: Collection[str]) -> Validatio
     Args:
         ctx: the phase context.
         types: the registered types to validate (others are left alone).
+        scope: all of what they hold in qTest, or on a delta sync the logs and files that
+            changed since the last validation (:mod:`ztoq.pipeline.validate_scope`).
 
     Returns:
         The counts of the types validated, in load order.
@@ -242,14 +267,16 @@ async def validate_types(ctx: PhaseContext, types: Collection[str]) -> Validatio
             config.root_module_name,
             deep=config.migration.verify_attachment_content,
         )
-    validation = _TypeValidation(ctx, setup, [t for t in LOAD_ORDER if t in types])
+    validation = _TypeValidation(ctx, setup, [t for t in LOAD_ORDER if t in types], scope)
     result = await validation.run()
     _report_compared(ctx.reporter, result)
     return result
 
 
-async def run_validate(ctx: PhaseContext) -> ValidationResult:
-    """The validate phase: every registered type, replacing the previous validation's problems."""
-    with ctx.session() as repo:
-        repo.clear_problems(ctx.project_key, PHASE)
-    return await validate_types(ctx, LOAD_ORDER)
+async def run_validate(ctx: PhaseContext, scope: ValidationScope = FULL_SCOPE) -> ValidationResult:
+    """The validate phase: every registered type, replacing the previous validation's problems
+    (a delta ``scope``: those of what it compares)."""
+    if not scope.delta:
+        with ctx.session() as repo:
+            repo.clear_problems(ctx.project_key, PHASE)
+    return await validate_types(ctx, LOAD_ORDER, scope)

@@ -19,6 +19,10 @@ what it read in the store by qTest id; this validation then reads only the files
 has not read at that id (a file uploaded again has another id), so each is read once per run. It
 still reads every page: which files qTest holds, and where, is always read at the end, and the
 problems are all written here.
+
+A delta validation (:mod:`ztoq.pipeline.validate_scope`) still reads every search page (which
+files qTest holds), but compares, and reads the size of, only the files whose mapping changed
+since the last validation, and lists only the test step logs those are on.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
+from datetime import datetime
 
 import httpx
 
@@ -37,7 +42,7 @@ from ztoq.pipeline.load_attachments import parse_placement, placement
 from ztoq.pipeline.validate_compare import BATCH_VALIDATORS
 from ztoq.pipeline.validate_setup import ValidationSetup, flush, read_batch
 from ztoq.pipeline.validate_snapshot import ReadBack, envelope_pages, prefetched
-from ztoq.pipeline.validate_types import AttachmentSnapshot, ExpectedProject, ValidationResult
+from ztoq.pipeline.validate_types import PHASE, AttachmentSnapshot, ExpectedProject, ValidationResult
 from ztoq.qtest import QTestClient
 from ztoq.qtest.attachments import SEARCHABLE_ATTACHMENT_TYPES
 from ztoq.qtest.models import Attachment, parse_list
@@ -220,6 +225,8 @@ class AttachmentValidation:
         read_back: what is kept of qTest (its client reads the attachments).
         result: where counts go (problems are flushed to the store).
         unseen: reports the planned entities of a type not read of a kind (missing).
+        since: None: every file is compared; a delta validation's time: only the files whose
+            mapping changed since are (their size read, the test step logs they are on listed).
     """
 
     def __init__(
@@ -229,8 +236,10 @@ class AttachmentValidation:
         read_back: ReadBack,
         result: ValidationResult,
         unseen: Callable[[str, str], None],
+        since: datetime | None = None,
     ) -> None:
         self.ctx = ctx
+        self.since = since
         self.setup = setup
         self.read_back = read_back
         self.client = read_back.client
@@ -253,7 +262,9 @@ class AttachmentValidation:
         after: str | None = None
         while True:
             with self.ctx.session() as repo:
-                places = repo.attachment_places_page(self.project_key, STEP_LOGS, after=after, limit=size)
+                places = repo.attachment_places_page(
+                    self.project_key, STEP_LOGS, after=after, limit=size, changed_since=self.since
+                )
             await self._page(await list_places(self.client, places))
             if len(places) < size:
                 break
@@ -287,6 +298,16 @@ class AttachmentValidation:
         for start in range(0, len(new), size):
             with self.ctx.session() as repo:
                 records = repo.planned_for_targets(self.project_key, "attachment", new[start : start + size])
+                if self.since is not None and records:  # a delta validation: what changed, replaced
+                    keys = [record.source_key for record in records]
+                    unchanged = repo.unchanged_among(self.project_key, "attachment", keys, self.since)
+                    records = [record for record in records if record.source_key not in unchanged]
+                    repo.clear_problems(
+                        self.project_key,
+                        PHASE,
+                        entity_type="attachment",
+                        keys=[r.source_key for r in records],
+                    )
                 if records:
                     batches.append(read_batch(repo, self.setup, records))
         wanted = [target_id for target_id, _, _ in found_as_planned(batches, listed)]

@@ -240,6 +240,10 @@ class LatestLogs:
         self.runs[run_key] = ("", latest_log_id, run_id)
 
 
+#: The problem of a run whose latest log is not its latest execution (filed under the run).
+LATEST_LOG_DIFFERS = "latest_log_differs"
+
+
 def check_latest_logs(latest: LatestLogs, snapshot: QTestSnapshot, result: ValidationResult) -> None:
     """Each run's latest log in qTest is its latest execution (filed under the run, counted with the logs)."""
     counts = result.count("test_log")
@@ -253,7 +257,7 @@ def check_latest_logs(latest: LatestLogs, snapshot: QTestSnapshot, result: Valid
             result.mismatch(
                 "test_run",
                 run_key,
-                "latest_log_differs",
+                LATEST_LOG_DIFFERS,
                 f"The latest test log of run {run_key} is not its latest execution.",
                 field="latest_test_log",
                 expected=latest_planned,

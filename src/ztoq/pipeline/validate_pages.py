@@ -28,8 +28,10 @@ from typing import TypeVar
 from ztoq.mapping.text import find_source_key
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
+from ztoq.pipeline.load_types import KeySet
 from ztoq.pipeline.validate_compare import BATCH_VALIDATORS, case_carried_key
-from ztoq.pipeline.validate_compare_execution import LatestLogs, check_latest_logs
+from ztoq.pipeline.validate_compare_execution import LATEST_LOG_DIFFERS, LatestLogs, check_latest_logs
+from ztoq.pipeline.validate_scope import FULL_SCOPE, ValidationScope
 from ztoq.pipeline.validate_setup import ValidationSetup, flush, read_batch
 from ztoq.pipeline.validate_snapshot import (
     ListedRun,
@@ -61,13 +63,21 @@ class PagedValidation:
     """The validation of the types read a page at a time: test cases, test runs, test logs."""
 
     def __init__(
-        self, ctx: PhaseContext, setup: ValidationSetup, read_back: ReadBack, result: ValidationResult
+        self,
+        ctx: PhaseContext,
+        setup: ValidationSetup,
+        read_back: ReadBack,
+        result: ValidationResult,
+        scope: ValidationScope = FULL_SCOPE,
     ) -> None:
         self.ctx = ctx
         self.setup = setup
         self.read_back = read_back
         self.result = result
+        self.validation_scope = scope
         self.project_key = setup.project_key
+        #: A delta validation's runs with a test log that changed (None: every run's logs are read).
+        self.changed_runs: KeySet | None = None
 
     def _clear(self, kind: str) -> None:
         with self.ctx.session() as repo:
@@ -173,21 +183,32 @@ class PagedValidation:
         size = self.ctx.config.performance.batch_size
         after: str | None = None
         while True:
-            rows, ids, present = await asyncio.to_thread(self._log_runs, after, size)
+            page, ids, present = await asyncio.to_thread(self._log_runs, after, size)
+            changed = self.changed_runs
+            rows = page if changed is None else [row for row in page if row[0] in changed]
+            if changed is not None:
+                present &= {ids[("test_run", run)] for run, _ in rows if ("test_run", run) in ids}
             logs = await read_run_logs(self.read_back.client, sorted(present))
             await asyncio.to_thread(self._log_batch, rows, ids, logs)
             self.ctx.reporter.advance(PHASE, "test_log", sum(len(found) for found in logs.values()))
             fault_point("validate.read")
             self.ctx.check_cancelled()
-            if len(rows) < size:
+            if len(page) < size:
                 break
-            after = rows[-1][0]
+            after = page[-1][0]
         await asyncio.to_thread(self.unseen, "test_log", "test-log")
 
     def _gather_latest(self) -> None:
-        """Each run's latest planned log (the greatest sort key, the first of equals), into the store."""
+        """Each run's latest planned log (the greatest sort key, the first of equals), into the store;
+        in a delta validation, the runs with a log in question too (changed since the last
+        validation, or found wrong by it)."""
+        since = self.validation_scope.limits("test_log")
+        self.changed_runs = None if since is None else KeySet()
         with self.ctx.session() as repo:
             repo.clear_latest_logs(self.project_key)
+            if self.changed_runs is not None:  # a run whose latest log was found wrong is read again
+                for run_key in repo.keys_with_problem(self.project_key, "test_run", LATEST_LOG_DIFFERS):
+                    self.changed_runs.add(run_key)
         after: tuple[int, str, str] | None = None
         while True:
             with self.ctx.session() as repo:
@@ -197,6 +218,13 @@ class PagedValidation:
                     for _, sort_key, log_key, refs in page
                 ]
                 repo.add_latest_logs(self.project_key, rows)
+                if self.changed_runs is not None and since is not None:
+                    unchanged = repo.unchanged_among(
+                        self.project_key, "test_log", [r[2] for r in rows], since
+                    )
+                    for run_key, _, log_key in rows:
+                        if log_key not in unchanged:
+                            self.changed_runs.add(run_key)
             if len(page) < _REFS_PAGE:
                 return
             after = page[-1][:3]
@@ -224,6 +252,17 @@ class PagedValidation:
             repo.add_seen(self.project_key, "test-log", [(i, find_source_key(read[i].note)) for i in new])
             records = repo.planned_for_targets(self.project_key, "test_log", new) if new else []
             expected = read_batch(repo, self.setup, records)
+            if self.changed_runs is not None:  # a delta validation replaces what it compares
+                repo.clear_problems(
+                    self.project_key, PHASE, entity_type="test_log", keys=[r.source_key for r in records]
+                )
+                repo.clear_problems(
+                    self.project_key,
+                    PHASE,
+                    entity_type="test_run",
+                    code=LATEST_LOG_DIFFERS,
+                    keys=[r for r, _ in rows],
+                )
         snapshot = replace(
             self.read_back.snapshot(),
             test_runs={run_id: RunSnapshot(run_id) for run_id in logs},
@@ -240,13 +279,21 @@ class PagedValidation:
 
     def unseen(self, entity_type: str, kind: str) -> None:
         """The planned entities of a type that were not read of ``kind``: missing (counted with the
-        type, a batch of ``performance.batch_size`` at a time)."""
+        type, a batch of ``performance.batch_size`` at a time; in a delta validation, of those that
+        changed since the last one)."""
         size = self.ctx.config.performance.batch_size
+        since = self.validation_scope.limits(entity_type)
         after: tuple[int, str, str] | None = None
         while True:
             with self.ctx.session() as repo:
-                page = repo.planned_unseen_page(self.project_key, entity_type, kind, after=after, limit=size)
+                page = repo.planned_unseen_page(
+                    self.project_key, entity_type, kind, after=after, limit=size, changed_since=since
+                )
                 expected = read_batch(repo, self.setup, page)
+                if since is not None:  # a delta validation replaces what it compares
+                    repo.clear_problems(
+                        self.project_key, PHASE, entity_type=entity_type, keys=[r.source_key for r in page]
+                    )
             self._compare(entity_type, expected, self.read_back.snapshot())
             if len(page) < size:
                 return

@@ -27,6 +27,11 @@ _INSERT = t.insert()
 ProblemEntry = tuple[str, str, Sequence[ProblemItem]]
 
 
+def _deleted(result: Any) -> int:
+    """How many rows a DELETE removed."""
+    return int(result.rowcount or 0)
+
+
 def _record(row: Sequence[Any]) -> ProblemRecord:
     return ProblemRecord(*row)
 
@@ -206,12 +211,27 @@ class ProblemQueries(RepoBase):
         return {(p, s, c): int(n) for p, s, c, n in self._session.execute(query)}
 
     def clear_problems(
-        self, project_key: str, phase: str, *, entity_type: str | None = None, code: str | None = None
+        self,
+        project_key: str,
+        phase: str,
+        *,
+        entity_type: str | None = None,
+        code: str | None = None,
+        keys: Iterable[str] | None = None,
+        except_code: str | None = None,
     ) -> int:
-        """Delete the problems of a phase (optionally of one type, of one code); returns how many."""
+        """Delete the problems of a phase (optionally of one type, of one code or all codes but
+        one, of some source keys only); returns how many."""
         stmt = delete(t).where(t.c.project_key == project_key, t.c.phase == phase)
         if entity_type is not None:
             stmt = stmt.where(t.c.entity_type == entity_type)
         if code is not None:
             stmt = stmt.where(t.c.code == code)
-        return int(self._session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+        if except_code is not None:
+            stmt = stmt.where(t.c.code != except_code)
+        if keys is None:
+            return _deleted(self._session.execute(stmt))
+        return sum(
+            _deleted(self._session.execute(stmt.where(t.c.source_key.in_(c))))
+            for c in chunks(sorted(set(keys)))
+        )

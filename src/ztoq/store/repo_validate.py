@@ -20,6 +20,7 @@ The statements that run once per row are built once per dialect; the others once
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, tuple_
@@ -27,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ztoq.store.records import TARGET_STATES, MappingState, PlannedRecord, PlannedStatus
 from ztoq.store.repo_base import IN_CHUNK, PAGE_SIZE, RepoBase, chunks
+from ztoq.store.repo_delta import in_question
 from ztoq.store.repo_planned import _COLUMNS, _ORDER, _record
 from ztoq.store.tables import mappings as m
 from ztoq.store.tables import planned_entities as p
@@ -173,6 +175,7 @@ class ValidateQueries(RepoBase):
         *,
         after: tuple[int, str, str] | None = None,
         limit: int = PAGE_SIZE,
+        changed_since: datetime | None = None,
     ) -> list[PlannedRecord]:
         """One keyset page of the planned entities of a type that qTest does not hold: no qTest
         id, or one that was not read of ``kind`` (:meth:`add_seen`).
@@ -183,6 +186,8 @@ class ValidateQueries(RepoBase):
             kind: The qTest kind its entities were read as.
             after: The (level, sort key, source key) of the last item of the previous page.
             limit: At most this many items.
+            changed_since: Only those in question since this time (a delta validation:
+                :func:`~ztoq.store.repo_delta.in_question`).
         """
         was_seen = exists().where(
             seen.c.project_key == project_key, seen.c.kind == kind, seen.c.target_id == m.c.target_id
@@ -197,6 +202,8 @@ class ValidateQueries(RepoBase):
                 or_(m.c.target_id.is_(None), ~was_seen),
             )
         )
+        if changed_since is not None:
+            query = query.where(in_question(project_key, entity_type, changed_since))
         if after is not None:
             query = query.where(tuple_(*_ORDER) > after)
         return [_record(row) for row in self._session.execute(query.order_by(*_ORDER).limit(limit))]
@@ -226,11 +233,20 @@ class ValidateQueries(RepoBase):
         ]
 
     def attachment_places_page(
-        self, project_key: str, object_type: str, *, after: str | None = None, limit: int = PAGE_SIZE
+        self,
+        project_key: str,
+        object_type: str,
+        *,
+        after: str | None = None,
+        limit: int = PAGE_SIZE,
+        changed_since: datetime | None = None,
     ) -> list[str]:
         """One keyset page, in text order, of the objects of ``object_type`` that planned attachments
-        were uploaded onto, as places (``"test-step-logs/7"``), each once."""
+        were uploaded onto, as places (``"test-step-logs/7"``), each once (``changed_since``: only
+        of the attachments in question since then, :func:`~ztoq.store.repo_delta.in_question`)."""
         query = self._placed(project_key, object_type).distinct()
+        if changed_since is not None:
+            query = query.where(in_question(project_key, "attachment", changed_since))
         if after is not None:
             query = query.where(m.c.target_pid > after)
         return [str(place) for place in self._session.scalars(query.order_by(m.c.target_pid).limit(limit))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ztoq.store.repo_admin import AdminQueries
 from ztoq.store.repo_attachments import AttachmentQueries
+from ztoq.store.repo_delta import DeltaQueries
 from ztoq.store.repo_mapping import MappingQueries
 from ztoq.store.repo_planned import PlannedQueries
 from ztoq.store.repo_problems import ProblemQueries
@@ -30,6 +31,7 @@ class Repository(
     AdminQueries,
     StreamQueries,
     ValidateQueries,
+    DeltaQueries,
 ):
     """All named queries of the store, bound to one SQLAlchemy session.
 

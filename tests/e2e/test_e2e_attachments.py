@@ -289,3 +289,37 @@ def test_images_embedded_in_rich_text_are_attached_when_reachable_and_referenced
     with open_store(cfg.database) as store, store.session() as repo:
         lost = list(repo.iter_problems("DEMO", code="inline_image_unreachable"))
     assert [(p.source_key, p.detail) for p in lost] == [(key, {"url": cdn})]
+
+
+def test_a_delta_sync_lists_the_files_of_steps_only_when_the_steps_changed(tmp_path: Path) -> None:
+    for served in _served(tmp_path):
+        config = served.config(migration={**ON, "incremental": True})
+        assert _migrate(config) == 0
+        with httpx.Client(
+            base_url=f"{served.zephyr_url}/v2", headers={"Authorization": f"Bearer {DEFAULT_ZEPHYR_TOKEN}"}
+        ) as zephyr:
+            stepped = []
+            for case in zephyr.get("/testcases", params={"projectKey": "DEMO", "maxResults": 100}).json()[
+                "values"
+            ]:
+                steps = zephyr.get(f"/testcases/{case['key']}/teststeps").json()["values"]
+                if steps:
+                    stepped.append((case, len(steps)))
+            (renamed, _), (extended, count) = stepped[:2]
+            for case in (renamed, extended):  # both renamed: the delta sync reads their steps again
+                case["name"] += " (renamed)"
+                assert zephyr.put(f"/testcases/{case['key']}", json=case).status_code == 200
+            step = {"inline": {"description": "Added later", "expectedResult": "Listed"}}
+            appended = zephyr.post(
+                f"/testcases/{extended['key']}/teststeps", json={"mode": "APPEND", "items": [step]}
+            )
+            assert appended.status_code == 201
+        served.zephyr.stats.reset()
+        assert _migrate(config) == 0
+        sent = served.zephyr.stats.snapshot()["endpoints"]
+        step_lists = sum(
+            sent.get("GET /v2/testcases/{testCaseIdOrKey}/teststeps/{testStepId}/attachments", {}).values()
+        )
+        case_lists = sum(sent.get("GET /v2/testcases/{testCaseIdOrKey}/attachments", {}).values())
+        # Both test cases' own files are listed again; the steps' only where the steps changed.
+        assert (case_lists, step_lists) == (2, count + 1), sent

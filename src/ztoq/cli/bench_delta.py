@@ -51,8 +51,9 @@ def is_step_attachment_list(endpoint: str) -> bool:
     return endpoint.startswith("GET ") and "/teststeps/{" in endpoint and endpoint.endswith("/attachments")
 
 
-def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> int:
-    """Rename ``count`` test cases and add one execution to each; returns the entities changed.
+def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> tuple[int, int]:
+    """Rename ``count`` test cases and add one execution to each; returns the entities changed
+    and the step results the new executions have (each a test step log in qTest).
 
     Raises:
         httpx.HTTPStatusError: the simulator refused a change.
@@ -63,7 +64,7 @@ def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> int
     cycles.raise_for_status()
     cycle_keys = [c["key"] for c in cycles.json()["values"]]
     ended = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    changed = 0
+    changed = step_results = 0
     for listed in cases.json()["values"][:count]:
         key = listed["key"]
         case: dict[str, Any] = zephyr_api.get(f"/testcases/{key}").json()
@@ -79,9 +80,12 @@ def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> int
                 "actualEndDate": ended,
                 "comment": "Run after the migration (delta bench)",
             }
-            zephyr_api.post("/testexecutions", json=execution).raise_for_status()
+            created = zephyr_api.post("/testexecutions", json=execution)
+            created.raise_for_status()
             changed += 1
-    return changed
+            steps = zephyr_api.get(f"/testexecutions/{created.json()['key']}/teststeps")
+            step_results += len(steps.json().get("values", [])) if steps.status_code == 200 else 0
+    return changed, step_results
 
 
 def delta_lines(cfg: ZtoqConfig, zephyr_url: str, qtest_url: str, token: str, count: int) -> list[str]:
@@ -90,7 +94,7 @@ def delta_lines(cfg: ZtoqConfig, zephyr_url: str, qtest_url: str, token: str, co
     with httpx.Client(
         base_url=f"{zephyr_url}/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as api:
-        changed = change_source(api, project_key, count)
+        changed, step_results = change_source(api, project_key, count)
     zephyr_before, qtest_before = stats(zephyr_url), stats(qtest_url)
     summary = run_migration(cfg, command="bench delta")
     zephyr = stats(zephyr_url) - zephyr_before
@@ -99,6 +103,7 @@ def delta_lines(cfg: ZtoqConfig, zephyr_url: str, qtest_url: str, token: str, co
     step_lists = sum(n for endpoint, n in zephyr.items() if is_step_attachment_list(endpoint))
     sent = sum(zephyr.values())
     allowed = pages + PER_CHANGE * changed
+    with_steps = pages + PER_CHANGE * (changed + step_results)
     writes = sum(n for e, n in qtest.items() if e.split(" ", 1)[0] in ("POST", "PUT", "PATCH", "DELETE"))
     searches = sum(n for e, n in qtest.items() if e.startswith("POST ") and e.endswith("/search"))
     return [
@@ -107,6 +112,9 @@ def delta_lines(cfg: ZtoqConfig, zephyr_url: str, qtest_url: str, token: str, co
         f"delta zephyr requests: {sent} = {pages} listing pages + {sent - pages} others; "
         f"target at most {pages} + {PER_CHANGE} x {changed} changed = {allowed} "
         f"({'met' if sent <= allowed else 'NOT met'})",
+        f"delta zephyr requests counting the new executions' {step_results} step results as entities too "
+        f"(each a qTest test step log): target at most {pages} + {PER_CHANGE} x {changed + step_results} = "
+        f"{with_steps} ({'met' if sent <= with_steps else 'NOT met'})",
         f"delta zephyr requests without the step attachment lists: {sent - step_lists} "
         f"({'met' if sent - step_lists <= allowed else 'NOT met'}); {step_lists} step attachment lists: "
         "the v2 API lists a step's files only one step at a time",

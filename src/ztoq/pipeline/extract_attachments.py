@@ -17,10 +17,12 @@ A tenant without the attachment operations (Zephyr Cloud answers 503 to every li
 feature rolls out) is detected on the first list: said once, recorded for the dry run and the
 report, and everything else is migrated.
 
-A delta sync lists only the attachments of the objects it found new or changed (a test case
-and its steps, an execution and its step results, ...): a file added to an object that did not
-change otherwise waits for the next full sync, which lists every object's and marks what is
-gone as deleted.
+A delta sync lists only the attachments of the objects it found new or changed (a test case,
+its steps when they changed, an execution, its step results when they changed, ...): a file
+added to an object that did not change otherwise waits for the next full sync, which lists every
+object's and marks what is gone as deleted. (A test case renamed in Zephyr Cloud has its steps
+read again; their files are listed again only if the steps changed: a step is listed one request
+at a time.)
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ OWNER_ROWS = {"test_step": "test_case", "execution_step": "test_execution"}
 
 
 def owner_row(owner: AttachmentOwner) -> EntityKey:
-    """The (entity type, key) of the stored row an attachment owner belongs to."""
-    return OWNER_ROWS.get(owner.owner_type, owner.owner_type), owner.owner_key
+    """The (entity type, key) of the stored row an attachment owner is read in: its part row (a
+    Cloud step: its test case's or execution's steps), else its object's row."""
+    return owner.part or OWNER_ROWS.get(owner.owner_type, owner.owner_type), owner.owner_key
 
 
 @dataclass

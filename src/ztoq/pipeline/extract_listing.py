@@ -126,7 +126,7 @@ async def extract_listing(
         sync: the sync this extract does.
         listing: the type and its parts.
         written: when given, receives the (type, key) of every object that was new or changed,
-            its parts included (under the object's key).
+            its parts included (under the object's key, and under their own type).
     """
     source, project, entity_type = ctx.source(), ctx.project_key, listing.entity_type
     limited = filtered(source, sync, entity_type)
@@ -248,6 +248,7 @@ def _write(
             save_checkpoint(repo, project, sync, listing.entity_type, position, run_id=run_id)
     if written is not None:
         written.update(found.written)
-        # Parts are keyed by their object's key.
+        # Parts are keyed by their object's key: the object changed, and so did that part.
+        written.update(found_parts.written)
         written.update((listing.entity_type, key) for _, key in found_parts.written)
     ctx.reporter.advance(PHASE, listing.entity_type, len(batch))

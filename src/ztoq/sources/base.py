@@ -204,6 +204,9 @@ class AttachmentOwner:
         address: what the source addresses the object by in its attachment calls (a key, an
             id, a step id).
         parent_address: for steps, what the source addresses the step's test case or execution by.
+        part: the stored row type the object is read in, when it is a part of its test case or
+            execution (Cloud's steps: ``test_steps``, ``execution_steps``); a delta sync lists
+            its files again when that row changed (None: when the object's own row did).
     """
 
     owner_type: str
@@ -211,6 +214,7 @@ class AttachmentOwner:
     step_index: int | None = None
     address: str = ""
     parent_address: str = ""
+    part: str | None = None
 
 
 class AttachmentReader(Protocol):

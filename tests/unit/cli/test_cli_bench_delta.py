@@ -28,10 +28,14 @@ def test_the_change_renames_test_cases_and_adds_one_execution_each() -> None:
             base_url=f"{base}/v2", headers={"Authorization": f"Bearer {DEFAULT_ZEPHYR_TOKEN}"}
         ) as api,
     ):
-        before = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()["total"]
-        changed = change_source(api, "DEMO", 3)
+        listed = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()
+        before, old = listed["total"], {e["key"] for e in listed["values"]}
+        changed, step_results = change_source(api, "DEMO", 3)
         cases = api.get("/testcases", params={"projectKey": "DEMO", "maxResults": 3}).json()["values"]
-        after = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()["total"]
+        listed = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()
+        after, new = listed["total"], [e["key"] for e in listed["values"] if e["key"] not in old]
+        results = [len(api.get(f"/testexecutions/{key}/teststeps").json()["values"]) for key in new]
     assert changed == 6
+    assert step_results == sum(results) > 0, "the step results of the executions added"
     assert all(c["name"].endswith("(changed for the delta bench)") for c in cases)
     assert after == before + 3

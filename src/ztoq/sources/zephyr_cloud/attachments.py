@@ -116,7 +116,7 @@ class ZephyrCloudAttachments:
         for key, _ in rows.payloads("test_case"):
             yield AttachmentOwner("test_case", key, address=key)
         for key, steps in rows.payloads("test_steps"):
-            yield from _steps("test_step", key, key, steps)
+            yield from _steps("test_step", key, key, steps, "test_steps")
         for entity_type, owner_type in (("test_plan", "test_plan"), ("test_cycle", "test_cycle")):
             for key, _ in rows.payloads(entity_type):
                 yield AttachmentOwner(owner_type, key, address=key)
@@ -130,7 +130,7 @@ class ZephyrCloudAttachments:
             steps_of = rows.payloads_for("execution_steps", addresses)
             for key, address in addresses.items():
                 if key in steps_of:
-                    yield from _steps("execution_step", key, address, steps_of[key])
+                    yield from _steps("execution_step", key, address, steps_of[key], "execution_steps")
 
     def inline_images(
         self, rows: StoredRows, owner_types: Collection[str] | None = None
@@ -223,8 +223,10 @@ def _get(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else None
 
 
-def _steps(owner_type: str, key: str, parent_address: str, steps: Any) -> Iterator[AttachmentOwner]:
+def _steps(
+    owner_type: str, key: str, parent_address: str, steps: Any, part: str
+) -> Iterator[AttachmentOwner]:
     for index, step in enumerate(steps if isinstance(steps, list) else ()):
         step_id = int_or_none(_get(step, "id"))
         if step_id is not None:
-            yield AttachmentOwner(owner_type, key, index, str(step_id), parent_address)
+            yield AttachmentOwner(owner_type, key, index, str(step_id), parent_address, part)

@@ -76,7 +76,7 @@ class PagedValidation:
         self.result = result
         self.validation_scope = scope
         self.project_key = setup.project_key
-        #: A delta validation's runs with a test log that changed (None: every run's logs are read).
+        #: A delta validation's runs with a test log in question (None: every run's logs are read).
         self.changed_runs: KeySet | None = None
 
     def _clear(self, kind: str) -> None:
@@ -279,8 +279,8 @@ class PagedValidation:
 
     def unseen(self, entity_type: str, kind: str) -> None:
         """The planned entities of a type that were not read of ``kind``: missing (counted with the
-        type, a batch of ``performance.batch_size`` at a time; in a delta validation, of those that
-        changed since the last one)."""
+        type, a batch of ``performance.batch_size`` at a time; in a delta validation, of those in
+        question)."""
         size = self.ctx.config.performance.batch_size
         since = self.validation_scope.limits(entity_type)
         after: tuple[int, str, str] | None = None

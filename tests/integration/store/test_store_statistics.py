@@ -73,3 +73,23 @@ def test_a_small_write_does_not_analyze(postgres_url: str) -> None:
         assert rows[0] is None
     finally:
         store.close()
+
+
+def test_a_type_written_after_the_last_analyze_gets_its_own(postgres_url: str) -> None:
+    """Attachments are planned last in an overlapped run: the table had been analyzed without
+    them, and the planner took 22,309 attachment rows for one (166 s for one page of 500)."""
+    store = init_store(postgres_url)
+    try:
+        with store.session() as repo:
+            repo.record_intents(P, "test_case", [(f"PROJ-T{i}", "h") for i in range(3000)])
+            repo.commit()
+            before = _analyzed(repo, "mappings")
+            if not _poll_analyzed(store, "mappings", before - 1):
+                pytest.fail("mappings were not analyzed after 3,000 rows")
+            before = max(before, _analyzed(repo, "mappings"))
+            # 1,200 rows of a new type: far from doubling the table's 3,000, but the first of the type.
+            repo.record_intents(P, "attachment", [(f"PROJ-A{i}", "h") for i in range(1200)])
+            repo.commit()
+        assert _poll_analyzed(store, "mappings", before), "the new type's rows were analyzed"
+    finally:
+        store.close()

@@ -30,6 +30,7 @@ from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.faults import fault_point
 from ztoq.pipeline.load import Loader
 from ztoq.pipeline.load_results import PHASE as LOAD
+from ztoq.pipeline.load_types import PackedKeys
 from ztoq.pipeline.progress import TaskCounts
 from ztoq.pipeline.transform import transform_attachments
 from ztoq.pipeline.validate_attachments import read_uploads
@@ -53,7 +54,8 @@ class AttachmentRounds:
         size: the fewest files a round plans (``performance.batch_size``; the last files wait for
             the transform of every attachment).
         cached: keys of the files cached since the last round.
-        planned: keys of the attachments planned to be sent since the last round loaded.
+        planned: keys of the attachments planned and not sent yet (packed: extract caches every
+            file of a project while load works on its logs, before the rounds are sent).
         read_back: whether each batch sent is read back for the validation of this run.
     """
 
@@ -61,8 +63,8 @@ class AttachmentRounds:
         self.ctx = ctx
         self.read_back = read_back
         self.size = ctx.config.performance.batch_size
-        self.cached: list[str] = []
-        self.planned: list[str] = []
+        self.cached = PackedKeys()
+        self.planned = PackedKeys()
         self._more_cached = asyncio.Event()
         self._more_planned = asyncio.Event()
         self._planning = True
@@ -81,8 +83,8 @@ class AttachmentRounds:
                     self._more_cached.clear()
                     await _until(self._more_cached, extracting)
                     continue
-                keys, self.cached = self.cached, []
-                self.planned += await asyncio.to_thread(transform_attachments, self.ctx, keys)
+                keys = self.cached.take(self.size)
+                self.planned.extend(await asyncio.to_thread(transform_attachments, self.ctx, keys))
                 fault_point("overlap.attachment_round")
                 self._more_planned.set()
                 self.ctx.check_cancelled()
@@ -94,8 +96,7 @@ class AttachmentRounds:
         """Load's part (its owners loaded): send each planned round, until no more are planned."""
         while True:
             if self.planned:
-                keys, self.planned = self.planned, []
-                await self._send(loader, keys)
+                await self._send(loader, self.planned.take(self.size))
                 continue
             if not self._planning or transforming.done():
                 return

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from array import array
 from bisect import bisect_left, insort
-from collections.abc import Awaitable, Callable, Collection, Container, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,15 +74,52 @@ class NoAttachmentPlaces:
         return {}
 
 
-def _packed(ids: Iterable[int]) -> bytes:
-    """``ids`` as 8 bytes each (a tuple of Python ints costs about 40 a number)."""
-    return array("q", ids).tobytes()
+#: Objects are spread over this many buckets (a new one is inserted into a short one).
+_KNOWN_BUCKETS = 1024
 
 
-def _unpacked(packed: bytes) -> tuple[int, ...]:
-    numbers = array("q")
-    numbers.frombytes(packed)
-    return tuple(numbers)
+class _IdLists:
+    """The id lists of the objects of one bucket: their keys sorted, where each one's ids end,
+    and every id, in one array each (8 bytes a key, an end and an id)."""
+
+    __slots__ = ("ends", "ids", "keys")
+
+    def __init__(self) -> None:
+        self.keys = array("q")
+        self.ends = array("q")
+        self.ids = array("q")
+
+    def find(self, key: int) -> tuple[int, bool]:
+        at = bisect_left(self.keys, key)
+        return at, at < len(self.keys) and self.keys[at] == key
+
+    def span(self, at: int) -> tuple[int, int]:
+        return (self.ends[at - 1] if at else 0), self.ends[at]
+
+    def put(self, key: int, ids: array[int]) -> None:
+        """Keep ``ids`` for ``key`` (replacing what it had); an empty array with ``key`` unknown adds it."""
+        at, found = self.find(key)
+        start, end = self.span(at) if found else ((self.ends[at - 1] if at else 0),) * 2
+        self.ids[start:end] = ids
+        shift = len(ids) - (end - start)
+        if found:
+            self.ends[at] += shift
+        else:
+            self.keys.insert(at, key)
+            self.ends.insert(at, start + len(ids))
+        for later in range(at + 1, len(self.ends)):
+            self.ends[later] += shift
+
+    def drop(self, key: int) -> None:
+        at, found = self.find(key)
+        if not found:
+            return
+        start, end = self.span(at)
+        del self.ids[start:end]
+        del self.keys[at]
+        del self.ends[at]
+        for later in range(at, len(self.ends)):
+            self.ends[later] -= end - start
 
 
 class KnownIds:
@@ -90,32 +127,58 @@ class KnownIds:
 
     Each is taken from an answer that already carries it (a create or an approval) or read from
     qTest at most once per run, concurrent askers sharing the one request. They are kept packed
-    (8 bytes an id): every test case's step ids are kept until the test logs and step
+    in buckets of arrays (8 bytes an id and 16 an object; a dict of packed bytes cost about 150
+    bytes an object): every test case's step ids are kept until the test logs and step
     attachments that bind to them are loaded, so this is the one thing load keeps per test case.
+    Objects are qTest ids, so they arrive mostly in increasing order: an insert is then an append.
     """
 
     def __init__(self) -> None:
-        self._known: dict[Hashable, bytes] = {}
-        self._reading: dict[Hashable, asyncio.Future[list[int]]] = {}
+        self._buckets: dict[int, _IdLists] = {}
+        self._count = 0
+        self._reading: dict[int, asyncio.Future[list[int]]] = {}
 
-    def remember(self, key: Hashable, ids: Iterable[int] | None) -> None:
+    def _bucket(self, key: int) -> _IdLists:
+        bucket = self._buckets.get(key % _KNOWN_BUCKETS)
+        if bucket is None:
+            bucket = self._buckets[key % _KNOWN_BUCKETS] = _IdLists()
+        return bucket
+
+    def _known(self, key: int) -> tuple[int, ...] | None:
+        bucket = self._buckets.get(key % _KNOWN_BUCKETS)
+        if bucket is None:
+            return None
+        at, found = bucket.find(key)
+        if not found:
+            return None
+        start, end = bucket.span(at)
+        return tuple(bucket.ids[start:end])
+
+    def remember(self, key: int, ids: Iterable[int] | None) -> None:
         """Keep ``ids`` for ``key`` (None: what an answer did not say is read when asked for)."""
+        known = key in self
         if ids is None:
-            self._known.pop(key, None)
-        else:
-            self._known[key] = _packed(ids)
+            if known:
+                self._bucket(key).drop(key)
+                self._count -= 1
+            return
+        self._bucket(key).put(key, array("q", ids))
+        self._count += 0 if known else 1
 
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._known
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, int):
+            return False
+        bucket = self._buckets.get(key % _KNOWN_BUCKETS)
+        return bucket is not None and bucket.find(key)[1]
 
     def __len__(self) -> int:
-        return len(self._known)
+        return self._count
 
-    async def get(self, key: Hashable, read: Callable[[], Awaitable[list[int]]]) -> tuple[int, ...]:
+    async def get(self, key: int, read: Callable[[], Awaitable[list[int]]]) -> tuple[int, ...]:
         """The ids of ``key``: those kept, else ``read()`` once (a failed read is tried again next time)."""
-        known = self._known.get(key)
+        known = self._known(key)
         if known is not None:
-            return _unpacked(known)
+            return known
         future = self._reading.get(key)
         if future is None:
             future = self._reading[key] = asyncio.ensure_future(read())
@@ -124,7 +187,11 @@ class KnownIds:
         finally:
             if self._reading.get(key) is future and future.done():
                 del self._reading[key]
-        return _unpacked(self._known.setdefault(key, _packed(ids)))
+        kept = self._known(key)  # a create answer may have said them meanwhile: that wins
+        if kept is not None:
+            return kept
+        self.remember(key, ids)
+        return tuple(ids)
 
 
 #: Ids are spread over this many sorted arrays (a new id is inserted into a short one).
@@ -190,6 +257,47 @@ class KeySet:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+class PackedKeys:
+    """Keys queued in arrival order, packed: a key costs its UTF-8 bytes and one more (a
+    ``list[str]`` of Zephyr keys costs about 90 bytes a key). Taken out a batch at a time."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._start = 0
+        self._count = 0
+
+    def append(self, key: str) -> None:
+        if "\n" in key:
+            raise ValueError(f"a queued key holds a line break: {key!r}")
+        self._data += key.encode("utf-8", "surrogatepass") + b"\n"
+        self._count += 1
+
+    def extend(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.append(key)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def take(self, limit: int) -> list[str]:
+        """The ``limit`` oldest keys (fewer if fewer are queued), no longer queued."""
+        taken: list[str] = []
+        data, at = self._data, self._start
+        while len(taken) < limit and at < len(data):
+            end = data.index(b"\n", at)
+            taken.append(data[at:end].decode("utf-8", "surrogatepass"))
+            at = end + 1
+        self._count -= len(taken)
+        if at >= len(data):
+            data.clear()
+            at = 0
+        elif at > len(data) // 2:  # what was taken goes once it is the larger part
+            del data[:at]
+            at = 0
+        self._start = at
+        return taken
 
 
 def step_ids(case: TestCase) -> list[int] | None:

@@ -73,8 +73,8 @@ def test_a_round_is_planned_once_enough_files_are_cached_and_none_after_extract(
 
     asyncio.run(run())
     assert planned == [["a", "skipped"]]
-    assert rounds.planned == ["a"], "only what is sent goes to load"
-    assert rounds.cached == ["c"]
+    assert rounds.planned.take(9) == ["a"], "only what is sent goes to load"
+    assert rounds.cached.take(9) == ["c"]
 
 
 def test_load_sends_each_planned_round_until_planning_ends(monkeypatch: pytest.MonkeyPatch) -> None:

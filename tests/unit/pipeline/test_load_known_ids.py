@@ -16,6 +16,8 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ztoq.http import ApiSession, RetryPolicy
 from ztoq.mapping.steps import step_ref
@@ -23,7 +25,7 @@ from ztoq.pipeline import load_design
 from ztoq.pipeline.load_attachments import AttachmentLoader, step_log_owners
 from ztoq.pipeline.load_execution import LogLoader
 from ztoq.pipeline.load_listings import Listings
-from ztoq.pipeline.load_types import IdSet, KnownIds, NoAttachmentPlaces
+from ztoq.pipeline.load_types import IdSet, KnownIds, NoAttachmentPlaces, PackedKeys
 from ztoq.plan import PlannedEntity, ref
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Attachment
@@ -309,3 +311,43 @@ def test_an_attachment_standing_for_another_is_never_adopted_and_places_are_aske
     asyncio.run(loader.delete(client, 70))
     assert seen[-1] == f"DELETE {P}/test-cases/12/blob-handles/70"
     assert places.asked[-1] == [70]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=5000),
+            st.none() | st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=6),
+        ),
+        max_size=200,
+    )
+)
+def test_known_ids_keep_what_a_dict_would(steps: list[tuple[int, list[int] | None]]) -> None:
+    known, model = KnownIds(), {}
+    for key, ids in steps:  # keys that share a bucket, out of order, replaced and dropped
+        known.remember(key, ids)
+        if ids is None:
+            model.pop(key, None)
+        else:
+            model[key] = tuple(ids)
+
+    async def unread() -> list[int]:
+        raise AssertionError("kept ids are not read again")
+
+    assert len(known) == len(model)
+    assert all(key in known for key in model)
+    assert all(asyncio.run(known.get(key, unread)) == ids for key, ids in model.items())
+    assert not any(key in known for key in range(5001) if key not in model)
+
+
+def test_packed_keys_are_taken_in_order_a_batch_at_a_time() -> None:
+    queue = PackedKeys()
+    queue.extend(f"test_execution/DEMO-E{n}/80{n}" for n in range(10))
+    queue.append("DÉMO-É1")
+    assert len(queue) == 11
+    assert queue.take(4) == [f"test_execution/DEMO-E{n}/80{n}" for n in range(4)]
+    queue.append("late")
+    assert queue.take(100) == [*(f"test_execution/DEMO-E{n}/80{n}" for n in range(4, 10)), "DÉMO-É1", "late"]
+    assert (len(queue), queue.take(3)) == (0, [])
+    with pytest.raises(ValueError, match="line break"):
+        queue.append("two\nlines")

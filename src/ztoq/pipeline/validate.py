@@ -246,8 +246,8 @@ async def validate_types(
     Args:
         ctx: the phase context.
         types: the registered types to validate (others are left alone).
-        scope: all of what they hold in qTest, or on a delta sync the logs and files that
-            changed since the last validation (:mod:`ztoq.pipeline.validate_scope`).
+        scope: all of what they hold in qTest, or on a delta sync the logs and files in
+            question (:mod:`ztoq.pipeline.validate_scope`).
 
     Returns:
         The counts of the types validated, in load order.

@@ -21,8 +21,9 @@ still reads every page: which files qTest holds, and where, is always read at th
 problems are all written here.
 
 A delta validation (:mod:`ztoq.pipeline.validate_scope`) still reads every search page (which
-files qTest holds), but compares, and reads the size of, only the files whose mapping changed
-since the last validation, and lists only the test step logs those are on.
+files qTest holds), but compares, and reads the size of, only the files in question (written to
+qTest since the last validation of files began, or found wrong), and lists only the test step
+logs those are on.
 """
 
 from __future__ import annotations
@@ -225,8 +226,8 @@ class AttachmentValidation:
         read_back: what is kept of qTest (its client reads the attachments).
         result: where counts go (problems are flushed to the store).
         unseen: reports the planned entities of a type not read of a kind (missing).
-        since: None: every file is compared; a delta validation's time: only the files whose
-            mapping changed since are (their size read, the test step logs they are on listed).
+        since: None: every file is compared; a delta validation's time: only the files in
+            question since then are (their size read, the test step logs they are on listed).
     """
 
     def __init__(
@@ -298,7 +299,7 @@ class AttachmentValidation:
         for start in range(0, len(new), size):
             with self.ctx.session() as repo:
                 records = repo.planned_for_targets(self.project_key, "attachment", new[start : start + size])
-                if self.since is not None and records:  # a delta validation: what changed, replaced
+                if self.since is not None and records:  # a delta validation: what is in question
                     keys = [record.source_key for record in records]
                     unchanged = repo.unchanged_among(self.project_key, "attachment", keys, self.since)
                     records = [record for record in records if record.source_key not in unchanged]

@@ -74,17 +74,16 @@ class AutoAnalyze:
         self._next[name] = written * 2
         return True
 
-    def rows_written(
-        self, session: Session, table: Table, count: int, kinds: Mapping[str, int] | None = None
-    ) -> None:
-        """Count ``count`` rows written to ``table`` (``kinds``: how many of each entity type);
-        refresh its statistics when they double, or those of one type do."""
-        if count <= 0 or session.get_bind().dialect.name != "postgresql":
+    def rows_written(self, session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Count ``rows`` written to ``table``, and those of each entity type they have one of;
+        refresh the table's statistics when either doubles."""
+        if not rows or session.get_bind().dialect.name != "postgresql":
             return
+        kinds = Counter(str(row["entity_type"]) for row in rows) if "entity_type" in rows[0] else {}
         with self._lock:
-            due = self._count(table.name, count)
-            for kind, rows in (kinds or {}).items():
-                due = self._count(f"{table.name}:{kind}", rows) or due
+            due = self._count(table.name, len(rows))
+            for kind, count in kinds.items():
+                due = self._count(f"{table.name}:{kind}", count) or due
         if due:
             session.execute(text(f"ANALYZE {table.name}"))
 
@@ -130,8 +129,7 @@ class RepoBase:
             self._session.execute(stmt, rows)
             table = getattr(stmt, "table", None)
             if isinstance(table, Table):
-                kinds = Counter(str(row["entity_type"]) for row in rows) if "entity_type" in rows[0] else None
-                self._analyzer.rows_written(self._session, table, len(rows), kinds)
+                self._analyzer.rows_written(self._session, table, rows)
 
     def _insert(self, table: Table) -> Any:
         """An INSERT with ``on_conflict_do_update/nothing`` for the session's backend."""

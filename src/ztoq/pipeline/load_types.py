@@ -96,10 +96,11 @@ class _IdLists:
     def span(self, at: int) -> tuple[int, int]:
         return (self.ends[at - 1] if at else 0), self.ends[at]
 
-    def put(self, key: int, ids: array[int]) -> None:
-        """Keep ``ids`` for ``key`` (replacing what it had); an empty array with ``key`` unknown adds it."""
+    def put(self, key: int, ids: array[int]) -> bool:
+        """Keep ``ids`` for ``key``, replacing what it had; whether ``key`` is new."""
         at, found = self.find(key)
-        start, end = self.span(at) if found else ((self.ends[at - 1] if at else 0),) * 2
+        start = self.ends[at - 1] if at else 0
+        end = self.ends[at] if found else start
         self.ids[start:end] = ids
         shift = len(ids) - (end - start)
         if found:
@@ -109,17 +110,20 @@ class _IdLists:
             self.ends.insert(at, start + len(ids))
         for later in range(at + 1, len(self.ends)):
             self.ends[later] += shift
+        return not found
 
-    def drop(self, key: int) -> None:
+    def drop(self, key: int) -> bool:
+        """Forget ``key``; whether it was kept."""
         at, found = self.find(key)
         if not found:
-            return
+            return False
         start, end = self.span(at)
         del self.ids[start:end]
         del self.keys[at]
         del self.ends[at]
         for later in range(at, len(self.ends)):
             self.ends[later] -= end - start
+        return True
 
 
 class KnownIds:
@@ -156,14 +160,10 @@ class KnownIds:
 
     def remember(self, key: int, ids: Iterable[int] | None) -> None:
         """Keep ``ids`` for ``key`` (None: what an answer did not say is read when asked for)."""
-        known = key in self
         if ids is None:
-            if known:
-                self._bucket(key).drop(key)
-                self._count -= 1
-            return
-        self._bucket(key).put(key, array("q", ids))
-        self._count += 0 if known else 1
+            self._count -= self._bucket(key).drop(key)
+        else:
+            self._count += self._bucket(key).put(key, array("q", ids))
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, int):

@@ -183,11 +183,7 @@ class PagedValidation:
         size = self.ctx.config.performance.batch_size
         after: str | None = None
         while True:
-            page, ids, present = await asyncio.to_thread(self._log_runs, after, size)
-            changed = self.changed_runs
-            rows = page if changed is None else [row for row in page if row[0] in changed]
-            if changed is not None:
-                present &= {ids[("test_run", run)] for run, _ in rows if ("test_run", run) in ids}
+            page, rows, ids, present = await asyncio.to_thread(self._log_runs, after, size)
             logs = await read_run_logs(self.read_back.client, sorted(present))
             await asyncio.to_thread(self._log_batch, rows, ids, logs)
             self.ctx.reporter.advance(PHASE, "test_log", sum(len(found) for found in logs.values()))
@@ -231,16 +227,19 @@ class PagedValidation:
 
     def _log_runs(
         self, after: str | None, size: int
-    ) -> tuple[list[tuple[str, str]], dict[EntityKey, int], set[int]]:
-        """A batch of runs with planned logs: (run key, latest log key), the qTest ids of both, and
-        the runs qTest holds in a migrated cycle."""
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[EntityKey, int], set[int]]:
+        """A page of runs with planned logs (run key, latest log key); those of them to read (a
+        delta validation: the runs with a log in question), the qTest ids of both, and the runs
+        qTest holds in a migrated cycle."""
         with self.ctx.session() as repo:
-            rows = repo.latest_logs_page(self.project_key, after=after, limit=size)
+            page = repo.latest_logs_page(self.project_key, after=after, limit=size)
+            changed = self.changed_runs
+            rows = page if changed is None else [row for row in page if row[0] in changed]
             wanted = [("test_run", run) for run, _ in rows] + [("test_log", log) for _, log in rows]
             ids = repo.target_ids(self.project_key, wanted)
             run_ids = {ids[("test_run", run)] for run, _ in rows if ("test_run", run) in ids}
             present = repo.seen_among(self.project_key, "test-run", run_ids)
-        return rows, ids, present
+        return page, rows, ids, present
 
     def _log_batch(
         self, rows: Sequence[tuple[str, str]], ids: dict[EntityKey, int], logs: dict[int, list[TestLog]]

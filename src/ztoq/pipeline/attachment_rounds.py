@@ -117,6 +117,11 @@ class AttachmentRounds:
                 deep = self.ctx.config.migration.verify_attachment_content
                 await read_uploads(self.ctx, [work.planned.source_key for work in batch], deep=deep)
 
+    def close(self) -> None:
+        """Delete the queues' files (the run is over)."""
+        self.cached.close()
+        self.planned.close()
+
     def counted(self) -> TaskCounts | None:
         """What the rounds counted in load's progress (the load of every attachment starts it over)."""
         counts = self.ctx.reporter.tasks.get((LOAD, ATTACHMENT))

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections import deque
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -38,7 +37,7 @@ import httpx
 from ztoq.errors import ApiError, InputError
 from ztoq.pipeline.context import PhaseContext, run_bounded
 from ztoq.pipeline.faults import fault_point
-from ztoq.pipeline.load_types import KeySet
+from ztoq.pipeline.load_types import KeySet, PackedKeys
 from ztoq.pipeline.source_rows import StoreRows
 from ztoq.report.attachments import unavailable_sentence
 from ztoq.sources.base import (
@@ -99,11 +98,11 @@ class Downloads:
         self.reader = reader
         self.cache = ctx.attachment_cache()
         self.cached = cached
-        #: (key, known size) of each queued file: the rows are read back from the store a batch
-        #: at a time when taken, so a long queue (the executions' files, listed first and
-        #: downloaded with the next lists) holds keys, not rows.
-        self.queue: deque[tuple[str, int]] = deque()
-        #: The known bytes of the queued files.
+        #: The keys of the queued files: the rows are read back from the store a batch at a time
+        #: when taken, so a long queue (the executions' files, listed first and downloaded with
+        #: the next lists) holds packed keys (spilled to a file when long), not rows.
+        self.queue = PackedKeys()
+        #: The known bytes of the queued files (their sizes as listed).
         self.queued_bytes = 0
         #: Keys queued in this run (downloaded, or failed: the next run tries again; two keys
         #: sharing a digest leave the second file to the next run, as a failed download is).
@@ -126,7 +125,7 @@ class Downloads:
         self.queued_bytes = needed
         for row in work:
             self.attempted.add(row.source_key)
-        self.queue.extend((row.source_key, row.size or 0) for row in work)
+        self.queue.extend(row.source_key for row in work)
         self.ctx.reporter.add_to_total(PHASE, "attachment_files", len(work))
 
     def has(self, row: AttachmentFile) -> bool:
@@ -137,10 +136,13 @@ class Downloads:
         """The queued files, each taken when a worker asks for one (read a batch at a time)."""
         size = self.ctx.config.performance.batch_size
         while self.queue:
-            batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
-            self.queued_bytes -= sum(known for _key, known in batch)
+            keys = self.queue.take(size)
             with self.ctx.session() as repo:
-                rows = repo.attachments_for(self.ctx.project_key, [key for key, _known in batch])
+                rows = repo.attachments_for(self.ctx.project_key, keys)
+            # A row listed again since it was queued may say another size: never below nothing.
+            self.queued_bytes = max(0, self.queued_bytes - sum(row.size or 0 for row in rows))
+            if not self.queue:
+                self.queued_bytes = 0
             yield from rows
 
     async def download(self, row: AttachmentFile) -> None:

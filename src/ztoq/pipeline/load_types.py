@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
+import tempfile
+import weakref
 from array import array
 from bisect import bisect_left, insort
 from collections.abc import Awaitable, Callable, Collection, Container, Iterable, Mapping
@@ -260,23 +263,30 @@ class KeySet:
 
 
 class PackedKeys:
-    """Keys queued in arrival order, packed: a key costs its UTF-8 bytes and one more (a
-    ``list[str]`` of Zephyr keys costs about 90 bytes a key). Taken out a batch at a time."""
+    """Keys queued in arrival order, packed one a line; past ``memory_limit`` bytes the queue is
+    spilled to a temporary file, so it costs the same memory for ten keys or ten million (the
+    attachment rounds queue every file of a project while load works on its logs). Taken out a
+    batch at a time; :meth:`close` deletes the file."""
 
-    def __init__(self) -> None:
-        self._data = bytearray()
-        self._start = 0
+    def __init__(self, memory_limit: int = 1 << 20) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=memory_limit)  # noqa: SIM115 (lives as long as the queue)
+        self._read_at = 0
         self._count = 0
+        self._closing = weakref.finalize(self, self._file.close)  # also when collected unclosed
 
     def append(self, key: str) -> None:
-        if "\n" in key:
-            raise ValueError(f"a queued key holds a line break: {key!r}")
-        self._data += key.encode("utf-8", "surrogatepass") + b"\n"
-        self._count += 1
+        self.extend((key,))
 
     def extend(self, keys: Iterable[str]) -> None:
+        lines = []
         for key in keys:
-            self.append(key)
+            if "\n" in key:
+                raise ValueError(f"a queued key holds a line break: {key!r}")
+            lines.append(key.encode("utf-8", "surrogatepass") + b"\n")
+        if lines:
+            self._file.seek(0, io.SEEK_END)
+            self._file.write(b"".join(lines))
+            self._count += len(lines)
 
     def __len__(self) -> int:
         return self._count
@@ -284,20 +294,21 @@ class PackedKeys:
     def take(self, limit: int) -> list[str]:
         """The ``limit`` oldest keys (fewer if fewer are queued), no longer queued."""
         taken: list[str] = []
-        data, at = self._data, self._start
-        while len(taken) < limit and at < len(data):
-            end = data.index(b"\n", at)
-            taken.append(data[at:end].decode("utf-8", "surrogatepass"))
-            at = end + 1
+        self._file.seek(self._read_at)
+        while len(taken) < min(limit, self._count):
+            taken.append(self._file.readline()[:-1].decode("utf-8", "surrogatepass"))
         self._count -= len(taken)
-        if at >= len(data):
-            data.clear()
-            at = 0
-        elif at > len(data) // 2:  # what was taken goes once it is the larger part
-            del data[:at]
-            at = 0
-        self._start = at
+        self._read_at = self._file.tell()
+        if not self._count:  # emptied: the space is reused from the start
+            self._file.seek(0)
+            self._file.truncate()
+            self._read_at = 0
         return taken
+
+    def close(self) -> None:
+        """Delete the queue's file (its keys are gone)."""
+        self._closing()
+        self._count = self._read_at = 0
 
 
 def step_ids(case: TestCase) -> list[int] | None:

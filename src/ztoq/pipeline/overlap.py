@@ -245,7 +245,11 @@ async def run_overlapped(
         tasks.append(asyncio.create_task(overlap.validate(), name="validate"))
     for task in tasks:
         task.add_done_callback(on_end)
-    await _all(tasks)
+    try:
+        await _all(tasks)
+    finally:
+        if overlap.rounds is not None:
+            overlap.rounds.close()
     failure = _first_failure(tasks, ended)
     if failure is not None:
         raise failure

@@ -16,6 +16,7 @@ from ztoq.errors import InputError
 from ztoq.pipeline import extract_attachments
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.extract_attachments import Downloads, KeySet
+from ztoq.pipeline.load_types import PackedKeys
 from ztoq.pipeline.progress import ProgressReporter
 from ztoq.sources.base import AttachmentReader
 from ztoq.store import AttachmentFile, FileCache
@@ -85,7 +86,8 @@ def test_the_queue_holds_keys_and_reads_its_rows_a_batch_at_a_time(tmp_path: Pat
     store = _Store()
     downloads = _downloads(tmp_path, [], store, batch=4)
     downloads.add([_row(n) for n in range(1, 10)])
-    assert all(isinstance(item, tuple) for item in downloads.queue), "keys and sizes, not rows"
+    assert isinstance(downloads.queue, PackedKeys), "keys, not rows"
+    assert len(downloads.queue) == 9
     assert [row.source_id for row in downloads.take()] == [str(n) for n in range(1, 10)]
     assert store.reads == [4, 4, 1]
 

@@ -340,8 +340,9 @@ def test_known_ids_keep_what_a_dict_would(steps: list[tuple[int, list[int] | Non
     assert not any(key in known for key in range(5001) if key not in model)
 
 
-def test_packed_keys_are_taken_in_order_a_batch_at_a_time() -> None:
-    queue = PackedKeys()
+@pytest.mark.parametrize("memory_limit", [1 << 20, 16])
+def test_packed_keys_are_taken_in_order_a_batch_at_a_time(memory_limit: int) -> None:
+    queue = PackedKeys(memory_limit)
     queue.extend(f"test_execution/DEMO-E{n}/80{n}" for n in range(10))
     queue.append("DÉMO-É1")
     assert len(queue) == 11
@@ -351,3 +352,24 @@ def test_packed_keys_are_taken_in_order_a_batch_at_a_time() -> None:
     assert (len(queue), queue.take(3)) == (0, [])
     with pytest.raises(ValueError, match="line break"):
         queue.append("two\nlines")
+    queue.close()
+
+
+def test_packed_keys_spill_to_a_file_and_keep_arrival_order() -> None:
+    """A long queue leaves memory for a temporary file; keys come out as they went in."""
+    queue = PackedKeys(memory_limit=4096)
+    expected: list[str] = []
+    taken: list[str] = []
+    for n in range(20_000):
+        key = f"test_execution/DEMO-E{n}/{800_000 + n}"
+        queue.append(key)
+        expected.append(key)
+        if n % 7 == 0:
+            taken += queue.take(3)
+    assert queue._file._rolled  # type: ignore[attr-defined]  # spilled to disk
+    while queue:
+        taken += queue.take(1000)
+    assert taken == expected
+    queue.extend(["again"])  # emptied, it is used from the start
+    assert queue.take(5) == ["again"]
+    queue.close()

@@ -63,8 +63,9 @@ class AttachmentRounds:
         self.ctx = ctx
         self.read_back = read_back
         self.size = ctx.config.performance.batch_size
-        self.cached = PackedKeys()
-        self.planned = PackedKeys()
+        cache = ctx.attachment_cache()
+        self.cached = PackedKeys(spill_to=cache)
+        self.planned = PackedKeys(spill_to=cache)
         self._more_cached = asyncio.Event()
         self._more_planned = asyncio.Event()
         self._planning = True

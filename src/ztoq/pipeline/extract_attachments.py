@@ -101,7 +101,7 @@ class Downloads:
         #: The keys of the queued files: the rows are read back from the store a batch at a time
         #: when taken, so a long queue (the executions' files, listed first and downloaded with
         #: the next lists) holds packed keys (spilled to a file when long), not rows.
-        self.queue = PackedKeys()
+        self.queue = PackedKeys(spill_to=self.cache)
         #: The known bytes of the queued files (their sizes as listed).
         self.queued_bytes = 0
         #: Keys queued in this run (downloaded, or failed: the next run tries again; two keys

@@ -268,8 +268,15 @@ class PackedKeys:
     attachment rounds queue every file of a project while load works on its logs). Taken out a
     batch at a time; :meth:`close` deletes the file."""
 
-    def __init__(self, memory_limit: int = 1 << 20) -> None:
-        self._file = tempfile.SpooledTemporaryFile(max_size=memory_limit)  # noqa: SIM115 (lives as long as the queue)
+    def __init__(self, memory_limit: int = 1 << 20, spill_to: FileCache | None = None) -> None:
+        # Spilled beside the attachment cache (the disk the user chose for the files; /tmp may be
+        # memory), else to the system's temporary directory.
+        place = prefix = None
+        if spill_to is not None:
+            place, prefix = str(spill_to.scratch_dir()), spill_to.scratch_prefix()
+        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (lives as long as the queue)
+            max_size=memory_limit, suffix=".queue", prefix=prefix, dir=place
+        )
         self._read_at = 0
         self._count = 0
         self._closing = weakref.finalize(self, self._file.close)  # also when collected unclosed

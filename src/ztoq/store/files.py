@@ -115,6 +115,17 @@ class FileCache:
             path = path.parent
         return shutil.disk_usage(path).free
 
+    def scratch_dir(self) -> Path:
+        """Where this process keeps temporary files beside the cache (created if missing); they
+        are named as downloads in progress are, so :meth:`sweep_partial` removes what a kill leaves."""
+        partial = self.root / PARTIAL_DIR
+        partial.mkdir(parents=True, exist_ok=True)
+        return partial
+
+    def scratch_prefix(self) -> str:
+        """The name prefix of this process's temporary files in :meth:`scratch_dir`."""
+        return f"{_PARTIAL_PREFIX}{os.getpid()}-"
+
     def sweep_partial(self, *, stale_after: float = PARTIAL_STALE_SECONDS) -> int:
         """Remove what killed downloads left behind; returns how many files.
 
@@ -123,11 +134,12 @@ class FileCache:
         migrating other projects may share the cache, and their live downloads are kept.
         """
         removed = 0
-        mine = f"{_PARTIAL_PREFIX}{os.getpid()}-"
+        mine = self.scratch_prefix()
         oldest = time.time() - stale_after
         with contextlib.suppress(FileNotFoundError):
             for leftover in (self.root / PARTIAL_DIR).iterdir():
-                with contextlib.suppress(FileNotFoundError):
+                # PermissionError: a file another process holds open (Windows), so not a leftover.
+                with contextlib.suppress(FileNotFoundError, PermissionError):
                     if leftover.is_file() and (
                         leftover.name.startswith(mine) or leftover.stat().st_mtime < oldest
                     ):
@@ -217,10 +229,9 @@ class CacheWriter:
         if self._result is not None:
             raise RuntimeError("the file was already committed to the cache")
         if self._file is None:
-            partial = self._cache.root / PARTIAL_DIR
-            partial.mkdir(parents=True, exist_ok=True)
-            prefix = f"{_PARTIAL_PREFIX}{os.getpid()}-"
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=partial)
+            fd, name = tempfile.mkstemp(
+                prefix=self._cache.scratch_prefix(), suffix=".part", dir=self._cache.scratch_dir()
+            )
             self._temp = Path(name)
             self._file = os.fdopen(fd, "wb")
         return self._file

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -15,6 +17,7 @@ from ztoq.pipeline.attachment_rounds import AttachmentRounds
 from ztoq.pipeline.context import PhaseContext
 from ztoq.pipeline.load import Loader
 from ztoq.pipeline.progress import ProgressReporter
+from ztoq.store import FileCache
 
 
 def _ctx(work: dict[str, str] | None = None) -> PhaseContext:
@@ -39,6 +42,8 @@ def _ctx(work: dict[str, str] | None = None) -> PhaseContext:
         reporter=ProgressReporter(),
         session=session,
         check_cancelled=lambda: None,
+        # Where long queues spill (never here: rounds of 2 keys stay in memory).
+        attachment_cache=lambda: FileCache(Path(tempfile.gettempdir()) / "ztoq-test-rounds"),
     )
     return cast(PhaseContext, ctx)
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -29,7 +30,7 @@ from ztoq.pipeline.load_types import IdSet, KnownIds, NoAttachmentPlaces, Packed
 from ztoq.plan import PlannedEntity, ref
 from ztoq.qtest import QTestClient
 from ztoq.qtest.models import Attachment
-from ztoq.store import PlannedRecord, Repository
+from ztoq.store import FileCache, PlannedRecord, Repository
 
 P = "/api/v3/projects/7"
 Answer = Callable[[httpx.Request], httpx.Response]
@@ -355,9 +356,12 @@ def test_packed_keys_are_taken_in_order_a_batch_at_a_time(memory_limit: int) -> 
     queue.close()
 
 
-def test_packed_keys_spill_to_a_file_and_keep_arrival_order() -> None:
-    """A long queue leaves memory for a temporary file; keys come out as they went in."""
-    queue = PackedKeys(memory_limit=4096)
+def test_packed_keys_spill_to_a_file_and_keep_arrival_order(tmp_path: Path) -> None:
+    """A long queue leaves memory for a temporary file beside the attachment cache (a download
+    starting meanwhile sweeps the cache's temporary files: the queue's is kept); keys come out as
+    they went in."""
+    cache = FileCache(tmp_path)
+    queue = PackedKeys(memory_limit=4096, spill_to=cache)
     expected: list[str] = []
     taken: list[str] = []
     for n in range(20_000):
@@ -366,6 +370,8 @@ def test_packed_keys_spill_to_a_file_and_keep_arrival_order() -> None:
         expected.append(key)
         if n % 7 == 0:
             taken += queue.take(3)
+        if n == 10_000:
+            cache.sweep_partial()
     assert queue._file._rolled  # type: ignore[attr-defined]  # spilled to disk
     while queue:
         taken += queue.take(1000)

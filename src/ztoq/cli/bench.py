@@ -78,6 +78,12 @@ def bench(
         help="After the first run, rename K test cases and add K executions in Zephyr, run a delta sync "
         "(migration.incremental) and print what it sent against the target (cloud source).",
     ),
+    delta_executions: int | None = typer.Option(
+        None,
+        "--delta-executions",
+        min=0,
+        help="With --delta: add this many executions instead of K (0: the test cases are only renamed).",
+    ),
     db_url: str | None = typer.Option(
         None,
         "--db-url",
@@ -107,6 +113,11 @@ def bench(
         raise InputError(
             "--delta needs --source cloud: Zephyr Server/Data Center v1 has no updatedAfter, so its "
             "delta syncs list everything."
+        )
+    if delta_executions is not None and delta_executions > delta:
+        raise InputError(
+            f"--delta-executions {delta_executions} needs --delta of at least as many: each execution "
+            "is added on a renamed test case."
         )
     if chaos:
         _chaos(cases or 25, kills, seed, fail_rate, source)
@@ -189,7 +200,7 @@ def bench(
                 out.print(line)
         if summary.status == "succeeded" and delta:
             token = cfg.zephyr.api_token.get_secret_value() if cfg.zephyr.api_token else ""
-            for line in delta_lines(cfg, sims.zephyr.url, sims.qtest.url, token, delta):
+            for line in delta_lines(cfg, sims.zephyr.url, sims.qtest.url, token, delta, delta_executions):
                 out.print(line)
     if summary.status != "succeeded":
         raise typer.Exit(1)

@@ -2,7 +2,8 @@
 
 The change is made through the Zephyr Scale Cloud simulator's own write API, as a tester would:
 ``K`` test cases renamed (``PUT /testcases/{key}``) and ``K`` executions added (``POST
-/testexecutions``, one on each renamed test case, in the project's first test cycle). The delta
+/testexecutions``, one on each renamed test case, in the project's first test cycle; fewer with
+``--delta-executions``: ``0`` is the "large projects" issue's own case, test cases edited only). The delta
 run is an ordinary ``migrate run`` with ``migration.incremental`` on. What it sent is read from
 the simulators' counters (``GET /_sim/stats``) before and after.
 
@@ -51,9 +52,12 @@ def is_step_attachment_list(endpoint: str) -> bool:
     return endpoint.startswith("GET ") and "/teststeps/{" in endpoint and endpoint.endswith("/attachments")
 
 
-def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> tuple[int, int]:
-    """Rename ``count`` test cases and add one execution to each; returns the entities changed
-    and the step results the new executions have (each a test step log in qTest).
+def change_source(
+    zephyr_api: httpx.Client, project_key: str, count: int, executions: int | None = None
+) -> tuple[int, int]:
+    """Rename ``count`` test cases and add one execution to each of the first ``executions`` of
+    them (None: to each); returns the entities changed and the step results the new executions
+    have (each a test step log in qTest).
 
     Raises:
         httpx.HTTPStatusError: the simulator refused a change.
@@ -65,13 +69,14 @@ def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> tup
     cycle_keys = [c["key"] for c in cycles.json()["values"]]
     ended = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     changed = step_results = 0
-    for listed in cases.json()["values"][:count]:
+    to_run = count if executions is None else executions
+    for index, listed in enumerate(cases.json()["values"][:count]):
         key = listed["key"]
         case: dict[str, Any] = zephyr_api.get(f"/testcases/{key}").json()
         case["name"] = f"{case['name']} (changed for the delta bench)"
         zephyr_api.put(f"/testcases/{key}", json=case).raise_for_status()
         changed += 1
-        if cycle_keys:
+        if cycle_keys and index < to_run:
             execution = {
                 "projectKey": project_key,
                 "testCaseKey": key,
@@ -88,13 +93,15 @@ def change_source(zephyr_api: httpx.Client, project_key: str, count: int) -> tup
     return changed, step_results
 
 
-def delta_lines(cfg: ZtoqConfig, zephyr_url: str, qtest_url: str, token: str, count: int) -> list[str]:
-    """Change the source, run the delta sync, and what it sent against the target."""
+def delta_lines(
+    cfg: ZtoqConfig, zephyr_url: str, qtest_url: str, token: str, count: int, executions: int | None = None
+) -> list[str]:
+    """Change the source (:func:`change_source`), run the delta sync, and what it sent against the target."""
     project_key = cfg.zephyr.project_key
     with httpx.Client(
         base_url=f"{zephyr_url}/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as api:
-        changed, step_results = change_source(api, project_key, count)
+        changed, step_results = change_source(api, project_key, count, executions)
     zephyr_before, qtest_before = stats(zephyr_url), stats(qtest_url)
     summary = run_migration(cfg, command="bench delta")
     zephyr = stats(zephyr_url) - zephyr_before

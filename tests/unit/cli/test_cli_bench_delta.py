@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from ztoq.cli.bench_delta import change_source, is_listing, is_step_attachment_list
+from ztoq.cli.main import run
 from ztoq.serving import serve_in_thread
 from ztoq.simulators.zephyr import DEFAULT_ZEPHYR_TOKEN, ZephyrSimulator
 
@@ -39,3 +41,32 @@ def test_the_change_renames_test_cases_and_adds_one_execution_each() -> None:
     assert step_results == sum(results) > 0, "the step results of the executions added"
     assert all(c["name"].endswith("(changed for the delta bench)") for c in cases)
     assert after == before + 3
+
+
+def test_the_change_can_rename_test_cases_only() -> None:
+    sim = ZephyrSimulator.generated(8, seed=3)
+    with (
+        serve_in_thread(sim.app) as base,
+        httpx.Client(
+            base_url=f"{base}/v2", headers={"Authorization": f"Bearer {DEFAULT_ZEPHYR_TOKEN}"}
+        ) as api,
+    ):
+        before = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()["total"]
+        assert change_source(api, "DEMO", 3, executions=1)[0] == 4
+        assert change_source(api, "DEMO", 2, executions=0) == (2, 0)
+        after = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()["total"]
+    assert after == before + 1
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--delta", "1", "--delta-executions", "2"], "--delta-executions 2 needs --delta"),
+        (["--delta", "1", "--source", "server"], "--delta needs --source cloud"),
+    ],
+)
+def test_delta_options_that_cannot_work_are_refused_before_anything_runs(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["bench", *args]) == 2
+    assert said in capsys.readouterr().err

@@ -127,4 +127,5 @@ def delta_lines(
         "the v2 API lists a step's files only one step at a time",
         f"delta qtest requests: {sum(qtest.values())}, writes {writes - searches}",
         *(f"  zephyr {endpoint}: {n}" for endpoint, n in sorted(zephyr.items()) if not is_listing(endpoint)),
+        *(f"  qtest {endpoint}: {n}" for endpoint, n in sorted(qtest.items()) if n),
     ]

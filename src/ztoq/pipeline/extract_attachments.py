@@ -27,6 +27,7 @@ at a time.)
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
@@ -249,7 +250,8 @@ async def _download_one(
                     writer.write(chunk)
 
             await reader.download(row.locator, consume)
-            sha256, size = writer.commit()
+            # fsync, rename (or drop a copy the cache holds): disk waits kept off the event loop.
+            sha256, size = await asyncio.to_thread(writer.commit)
     except ApiError as exc:
         with ctx.session() as repo:
             repo.record_attachment_failed(ctx.project_key, row.source_key, f"The download failed: {exc}")
@@ -262,18 +264,26 @@ async def _download_one(
                 "migration.attachments_dir to a larger disk, then run again (downloaded files are kept)."
             ) from exc
         raise
-    fault_point("extract.attachment_downloaded")
     declared = (content_type[0].split(";")[0].strip() if content_type else "") or None
-    with ctx.session() as repo:
-        repo.record_attachment_cached(
-            ctx.project_key,
-            row.source_key,
-            sha256=sha256,
-            size=size,
-            content_type=row.content_type or declared or "application/octet-stream",
-        )
+    await asyncio.to_thread(
+        _record_cached,
+        ctx,
+        row.source_key,
+        sha256,
+        size,
+        row.content_type or declared or "application/octet-stream",
+    )
     ctx.reporter.advance(PHASE, "attachment_files")
     return True
+
+
+def _record_cached(ctx: PhaseContext, source_key: str, sha256: str, size: int, content_type: str) -> None:
+    """Record a file as in the cache (a commit: run off the event loop, as each file's own)."""
+    fault_point("extract.attachment_downloaded")
+    with ctx.session() as repo:
+        repo.record_attachment_cached(
+            ctx.project_key, source_key, sha256=sha256, size=size, content_type=content_type
+        )
 
 
 def _check_disk(ctx: PhaseContext, cache: FileCache) -> None:
@@ -303,12 +313,16 @@ async def download_attachments(
     except those ``downloads`` already took in this run."""
     downloads = downloads or Downloads(ctx, reader)
     _check_disk(ctx, downloads.cache)
+    size = ctx.config.performance.batch_size
     with ctx.session() as repo:
-        rows = [
-            row
-            for row in repo.iter_attachments(ctx.project_key)
-            if row.source_key not in downloads.attempted and not downloads.has(row)
-        ]
+        # Queued a batch at a time: after a kill during extract, every file may be left to download.
+        rows: list[AttachmentFile] = []
+        for row in repo.iter_attachments(ctx.project_key):
+            if row.source_key not in downloads.attempted and not downloads.has(row):
+                rows.append(row)
+            if len(rows) >= size:
+                downloads.add(rows)
+                rows = []
     downloads.add(rows)
     await downloads.run()
     ctx.reporter.finish(PHASE, "attachment_files")

@@ -4,12 +4,15 @@ and only the files this run listed told to the overlapped phases."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+import hashlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+import httpx
 import pytest
 
 from ztoq.errors import InputError
@@ -20,6 +23,7 @@ from ztoq.pipeline.load_types import PackedKeys
 from ztoq.pipeline.progress import ProgressReporter
 from ztoq.sources.base import AttachmentReader
 from ztoq.store import AttachmentFile, FileCache
+from ztoq.store.files import CacheWriter
 
 RUN = 7
 MB = 1024 * 1024
@@ -56,10 +60,14 @@ class _Store:
     def __init__(self) -> None:
         self.rows: dict[str, AttachmentFile] = {}
         self.reads: list[int] = []
+        self.recorded: list[tuple[str, int]] = []
 
     @contextmanager
     def session(self) -> Iterator[_Store]:
         yield self
+
+    def record_attachment_cached(self, project_key: str, source_key: str, **recorded: Any) -> None:
+        self.recorded.append((source_key, threading.get_ident()))
 
     def attachments_for(self, project_key: str, keys: Sequence[str]) -> list[AttachmentFile]:
         self.reads.append(len(keys))
@@ -142,3 +150,37 @@ def test_the_keys_tried_are_kept_at_eight_bytes_a_key() -> None:
     assert "execution_step/P-E4999/1/4999" in keys
     assert "execution_step/P-E5000/1/5000" not in keys
     assert 7 not in keys
+
+
+def test_a_download_is_made_durable_and_recorded_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fsync, rename and the store's commit wait on the disk: the loop keeps sending meanwhile."""
+    store = _Store()
+    downloads = _downloads(tmp_path, [], store)
+    committed: list[int] = []
+    commit = CacheWriter.commit
+
+    def watched_commit(writer: CacheWriter) -> tuple[str, int]:
+        committed.append(threading.get_ident())
+        return commit(writer)
+
+    monkeypatch.setattr(CacheWriter, "commit", watched_commit)
+
+    class Reader:
+        async def download(self, locator: str, consume: Callable[[httpx.Response], Awaitable[None]]) -> None:
+            await consume(httpx.Response(200, content=b"file bytes", headers={"content-type": "text/plain"}))
+
+    downloads.reader = cast(AttachmentReader, Reader())
+
+    async def download() -> int:
+        await downloads.download(_row(1))
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(download())
+    assert len(committed) == 1
+    assert committed[0] != loop_thread
+    [(recorded_key, recorded_on)] = store.recorded
+    assert recorded_key == "test_case/P-T1/1"
+    assert recorded_on != loop_thread
+    assert downloads.cache.has(hashlib.sha256(b"file bytes").hexdigest())

@@ -33,6 +33,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
 POSTGRES_CONNECT_TIMEOUT_S = 10
 #: Room for the load phase's worker threads (each uses its own session) plus the lock heartbeat.
+#: The page cache of each SQLite connection, in KiB (see ``_sqlite_pragmas``).
+SQLITE_CACHE_KIB = 512
 POOL: dict[str, Any] = {"pool_size": 10, "max_overflow": 60, "pool_timeout": 60}
 #: Serialises concurrent `init` of one PostgreSQL database (pg_advisory_xact_lock key).
 _PG_MIGRATION_LOCK_KEY = 0x5A746F51
@@ -76,6 +78,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Each pooled connection keeps its own page cache (and sorts within it): SQLite's default
+        # of 2 MiB each made a 3,000-test-case bench peak at 243 MiB, 182 MiB with 512 KiB (the
+        # file's pages stay in the OS's cache; the bench's CPU per request moved by under 7%).
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
 

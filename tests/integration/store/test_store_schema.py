@@ -17,6 +17,7 @@ from store_queries import get_mapping
 from ztoq.config import DatabaseConfig
 from ztoq.errors import StoreError, StoreOutdated
 from ztoq.store import SchemaState, head_revision, init_store, inspect_schema, open_store
+from ztoq.store.database import SQLITE_CACHE_KIB
 from ztoq.store.tables import ALL_TABLES, Base
 
 #: The newest revision this ztoq ships (tests must not hard-code it: it moves with each migration).
@@ -190,6 +191,7 @@ def test_sqlite_pragmas_and_parent_directory(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
     finally:
         store.close()
 

@@ -175,16 +175,21 @@ async def _list_all(
     size = ctx.config.performance.batch_size
     listed = 0  # lists since the last flush: a batch is stored after ``size`` lists or files
 
-    def flush() -> list[AttachmentFile]:
+    def listed_since() -> list[ListedAttachment]:
+        """What was listed since the last batch was stored (no longer pending)."""
         nonlocal listed
         listed = 0
-        if not pending:
+        batch = pending[:]
+        pending.clear()
+        return batch
+
+    def store(batch: list[ListedAttachment]) -> list[AttachmentFile]:
+        """Store a batch of lists in one commit; its rows as stored."""
+        if not batch:
             return []
         with ctx.session() as repo:
-            repo.upsert_attachments(ctx.project_key, pending, run_id=ctx.run_id)
-            rows = repo.attachments_for(ctx.project_key, [item.source_key for item in pending])
-        pending.clear()
-        return rows
+            repo.upsert_attachments(ctx.project_key, batch, run_id=ctx.run_id)
+            return repo.attachments_for(ctx.project_key, [item.source_key for item in batch])
 
     async def fetch(owner: AttachmentOwner) -> None:
         nonlocal listed
@@ -205,7 +210,8 @@ async def _list_all(
         pending.extend(found)
         listed += 1
         if len(pending) >= size or listed >= size:
-            downloads.add(flush())
+            # The commit waits on the store's disk: off the event loop, which keeps listing.
+            downloads.add(await asyncio.to_thread(store, listed_since()))
         ctx.reporter.advance(PHASE, "attachment_lists")
 
     async def work(job: AttachmentOwner | AttachmentFile) -> None:
@@ -231,7 +237,7 @@ async def _list_all(
         taken.close()
         if isinstance(owners, Generator):
             owners.close()  # its store session ends now, not when it is collected
-        rows = flush()
+        rows = store(listed_since())
     downloads.add(rows)
 
 

@@ -284,7 +284,7 @@ async def _download_one(
 
 
 def _record_cached(ctx: PhaseContext, source_key: str, sha256: str, size: int, content_type: str) -> None:
-    """Record a file as in the cache (a commit: run off the event loop, as each file's own)."""
+    """Record a downloaded file as cached: one commit, run in a worker thread (off the event loop)."""
     fault_point("extract.attachment_downloaded")
     with ctx.session() as repo:
         repo.record_attachment_cached(

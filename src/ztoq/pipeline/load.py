@@ -147,8 +147,12 @@ class Loader:
 
     async def load_batch(self, loader: EntityLoader, batch: list[LoadWork]) -> None:
         """Load one batch: settle what needs no create, record every intent in one commit, create
-        the rest concurrently, record every result in one commit (also when the batch fails)."""
-        self.read_refs(batch)
+        the rest concurrently, record every result in one commit (also when the batch fails).
+
+        The store's work runs in worker threads, in that order: while a commit waits on the disk,
+        the event loop goes on with the phases overlapping load (extract's lists and downloads,
+        validate's reads)."""
+        await asyncio.to_thread(self.read_refs, batch)
         workers = self.ctx.config.performance.max_workers
         creates: list[Creating] = []
 
@@ -162,12 +166,8 @@ class Loader:
             if not creates:
                 return
             creates.sort(key=lambda c: c[0])
-            with self.ctx.session() as repo:
-                repo.record_intents(
-                    self.ctx.project_key,
-                    batch[0].planned.entity_type,
-                    [(work.planned.source_key, work.planned.content_hash) for _, work, _ in creates],
-                )
+            intents = [(work.planned.source_key, work.planned.content_hash) for _, work, _ in creates]
+            await asyncio.to_thread(self._record_intents, batch[0].planned.entity_type, intents)
             if batch[0].planned.entity_type == "test_log":
                 # A run's logs go strictly oldest first (so its latest log is the latest execution);
                 # different runs' logs go concurrently.
@@ -184,7 +184,13 @@ class Loader:
 
                 await run_bounded(creates, one, workers, self.ctx)
         finally:
-            self.results.flush()
+            # Recorded even when the batch failed or was cancelled: the thread runs to its end
+            # (and the event loop waits for its worker threads before it closes).
+            await asyncio.to_thread(self.results.record, self.results.take())
+
+    def _record_intents(self, entity_type: str, intents: list[tuple[str, str]]) -> None:
+        with self.ctx.session() as repo:
+            repo.record_intents(self.ctx.project_key, entity_type, intents)
 
     async def load_one(self, loader: EntityLoader, work: LoadWork) -> PlannedEntity | None:
         """Update, adopt, keep or skip one entity; returns it (resolved) when it must be created."""

@@ -36,6 +36,14 @@ class _Outcome:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """Results taken from :class:`LoadResults` to be recorded."""
+
+    loaded: list[tuple[LoadWork, Loaded, str, bool]]
+    outcomes: list[_Outcome]
+
+
 class LoadResults:
     """The results of the batch being loaded, until :meth:`flush` records them."""
 
@@ -101,10 +109,20 @@ class LoadResults:
 
     def flush(self) -> None:
         """Record every result kept so far in one unit of work."""
-        if not self:
-            return
-        loaded, outcomes = self._loaded, self._outcomes
+        self.record(self.take())
+
+    def take(self) -> Kept:
+        """The results kept so far, no longer kept (take them on the event loop, where they are
+        added; :meth:`record` them anywhere)."""
+        kept = Kept(self._loaded, self._outcomes)
         self._loaded, self._outcomes = [], []
+        return kept
+
+    def record(self, kept: Kept) -> None:
+        """Record ``kept`` (:meth:`take`) in one unit of work; may run in a worker thread."""
+        loaded, outcomes = kept.loaded, kept.outcomes
+        if not loaded and not outcomes:
+            return
         ctx, project_key = self.ctx, self.ctx.project_key
         results: dict[str, list[TargetRecord]] = {}
         failed: dict[str, list[tuple[str, str, str]]] = {}

@@ -45,7 +45,8 @@ class Kept:
 
 
 class LoadResults:
-    """The results of the batch being loaded, until :meth:`flush` records them."""
+    """The results of the batch being loaded, until they are taken (:meth:`take`) and recorded
+    (:meth:`record`)."""
 
     def __init__(self, ctx: PhaseContext) -> None:
         self.ctx = ctx
@@ -106,10 +107,6 @@ class LoadResults:
                 [problem],
                 run_id=ctx.run_id,
             )
-
-    def flush(self) -> None:
-        """Record every result kept so far in one unit of work."""
-        self.record(self.take())
 
     def take(self) -> Kept:
         """The results kept so far, no longer kept (take them on the event loop, where they are

@@ -174,7 +174,7 @@ def test_a_kill_between_answers_and_their_record_leaves_intents_the_rerun_adopts
 
     monkeypatch.setattr(load, "fault_point", point)
     monkeypatch.setattr(
-        load_results.LoadResults, "flush", killed_flush(load_results.LoadResults.flush, answered)
+        load_results.LoadResults, "record", killed_record(load_results.LoadResults.record, answered)
     )
     with pytest.raises(Killed):
         run_load(tmp_path, store, FakeLoader(qtest), "release")
@@ -194,12 +194,12 @@ def test_a_kill_between_answers_and_their_record_leaves_intents_the_rerun_adopts
     assert all(final[key][0] == "created" for key in keys if key not in held_before)
 
 
-def killed_flush(flush: Callable[[Any], None], answered: list[str]) -> Callable[[Any], None]:
-    """``LoadResults.flush``, which records nothing once the process is "killed"."""
+def killed_record(record: Callable[[Any, Any], None], answered: list[str]) -> Callable[[Any, Any], None]:
+    """``LoadResults.record``, which records nothing once the process is "killed"."""
 
-    def guarded(self: Any) -> None:
+    def guarded(self: Any, kept: Any) -> None:
         if len(answered) < 5:
-            flush(self)
+            record(self, kept)
 
     return guarded
 

@@ -53,9 +53,6 @@ class LoadResults:
         self._loaded: list[tuple[LoadWork, Loaded, str, bool]] = []
         self._outcomes: list[_Outcome] = []
 
-    def __len__(self) -> int:
-        return len(self._loaded) + len(self._outcomes)
-
     def loaded(self, work: LoadWork, result: Loaded, state: str, *, sent: bool = True) -> None:
         """qTest holds the entity: ``created``, ``updated``, ``adopted`` (or kept as it was).
 

@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
 POSTGRES_CONNECT_TIMEOUT_S = 10
-#: Room for the load phase's worker threads (each uses its own session) plus the lock heartbeat.
 #: The page cache of each SQLite connection, in KiB (see ``_sqlite_pragmas``).
 SQLITE_CACHE_KIB = 512
+#: Room for the load phase's worker threads (each uses its own session) plus the lock heartbeat.
 POOL: dict[str, Any] = {"pool_size": 10, "max_overflow": 60, "pool_timeout": 60}
 #: Serialises concurrent `init` of one PostgreSQL database (pg_advisory_xact_lock key).
 _PG_MIGRATION_LOCK_KEY = 0x5A746F51

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
 import pytest
 
@@ -22,7 +25,9 @@ def test_listings_and_step_attachment_lists_are_told_apart() -> None:
     assert not is_step_attachment_list("GET /v2/testcases/{testCaseIdOrKey}/attachments")
 
 
-def test_the_change_renames_test_cases_and_adds_one_execution_each() -> None:
+@contextmanager
+def _zephyr_api() -> Iterator[httpx.Client]:
+    """A client of a small generated Zephyr Scale Cloud simulator's v2 API."""
     sim = ZephyrSimulator.generated(8, seed=3)
     with (
         serve_in_thread(sim.app) as base,
@@ -30,6 +35,11 @@ def test_the_change_renames_test_cases_and_adds_one_execution_each() -> None:
             base_url=f"{base}/v2", headers={"Authorization": f"Bearer {DEFAULT_ZEPHYR_TOKEN}"}
         ) as api,
     ):
+        yield api
+
+
+def test_the_change_renames_test_cases_and_adds_one_execution_each() -> None:
+    with _zephyr_api() as api:
         listed = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()
         before, old = listed["total"], {e["key"] for e in listed["values"]}
         changed, step_results = change_source(api, "DEMO", 3)
@@ -44,13 +54,7 @@ def test_the_change_renames_test_cases_and_adds_one_execution_each() -> None:
 
 
 def test_the_change_can_rename_test_cases_only() -> None:
-    sim = ZephyrSimulator.generated(8, seed=3)
-    with (
-        serve_in_thread(sim.app) as base,
-        httpx.Client(
-            base_url=f"{base}/v2", headers={"Authorization": f"Bearer {DEFAULT_ZEPHYR_TOKEN}"}
-        ) as api,
-    ):
+    with _zephyr_api() as api:
         before = api.get("/testexecutions", params={"projectKey": "DEMO", "maxResults": 1000}).json()["total"]
         assert change_source(api, "DEMO", 3, executions=1)[0] == 4
         assert change_source(api, "DEMO", 2, executions=0) == (2, 0)

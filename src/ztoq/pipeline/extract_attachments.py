@@ -173,7 +173,7 @@ async def _list_all(
     store), and the progress total grows by a batch at a time."""
     pending: list[ListedAttachment] = []
     size = ctx.config.performance.batch_size
-    listed = 0  # lists since the last flush: a batch is stored after ``size`` lists or files
+    listed = 0  # lists since the last batch was stored: a batch is stored after ``size`` lists or files
 
     def listed_since() -> list[ListedAttachment]:
         """What was listed since the last batch was stored (no longer pending)."""

@@ -21,7 +21,7 @@ from ztoq.entities import LOAD_ORDER
 from ztoq.errors import ConfigError
 from ztoq.mapping.inline_images import OWNER_OF, rewrite_planned_images
 from ztoq.pipeline.context import PhaseContext
-from ztoq.pipeline.source_rows import StoreRows, check_source
+from ztoq.pipeline.source_rows import StoredCounts, StoreRows, check_source
 from ztoq.pipeline.target import attachment_limit, load_target_fields
 from ztoq.pipeline.transform_planning import Planning, in_batches
 from ztoq.pipeline.transform_plans import (
@@ -193,7 +193,7 @@ def _planning(ctx: PhaseContext, repo: Repository, stored: StoredPlans) -> Plann
         stored,
         attachments=stored if ctx.config.migration.include_attachments else None,
         attachment_limit=attachment_limit(repo, ctx.project_key, ctx.config.qtest.max_attachment_mb),
-        source_counts=repo.source_counts(ctx.project_key),
+        source_counts=StoredCounts(repo, ctx.project_key),
     )
 
 

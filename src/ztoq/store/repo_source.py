@@ -296,7 +296,9 @@ class SourceQueries(RepoBase):
             if len(rows) < page_size:
                 break
             last = (rows[-1].source_id, rows[-1].source_key)
-        unnumbered = base.where(t.c.source_id.is_(None)).order_by(t.c.source_key)
+        # Ordered by (source_id, source_key), all NULL ids: the key order, straight off the index's
+        # tail (by the key alone PostgreSQL sorted every remaining row of the type on each page).
+        unnumbered = base.where(t.c.source_id.is_(None)).order_by(t.c.source_id, t.c.source_key)
         after: str | None = None
         while True:
             query = unnumbered if after is None else unnumbered.where(t.c.source_key > after)

@@ -63,7 +63,9 @@ class StreamQueries(RepoBase):
             if len(rows) < page_size:
                 break
             last = (rows[-1][2], rows[-1][0])
-        unnumbered = base.where(s.c.source_id.is_(None)).order_by(s.c.source_key)
+        # Ordered by (source_id, source_key), all NULL ids: the key order, straight off the index's
+        # tail (by the key alone PostgreSQL sorted every remaining row of the type on each page).
+        unnumbered = base.where(s.c.source_id.is_(None)).order_by(s.c.source_id, s.c.source_key)
         after: str | None = None
         while True:
             query = unnumbered if after is None else unnumbered.where(s.c.source_key > after)
